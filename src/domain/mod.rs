@@ -1,0 +1,288 @@
+//! Plain types every other module speaks: channels, probe specs, observations, states, times.
+//!
+//! Owns: the vocabulary of Beacon. May use: std, serde, time. No I/O, never reads the clock.
+
+mod time;
+
+pub use self::time::{Clock, SystemClock, Timestamp};
+
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// The state of a probe, a channel or the whole service at an instant.
+///
+/// The order of the variants is not the severity order; see [`State::severity`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    Up,
+    Degraded,
+    Partial,
+    Down,
+    Maintenance,
+    Unknown,
+}
+
+impl State {
+    /// Every state, for iteration in tests and in the schema's check constraint.
+    pub const ALL: [State; 6] = [
+        State::Up,
+        State::Degraded,
+        State::Partial,
+        State::Down,
+        State::Maintenance,
+        State::Unknown,
+    ];
+
+    /// The name used in JSON, in SQLite and on the page.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Up => "up",
+            State::Degraded => "degraded",
+            State::Partial => "partial",
+            State::Down => "down",
+            State::Maintenance => "maintenance",
+            State::Unknown => "unknown",
+        }
+    }
+
+    /// Parses the name written by [`State::as_str`].
+    pub fn parse(name: &str) -> Option<State> {
+        State::ALL.into_iter().find(|s| s.as_str() == name)
+    }
+
+    /// How bad a measured state is when probes are combined (sla-rules section 3 rule 4):
+    /// down > partial > degraded > up, and unknown counts only where nothing else is known.
+    pub fn severity(self) -> u8 {
+        match self {
+            State::Unknown => 0,
+            State::Up => 1,
+            State::Degraded => 2,
+            State::Partial => 3,
+            State::Down => 4,
+            State::Maintenance => 5,
+        }
+    }
+
+    /// Statuspage v2 component status for this state. Unknown has no v2 name: callers map it
+    /// to the last known status, so this returns `None` for it.
+    pub fn v2_component_status(self) -> Option<&'static str> {
+        match self {
+            State::Up => Some("operational"),
+            State::Degraded => Some("degraded_performance"),
+            State::Partial => Some("partial_outage"),
+            State::Down => Some("major_outage"),
+            State::Maintenance => Some("under_maintenance"),
+            State::Unknown => None,
+        }
+    }
+}
+
+impl std::fmt::Display for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What one probe run saw, before thresholds are applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Up,
+    Degraded,
+    Down,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Up => "up",
+            Outcome::Degraded => "degraded",
+            Outcome::Down => "down",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Outcome> {
+        [Outcome::Up, Outcome::Degraded, Outcome::Down]
+            .into_iter()
+            .find(|o| o.as_str() == name)
+    }
+
+    /// The state a confirmed run of this outcome puts the probe in.
+    pub fn state(self) -> State {
+        match self {
+            Outcome::Up => State::Up,
+            Outcome::Degraded => State::Degraded,
+            Outcome::Down => State::Down,
+        }
+    }
+}
+
+/// Whole validated configuration (`probes.toml`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub service: ServiceSettings,
+    pub channels: Vec<Channel>,
+}
+
+/// `[service]`: who we are and the commitment we measure against.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServiceSettings {
+    pub name: String,
+    /// Where this Beacon node probes from; stored with every observation.
+    pub location: String,
+    /// Monthly availability commitment in percent, e.g. 99.5.
+    pub commitment_percent: f64,
+    /// Weight of partial outage time in availability (sla-rules 2.2), default 0.3.
+    pub partial_weight: f64,
+    pub maintenance_counts_as_downtime: bool,
+}
+
+/// A support channel or other component shown on the status page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Channel {
+    /// Stable identifier used in URLs, the API and the database.
+    pub id: String,
+    pub name: String,
+    /// Display name of the group; its id is [`slug`] of it.
+    pub group: String,
+    /// Counts toward the support-services commitment (sla-rules section 3 rule 9).
+    pub in_commitment: bool,
+    /// Empty for a declared-only component, whose state comes from incidents.
+    pub probes: Vec<ProbeSpec>,
+}
+
+impl Channel {
+    pub fn group_id(&self) -> String {
+        slug(&self.group)
+    }
+}
+
+/// One scheduled check of a channel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeSpec {
+    /// Stable key of this probe's history within its channel.
+    pub name: String,
+    pub target: ProbeTarget,
+    pub every: Duration,
+    pub timeout: Duration,
+    pub thresholds: Thresholds,
+}
+
+/// What a probe checks. HTTP is the first kind; TCP, TLS, DNS and push arrive later.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProbeTarget {
+    Http { url: String },
+}
+
+impl ProbeTarget {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ProbeTarget::Http { .. } => "http",
+        }
+    }
+
+    /// Human description of the target, e.g. the URL.
+    pub fn describe(&self) -> &str {
+        match self {
+            ProbeTarget::Http { url } => url,
+        }
+    }
+}
+
+/// Consecutive observations needed to change a probe's state (sla-rules section 3 rule 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Thresholds {
+    /// Consecutive failed (or degraded) observations before the state worsens.
+    pub failure: u32,
+    /// Consecutive better observations before the state improves.
+    pub success: u32,
+}
+
+/// Identifies one probe's history: channel id plus probe name.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ProbeKey {
+    pub channel: String,
+    pub probe: String,
+}
+
+impl std::fmt::Display for ProbeKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.channel, self.probe)
+    }
+}
+
+/// One probe run as recorded: what was seen, when, from where, under which settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Observation {
+    pub probe: ProbeKey,
+    /// Actual start time of the run.
+    pub at: Timestamp,
+    pub outcome: Outcome,
+    pub status_code: Option<u16>,
+    pub response_ms: Option<u32>,
+    /// Short failure reason, e.g. `HTTP 503` or `connect: refused`.
+    pub reason: Option<String>,
+    pub location: String,
+    /// Interval in force when the observation was made (coverage, sla-rules 3 rule 1).
+    pub interval_ms: u64,
+    pub thresholds: Thresholds,
+}
+
+/// A change of state at an instant; a timeline is a sorted list of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transition {
+    pub at: Timestamp,
+    pub state: State,
+}
+
+/// Turns a display name into a URL-safe id: lowercase ASCII letters and digits joined by `-`.
+pub fn slug(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    while out.ends_with('-') {
+        out.pop();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slug_of_group_names() {
+        for (name, expected) in [
+            ("Support channels", "support-channels"),
+            ("  Product / API  ", "product-api"),
+            ("Ünïcode Team", "n-code-team"),
+            ("", ""),
+        ] {
+            assert_eq!(slug(name), expected, "{name:?}");
+        }
+    }
+
+    #[test]
+    fn state_names_round_trip() {
+        for s in State::ALL {
+            assert_eq!(State::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(State::parse("sideways"), None);
+    }
+
+    #[test]
+    fn unknown_is_the_least_severe_and_down_the_most_measured() {
+        let mut states = [State::Down, State::Unknown, State::Up, State::Partial, State::Degraded];
+        states.sort_by_key(|s| s.severity());
+        assert_eq!(
+            states,
+            [State::Unknown, State::Up, State::Degraded, State::Partial, State::Down]
+        );
+    }
+}

@@ -1,0 +1,87 @@
+//! Live channel state from its probes' transitions, for the prober.
+//!
+//! The channel timeline is always [`combine_worst`] of the probe timelines; this tracker only
+//! keeps the recent part of each in memory and says which stored channel transitions change.
+
+use super::timeline::{combine_worst, state_at};
+use crate::domain::{State, Timestamp, Transition};
+use std::collections::BTreeMap;
+
+/// Recent transitions kept per probe and per channel. A confirmation reaches back at most one
+/// run (threshold x interval), far fewer transitions than this.
+const KEEP: usize = 64;
+
+/// A change to a channel's stored timeline: drop its transitions at or after `from`, then
+/// append `transitions` (all at or after `from`). A confirmation is retroactive, so a probe
+/// confirming late can rewrite the channel's most recent transitions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelUpdate {
+    pub from: Timestamp,
+    pub transitions: Vec<Transition>,
+}
+
+/// The live timeline of one channel and the recent timelines of its probes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChannelTracker {
+    probes: BTreeMap<String, Vec<Transition>>,
+    channel: Vec<Transition>,
+}
+
+impl ChannelTracker {
+    /// A tracker continuing from stored recent transitions (each list in time order).
+    pub fn restore(probes: BTreeMap<String, Vec<Transition>>, channel: Vec<Transition>) -> Self {
+        ChannelTracker { probes, channel }
+    }
+
+    /// The channel's latest transition, if it ever had one.
+    pub fn latest(&self) -> Option<Transition> {
+        self.channel.last().copied()
+    }
+
+    /// The latest transition of one probe.
+    pub fn probe_latest(&self, probe: &str) -> Option<Transition> {
+        self.probes.get(probe).and_then(|tl| tl.last().copied())
+    }
+
+    /// Records a probe's new transitions (in time order, none before its previous ones) and
+    /// returns the change to the channel's timeline, if any.
+    pub fn apply(&mut self, probe: &str, transitions: &[Transition]) -> Option<ChannelUpdate> {
+        let from = transitions.first()?.at;
+        let log = self.probes.entry(probe.to_owned()).or_default();
+        log.extend_from_slice(transitions);
+        trim(log);
+
+        let logs: Vec<&[Transition]> = self.probes.values().map(Vec::as_slice).collect();
+        let merged = combine_worst(&logs);
+        let keep = self.channel.partition_point(|t| t.at < from);
+        // The kept head may already end in the state the new tail starts with (after trimming);
+        // that is no transition.
+        let before = state_at(&self.channel[..keep], from);
+        let new_tail: Vec<Transition> = merged
+            .into_iter()
+            .filter(|t| t.at >= from)
+            .skip_while(|t| t.state == before)
+            .collect();
+        if self.channel[keep..] == new_tail[..] {
+            return None;
+        }
+        self.channel.truncate(keep);
+        self.channel.extend_from_slice(&new_tail);
+        trim(&mut self.channel);
+        Some(ChannelUpdate {
+            from,
+            transitions: new_tail,
+        })
+    }
+
+    /// The channel's confirmed state as of its latest transition.
+    pub fn state(&self) -> State {
+        self.channel.last().map_or(State::Unknown, |t| t.state)
+    }
+}
+
+fn trim(log: &mut Vec<Transition>) {
+    if log.len() > KEEP {
+        log.drain(..log.len() - KEEP);
+    }
+}
