@@ -10,5 +10,6 @@
 //! - [`web`]: the axum router: status page, JSON API, health.
 //! - [`cli`]: the clap commands; [`app`] wires the running service together.
 
+pub mod config;
 pub mod domain;
 pub mod sla;

@@ -278,11 +278,23 @@ mod tests {
 
     #[test]
     fn unknown_is_the_least_severe_and_down_the_most_measured() {
-        let mut states = [State::Down, State::Unknown, State::Up, State::Partial, State::Degraded];
+        let mut states = [
+            State::Down,
+            State::Unknown,
+            State::Up,
+            State::Partial,
+            State::Degraded,
+        ];
         states.sort_by_key(|s| s.severity());
         assert_eq!(
             states,
-            [State::Unknown, State::Up, State::Degraded, State::Partial, State::Down]
+            [
+                State::Unknown,
+                State::Up,
+                State::Degraded,
+                State::Partial,
+                State::Down
+            ]
         );
     }
 }

@@ -256,10 +256,7 @@ fn channel_tracker_restores_from_stored_transitions() {
     let mut tracker = ChannelTracker::restore(probes, transitions(&[(0, U)]));
     assert_eq!(tracker.state(), U);
     let update = tracker.apply("a", &transitions(&[(40, D)]));
-    assert_eq!(
-        update.map(|u| u.transitions),
-        Some(transitions(&[(40, D)]))
-    );
+    assert_eq!(update.map(|u| u.transitions), Some(transitions(&[(40, D)])));
 }
 
 /// Property: for every prefix of a random observation stream, the live state the machine

@@ -1,0 +1,72 @@
+//! Serde mirror of `probes.toml`. Every table rejects unknown keys; values that are checked
+//! later keep their byte span so errors can point at them.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFile {
+    pub service: Option<RawService>,
+    #[serde(default, rename = "channel")]
+    pub channels: Vec<RawChannel>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawService {
+    pub name: Option<Spanned<String>>,
+    pub location: Option<Spanned<String>>,
+    pub commitment: Option<Spanned<f64>>,
+    pub partial_weight: Option<Spanned<f64>>,
+    pub maintenance_counts_as_downtime: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawChannel {
+    pub id: Spanned<String>,
+    pub name: Spanned<String>,
+    pub group: Option<Spanned<String>>,
+    pub in_commitment: Option<bool>,
+    #[serde(default, rename = "probe")]
+    pub probes: Vec<RawProbe>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawProbe {
+    pub name: Option<Spanned<String>>,
+    pub url: Spanned<String>,
+    pub every: Option<Spanned<String>>,
+    pub timeout: Option<Spanned<String>>,
+    pub failure_threshold: Option<Spanned<i64>>,
+    pub success_threshold: Option<Spanned<i64>>,
+}
+
+/// Rewrites serde's wording into Beacon's: keys rather than fields, with the table named.
+pub(super) fn describe_serde_error(message: &str, table: &str, key: Option<String>) -> String {
+    let message = message.trim();
+    if let Some(rest) = message.strip_prefix("unknown field `") {
+        let (key, expected) = rest.split_once('`').unwrap_or((rest, ""));
+        let expected = expected
+            .trim_start_matches(", expected one of ")
+            .trim_start_matches(", expected ")
+            .replace("` or `", ", ")
+            .replace('`', "");
+        let hint = if expected.is_empty() || expected.starts_with(", there are no fields") {
+            String::new()
+        } else {
+            format!(" (expected one of: {expected})")
+        };
+        return format!("unknown key \"{key}\" in {table}{hint}");
+    }
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let key = rest.trim_end_matches('`');
+        return format!("missing key \"{key}\" in {table}");
+    }
+    match key {
+        Some(key) => format!("invalid value for key \"{key}\" in {table}: {message}"),
+        None => message.to_owned(),
+    }
+}

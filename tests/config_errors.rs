@@ -1,0 +1,153 @@
+//! Every malformed `probes.toml` is refused with the file, line, column and the key or value.
+//!
+//! One row per mistake: the config text, then the exact error line `beacon check` prints.
+
+use beacon::config;
+
+const CHANNEL: &str = "[[channel]]\nid = \"chat\"\nname = \"Chat\"\n";
+
+fn with_probe(probe_lines: &str) -> String {
+    format!("{CHANNEL}\n[[channel.probe]]\n{probe_lines}")
+}
+
+#[test]
+fn malformed_configs_name_file_line_column_and_key() {
+    let cases: Vec<(String, &str)> = vec![
+        (
+            "[service]\nname = \"S\"\n\n[[channel]]\nid = \"a\"\nname = \"A\"\nbogus_key = 1\n".into(),
+            "probes.toml:7:1: unknown key \"bogus_key\" in [[channel]] (expected one of: id, name, group, in_commitment, probe)",
+        ),
+        (
+            "[service]\ncolour = \"red\"\n".into(),
+            "probes.toml:2:1: unknown key \"colour\" in [service] (expected one of: name, location, commitment, partial_weight, maintenance_counts_as_downtime)",
+        ),
+        (
+            with_probe("url = \"https://x.test/\"\nintervl = \"30s\"\n"),
+            "probes.toml:7:1: unknown key \"intervl\" in [[channel.probe]] (expected one of: name, url, every, timeout, failure_threshold, success_threshold)",
+        ),
+        (
+            "[servce]\nname = \"S\"\n".into(),
+            "probes.toml:1:2: unknown key \"servce\" in the top level (expected one of: service, channel)",
+        ),
+        (
+            "[[channel]]\nname = \"No id\"\n".into(),
+            "probes.toml:1:1: missing key \"id\" in [[channel]]",
+        ),
+        (
+            with_probe("every = \"30s\"\n"),
+            "probes.toml:5:1: missing key \"url\" in [[channel.probe]]",
+        ),
+        (
+            format!("{CHANNEL}{CHANNEL}"),
+            "probes.toml:5:6: duplicate channel id \"chat\" (first defined at line 2)",
+        ),
+        (
+            format!(
+                "{}\n[[channel.probe]]\nname = \"p\"\nurl = \"https://y.test/\"\n",
+                with_probe("name = \"p\"\nurl = \"https://x.test/\"\n")
+            ),
+            "probes.toml:10:8: duplicate probe name \"p\" in channel \"chat\"",
+        ),
+        (
+            with_probe("url = \"https://x.test/\"\nevery = \"0s\"\n"),
+            "probes.toml:7:9: every = \"0s\" must be longer than zero",
+        ),
+        (
+            with_probe("url = \"https://x.test/\"\nevery = \"-5s\"\n"),
+            "probes.toml:7:9: invalid duration every = \"-5s\": expected a positive duration like \"30s\", \"5m\" or \"1h\"",
+        ),
+        (
+            with_probe("url = \"https://x.test/\"\nevery = \"10s\"\ntimeout = \"20s\"\n"),
+            "probes.toml:8:11: timeout 20s is longer than the interval every = 10s: a probe must finish before its next run",
+        ),
+        (
+            with_probe("url = \"https://x.test/\"\nfailure_threshold = 0\n"),
+            "probes.toml:7:21: failure_threshold = 0 is out of range: consecutive observations, from 1 to 1000",
+        ),
+        (
+            with_probe("url = \"https://x.test/\"\nsuccess_threshold = -2\n"),
+            "probes.toml:7:21: success_threshold = -2 is out of range: consecutive observations, from 1 to 1000",
+        ),
+        (
+            with_probe("url = \"ftp://x.test/file\"\n"),
+            "probes.toml:6:7: invalid URL scheme \"ftp\" in \"ftp://x.test/file\": expected http or https",
+        ),
+        (
+            with_probe("url = \"not a url\"\n"),
+            "probes.toml:6:7: invalid URL \"not a url\": relative URL without a base",
+        ),
+        (
+            with_probe("url = \"https://x.test/\"\nfailure_threshold = \"3\"\n"),
+            "probes.toml:7:21: invalid value for key \"failure_threshold\" in [[channel.probe]]: invalid type: string \"3\", expected i64",
+        ),
+        (
+            "[service]\ncommitment = 120\n".into(),
+            "probes.toml:2:14: commitment 120 is out of range: a percentage above 0 and at most 100",
+        ),
+        (
+            "[service]\npartial_weight = 1.5\n".into(),
+            "probes.toml:2:18: partial_weight 1.5 is out of range: between 0 and 1",
+        ),
+        (
+            "[[channel]]\nid = \"Live Chat\"\nname = \"Chat\"\n".into(),
+            "probes.toml:2:6: invalid channel id \"Live Chat\": use lowercase letters, digits, '-' and '_'",
+        ),
+        (
+            "[[channel]]\nid = \"chat\"\nname = \"\"\n".into(),
+            "probes.toml:3:8: name must not be empty",
+        ),
+        (
+            "[service]\nname = \"S\"\n[[channel]\n".into(),
+            "probes.toml:3:11: unclosed array table, expected `]`",
+        ),
+        (
+            format!("{CHANNEL}[[channel.prob]]\nurl = \"https://x.test/\"\n"),
+            "probes.toml:4:11: unknown key \"prob\" in [[channel]] (expected one of: id, name, group, in_commitment, probe)",
+        ),
+        (
+            "[service]\nname = \"S\"\nname = \"T\"\n".into(),
+            "probes.toml:3:1: duplicate key",
+        ),
+    ];
+    assert!(cases.len() >= 15);
+    let mut failures = Vec::new();
+    for (text, expected) in &cases {
+        match config::parse("probes.toml", text) {
+            Ok(_) => failures.push(format!("accepted:\n{text}")),
+            Err(e) if e.to_string() != *expected => {
+                failures.push(format!("{text}\n  expected: {expected}\n  got:      {e}"))
+            }
+            Err(_) => {}
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n\n"));
+}
+
+#[test]
+fn defaults_fill_what_the_file_leaves_out() {
+    let cfg = config::parse(
+        "probes.toml",
+        &with_probe("url = \"https://x.test/health\"\n"),
+    )
+    .expect("valid");
+    assert_eq!(cfg.service.location, "local");
+    assert_eq!(cfg.service.commitment_percent, 99.5);
+    let channel = &cfg.channels[0];
+    assert!(channel.in_commitment);
+    assert_eq!(channel.group_id(), "services");
+    let probe = &channel.probes[0];
+    assert_eq!(probe.name, "http https://x.test/health");
+    assert_eq!(probe.every.as_secs(), 60);
+    assert_eq!(probe.timeout.as_secs(), 10);
+    assert_eq!((probe.thresholds.failure, probe.thresholds.success), (3, 2));
+}
+
+#[test]
+fn a_short_interval_caps_the_default_timeout() {
+    let cfg = config::parse(
+        "probes.toml",
+        &with_probe("url = \"https://x.test/\"\nevery = \"2s\"\n"),
+    )
+    .expect("valid");
+    assert_eq!(cfg.channels[0].probes[0].timeout.as_secs(), 2);
+}
