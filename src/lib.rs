@@ -6,10 +6,18 @@
 //! - [`sla`]: the one state machine and timelines. Pure: no I/O, `now` is a parameter.
 //! - [`config`]: loads and validates `probes.toml` with file:line:col errors.
 //! - [`store`]: SQLite schema, migrations, the single batched writer, read queries.
-//! - [`probe`]: the checks (HTTP first) and the scheduler; live state through [`sla`].
+//! - [`probe`]: the checks (HTTP first), the scheduler and the recorder; live state via [`sla`].
 //! - [`web`]: the axum router: status page, JSON API, health.
-//! - [`cli`]: the clap commands; [`app`] wires the running service together.
+//! - [`app`]: wires prober, web and store together; [`run`] is the entry point.
+//! - [`cli`]: the clap commands; `main.rs` only calls [`cli::main`].
 
+pub mod app;
+pub mod cli;
 pub mod config;
 pub mod domain;
+pub mod probe;
 pub mod sla;
+pub mod store;
+pub mod web;
+
+pub use app::run;

@@ -236,6 +236,61 @@ pub struct Transition {
     pub state: State,
 }
 
+/// The page-wide indicator, named as in Statuspage's v2 API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Indicator {
+    None,
+    Minor,
+    Major,
+    Critical,
+}
+
+impl Indicator {
+    /// From the channels' states and whether each counts toward the commitment (the design's
+    /// mapping; open incidents join in when incidents exist): critical when every
+    /// in-commitment channel is down, major when any channel is down, minor when any is
+    /// degraded or partial, none otherwise.
+    pub fn from_states(channels: &[(State, bool)]) -> Indicator {
+        let committed: Vec<State> = channels
+            .iter()
+            .filter(|(_, counted)| *counted)
+            .map(|(s, _)| *s)
+            .collect();
+        if !committed.is_empty() && committed.iter().all(|s| *s == State::Down) {
+            Indicator::Critical
+        } else if channels.iter().any(|(s, _)| *s == State::Down) {
+            Indicator::Major
+        } else if channels
+            .iter()
+            .any(|(s, _)| matches!(s, State::Degraded | State::Partial))
+        {
+            Indicator::Minor
+        } else {
+            Indicator::None
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Indicator::None => "none",
+            Indicator::Minor => "minor",
+            Indicator::Major => "major",
+            Indicator::Critical => "critical",
+        }
+    }
+
+    /// Statuspage's wording of the indicator.
+    pub fn description(self) -> &'static str {
+        match self {
+            Indicator::None => "All Systems Operational",
+            Indicator::Minor => "Minor Service Outage",
+            Indicator::Major => "Partial System Outage",
+            Indicator::Critical => "Major Service Outage",
+        }
+    }
+}
+
 /// Turns a display name into a URL-safe id: lowercase ASCII letters and digits joined by `-`.
 pub fn slug(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
@@ -265,6 +320,25 @@ mod tests {
             ("", ""),
         ] {
             assert_eq!(slug(name), expected, "{name:?}");
+        }
+    }
+
+    #[test]
+    fn page_indicator_follows_the_design_mapping() {
+        use State::*;
+        for (channels, expected) in [
+            (vec![], Indicator::None),
+            (vec![(Up, true), (Unknown, false)], Indicator::None),
+            (vec![(Up, true), (Degraded, true)], Indicator::Minor),
+            (vec![(Up, true), (Partial, false)], Indicator::Minor),
+            (vec![(Up, true), (Down, false)], Indicator::Major),
+            (vec![(Down, true), (Up, true)], Indicator::Major),
+            (
+                vec![(Down, true), (Down, true), (Up, false)],
+                Indicator::Critical,
+            ),
+        ] {
+            assert_eq!(Indicator::from_states(&channels), expected, "{channels:?}");
         }
     }
 

@@ -24,13 +24,54 @@ pub struct ChannelUpdate {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ChannelTracker {
     probes: BTreeMap<String, Vec<Transition>>,
+    /// End of each probe's latest coverage; past it the probe is unknown.
+    coverage: BTreeMap<String, Timestamp>,
     channel: Vec<Transition>,
 }
 
 impl ChannelTracker {
     /// A tracker continuing from stored recent transitions (each list in time order).
     pub fn restore(probes: BTreeMap<String, Vec<Transition>>, channel: Vec<Transition>) -> Self {
-        ChannelTracker { probes, channel }
+        ChannelTracker {
+            probes,
+            coverage: BTreeMap::new(),
+            channel,
+        }
+    }
+
+    /// Notes where a probe's latest observation stops covering (from its machine).
+    pub fn set_coverage(&mut self, probe: &str, coverage_end: Option<Timestamp>) {
+        match coverage_end {
+            Some(end) => self.coverage.insert(probe.to_owned(), end),
+            None => self.coverage.remove(probe),
+        };
+    }
+
+    /// The channel's state at `now` and since when: the stored timeline, plus unknown for
+    /// every probe whose coverage ended by `now` (as [`probe_timeline`](super::probe_timeline)
+    /// adds for history). `None` while nothing is known yet.
+    pub fn current(&self, now: Timestamp) -> Option<Transition> {
+        let extended: Vec<Vec<Transition>> = self
+            .probes
+            .iter()
+            .map(|(name, log)| {
+                let mut log = log.clone();
+                if let Some(&end) = self.coverage.get(name) {
+                    let known = log.last().is_some_and(|t| t.state != State::Unknown);
+                    if end <= now && known && log.last().is_some_and(|t| t.at < end) {
+                        log.push(Transition {
+                            at: end,
+                            state: State::Unknown,
+                        });
+                    }
+                }
+                log
+            })
+            .collect();
+        let logs: Vec<&[Transition]> = extended.iter().map(Vec::as_slice).collect();
+        let merged = combine_worst(&logs);
+        let upto = merged.partition_point(|t| t.at <= now);
+        upto.checked_sub(1).map(|i| merged[i])
     }
 
     /// The channel's latest transition, if it ever had one.

@@ -307,3 +307,24 @@ fn live_state_equals_the_timeline_state_for_random_streams() {
         }
     }
 }
+
+#[test]
+fn channel_current_state_turns_unknown_when_every_probe_lapses() {
+    let mut tracker = ChannelTracker::default();
+    assert_eq!(tracker.current(Timestamp(0)), None);
+    let at = |ms, state| Transition {
+        at: Timestamp(ms),
+        state,
+    };
+    tracker.apply("a", &[at(0, D)]);
+    tracker.set_coverage("a", Some(Timestamp(40)));
+    tracker.apply("b", &[at(10, U)]);
+    tracker.set_coverage("b", Some(Timestamp(60)));
+    assert_eq!(tracker.current(Timestamp(39)), Some(at(0, D)));
+    assert_eq!(
+        tracker.current(Timestamp(45)),
+        Some(at(40, U)),
+        "a lapsed, b still up"
+    );
+    assert_eq!(tracker.current(Timestamp(60)), Some(at(60, X)));
+}

@@ -1,0 +1,248 @@
+//! The command line: `serve`, `check`, `backup`, `healthcheck`.
+//!
+//! Owns: arguments, environment variables, logging setup, exit codes. May use every module.
+//! Exit codes: 0 success, 1 runtime failure (port in use, unwritable database...), 2 invalid
+//! configuration.
+
+use crate::domain::{Config, SystemClock};
+use crate::{config, store};
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "beacon",
+    version,
+    about = "Uptime monitor, public status page and support-SLA clock"
+)]
+pub struct Cli {
+    /// Log format on stderr; the level comes from RUST_LOG (default info).
+    #[arg(long, value_enum, default_value = "human", global = true)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Probe every channel and serve the status page until SIGINT or SIGTERM.
+    Serve {
+        #[arg(long, env = "BEACON_CONFIG", default_value = "probes.toml")]
+        config: PathBuf,
+        #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
+        db: PathBuf,
+        #[arg(long, env = "BEACON_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Validate a configuration and print one line per channel.
+    Check {
+        #[arg(long, env = "BEACON_CONFIG", default_value = "probes.toml")]
+        config: PathBuf,
+    },
+    /// Write a consistent copy of the database, safe while Beacon runs.
+    Backup {
+        /// Destination file; must not exist.
+        file: PathBuf,
+        #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
+        db: PathBuf,
+    },
+    /// Exit 0 if the running Beacon answers /healthz with 200 (for container health checks).
+    Healthcheck {
+        #[arg(long, env = "BEACON_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+}
+
+/// Parses arguments, runs the command and maps the outcome to an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    match cli.command {
+        Command::Check { config } => check(&config),
+        Command::Serve { config, db, listen } => {
+            let config = match load_config(&config) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            report(runtime().and_then(|rt| rt.block_on(serve(config, &db, &listen))))
+        }
+        Command::Backup { file, db } => report(
+            store::backup(&db, &file)
+                .map(|()| {
+                    println!(
+                        "wrote a consistent copy of {} to {}",
+                        db.display(),
+                        file.display()
+                    )
+                })
+                .map_err(anyhow::Error::from),
+        ),
+        Command::Healthcheck { listen } => {
+            report(runtime().and_then(|rt| rt.block_on(healthcheck(&listen))))
+        }
+    }
+}
+
+fn check(path: &Path) -> ExitCode {
+    let config = match load_config(path) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    for channel in &config.channels {
+        println!("{}", summary(channel));
+    }
+    println!(
+        "{}: ok, {} channels, {} probes",
+        path.display(),
+        config.channels.len(),
+        config
+            .channels
+            .iter()
+            .map(|c| c.probes.len())
+            .sum::<usize>()
+    );
+    ExitCode::SUCCESS
+}
+
+/// One line describing a channel, e.g. `live-chat "Live chat" [Support channels] in
+/// commitment: health every 30s timeout 10s (3/2) https://...`.
+fn summary(channel: &crate::domain::Channel) -> String {
+    let scope = if channel.in_commitment {
+        "in commitment"
+    } else {
+        "outside commitment"
+    };
+    let probes = if channel.probes.is_empty() {
+        "declared only (no probes)".to_owned()
+    } else {
+        channel
+            .probes
+            .iter()
+            .map(|p| {
+                format!(
+                    "{} every {} timeout {} (fail {}/recover {}) {}",
+                    p.name,
+                    humantime::format_duration(p.every),
+                    humantime::format_duration(p.timeout),
+                    p.thresholds.failure,
+                    p.thresholds.success,
+                    p.target.describe()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    format!(
+        "{} \"{}\" [{}] {scope}: {probes}",
+        channel.id, channel.name, channel.group
+    )
+}
+
+/// Loads the config or prints why not and returns exit code 2.
+fn load_config(path: &Path) -> Result<Config, ExitCode> {
+    config::load(path).map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::from(2)
+    })
+}
+
+async fn serve(config: Config, db: &Path, listen: &str) -> anyhow::Result<()> {
+    let store = store::Store::open(db)?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    crate::run(
+        Arc::new(config),
+        store,
+        listener,
+        Arc::new(SystemClock),
+        shutdown_signal(),
+    )
+    .await?;
+    Ok(())
+}
+
+async fn healthcheck(listen: &str) -> anyhow::Result<()> {
+    let addr = listen
+        .replace("0.0.0.0", "127.0.0.1")
+        .replace("[::]", "[::1]");
+    let url = format!("http://{addr}/healthz");
+    let response = reqwest::Client::new()
+        .get(&url)
+        .timeout(std::time::Duration::from_secs(3))
+        .send()
+        .await
+        .with_context(|| format!("GET {url}"))?;
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    anyhow::ensure!(status.is_success(), "GET {url}: {status} {body}");
+    println!("healthy: {body}");
+    Ok(())
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+fn report(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

@@ -1,0 +1,120 @@
+//! The live view: what the status page and `/api/v1/status` show, kept in memory and
+//! updated by the recorder after every observation.
+
+use crate::domain::{Channel, Config, Observation, Outcome, State, Timestamp};
+use crate::sla::ChannelTracker;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+
+/// A channel as the public sees it at an instant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChannelStatus {
+    pub id: String,
+    pub name: String,
+    pub group: String,
+    pub group_id: String,
+    pub in_commitment: bool,
+    /// Number of probes; zero for a declared-only component.
+    pub probes: usize,
+    pub state: State,
+    /// When the current state began, if known.
+    pub since: Option<Timestamp>,
+    pub last_checked_at: Option<Timestamp>,
+    pub response_time_ms: Option<u32>,
+    /// Why the latest failing check failed, while the channel is not up.
+    pub reason: Option<String>,
+}
+
+/// Shared, cheap-to-clone handle to the live state of every configured channel.
+#[derive(Clone)]
+pub struct LiveView {
+    inner: Arc<RwLock<Inner>>,
+}
+
+struct Inner {
+    channels: Vec<ChannelLive>,
+    index: HashMap<String, usize>,
+}
+
+struct ChannelLive {
+    channel: Channel,
+    tracker: ChannelTracker,
+    /// Latest observation of each probe.
+    last: BTreeMap<String, Observation>,
+}
+
+impl LiveView {
+    pub fn new(config: &Config) -> LiveView {
+        let channels: Vec<ChannelLive> = config
+            .channels
+            .iter()
+            .map(|c| ChannelLive {
+                channel: c.clone(),
+                tracker: ChannelTracker::default(),
+                last: BTreeMap::new(),
+            })
+            .collect();
+        let index = channels
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.channel.id.clone(), i))
+            .collect();
+        LiveView {
+            inner: Arc::new(RwLock::new(Inner { channels, index })),
+        }
+    }
+
+    pub(super) fn update(&self, channel: &str, tracker: &ChannelTracker, obs: Option<Observation>) {
+        let mut inner = match self.inner.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let Some(&i) = inner.index.get(channel) else {
+            return;
+        };
+        let live = &mut inner.channels[i];
+        live.tracker = tracker.clone();
+        if let Some(obs) = obs {
+            live.last.insert(obs.probe.probe.clone(), obs);
+        }
+    }
+
+    /// Every channel's status at `now`, in configuration order.
+    pub fn statuses(&self, now: Timestamp) -> Vec<ChannelStatus> {
+        let inner = match self.inner.read() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        inner.channels.iter().map(|c| c.status(now)).collect()
+    }
+}
+
+impl ChannelLive {
+    fn status(&self, now: Timestamp) -> ChannelStatus {
+        let current = self.tracker.current(now);
+        let state = current.map_or(State::Unknown, |t| t.state);
+        let latest = self.last.values().max_by_key(|o| o.at);
+        let latest_failure = self
+            .last
+            .values()
+            .filter(|o| o.outcome != Outcome::Up)
+            .max_by_key(|o| o.at);
+        ChannelStatus {
+            id: self.channel.id.clone(),
+            name: self.channel.name.clone(),
+            group: self.channel.group.clone(),
+            group_id: self.channel.group_id(),
+            in_commitment: self.channel.in_commitment,
+            probes: self.channel.probes.len(),
+            state,
+            since: current.map(|t| t.at),
+            last_checked_at: latest.map(|o| o.at),
+            response_time_ms: latest.and_then(|o| o.response_ms),
+            reason: if state == State::Up {
+                None
+            } else {
+                latest_failure.and_then(|o| o.reason.clone())
+            },
+        }
+    }
+}

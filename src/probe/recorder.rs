@@ -1,0 +1,166 @@
+//! The recorder: applies observations to the state machines, then hands them to the store
+//! and the live view.
+
+use super::live::LiveView;
+use crate::domain::{Clock, Config, Observation, ProbeKey, State, Timestamp};
+use crate::sla::{ChannelTracker, ProbeMachine};
+use crate::store::{LiveRestore, ObservationRecord, Store};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{broadcast, mpsc};
+
+/// Something other modules may react to, published by the prober.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeEvent {
+    /// A channel's confirmed state changed; `since` is when the new state began.
+    ChannelState {
+        channel: String,
+        state: State,
+        since: Timestamp,
+    },
+}
+
+/// Last time the recorder proved it is alive (a tick each second, and every observation).
+#[derive(Clone, Debug)]
+pub struct Heartbeat(Arc<AtomicI64>);
+
+impl Heartbeat {
+    pub(super) fn new(now: Timestamp) -> Heartbeat {
+        Heartbeat(Arc::new(AtomicI64::new(now.millis())))
+    }
+
+    fn beat(&self, now: Timestamp) {
+        self.0.store(now.millis(), Ordering::Relaxed);
+    }
+
+    pub fn last(&self) -> Timestamp {
+        Timestamp(self.0.load(Ordering::Relaxed))
+    }
+}
+
+pub(super) struct Recorder {
+    machines: HashMap<ProbeKey, ProbeMachine>,
+    trackers: HashMap<String, ChannelTracker>,
+    store: Store,
+    live: LiveView,
+    heartbeat: Heartbeat,
+    events: broadcast::Sender<ProbeEvent>,
+    clock: Arc<dyn Clock>,
+}
+
+impl Recorder {
+    /// Continues from the store's checkpoints so a restart does not forget confirmed states
+    /// or runs in progress (a gap while stopped is then found by the machines themselves).
+    pub(super) fn restore(
+        config: &Config,
+        mut restored: LiveRestore,
+        store: Store,
+        live: LiveView,
+        heartbeat: Heartbeat,
+        events: broadcast::Sender<ProbeEvent>,
+        clock: Arc<dyn Clock>,
+    ) -> Recorder {
+        let mut machines = HashMap::new();
+        let mut trackers = HashMap::new();
+        for channel in &config.channels {
+            let mut probe_logs = BTreeMap::new();
+            let mut lasts = Vec::new();
+            let mut coverage = Vec::new();
+            for spec in &channel.probes {
+                let key = ProbeKey {
+                    channel: channel.id.clone(),
+                    probe: spec.name.clone(),
+                };
+                let saved = restored.probes.remove(&key).unwrap_or_default();
+                let machine = saved
+                    .checkpoint
+                    .and_then(|json| match serde_json::from_str::<ProbeMachine>(&json) {
+                        Ok(m) => Some(m),
+                        Err(e) => {
+                            tracing::warn!(probe = %key, error = %e, "unreadable checkpoint; starting unknown");
+                            None
+                        }
+                    })
+                    .unwrap_or_default();
+                coverage.push((spec.name.clone(), machine.coverage_end()));
+                probe_logs.insert(spec.name.clone(), saved.transitions);
+                lasts.extend(saved.last_observation);
+                machines.insert(key, machine);
+            }
+            let channel_log = restored.channels.remove(&channel.id).unwrap_or_default();
+            let mut tracker = ChannelTracker::restore(probe_logs, channel_log);
+            for (probe, end) in coverage {
+                tracker.set_coverage(&probe, end);
+            }
+            for obs in lasts {
+                live.update(&channel.id, &tracker, Some(obs));
+            }
+            live.update(&channel.id, &tracker, None);
+            trackers.insert(channel.id.clone(), tracker);
+        }
+        Recorder {
+            machines,
+            trackers,
+            store,
+            live,
+            heartbeat,
+            events,
+            clock,
+        }
+    }
+
+    /// Runs until every probe task has dropped its sender, then returns.
+    pub(super) async fn run(mut self, mut inbox: mpsc::Receiver<Observation>) {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        loop {
+            tokio::select! {
+                received = inbox.recv() => match received {
+                    Some(obs) => self.handle(obs).await,
+                    None => break,
+                },
+                _ = tick.tick() => self.heartbeat.beat(self.clock.now()),
+            }
+        }
+        tracing::info!("recorder stopped");
+    }
+
+    async fn handle(&mut self, obs: Observation) {
+        self.heartbeat.beat(self.clock.now());
+        let machine = self.machines.entry(obs.probe.clone()).or_default();
+        let probe_transitions = machine.observe((&obs).into());
+        let checkpoint = match serde_json::to_string(machine) {
+            Ok(json) => json,
+            Err(e) => {
+                tracing::error!(probe = %obs.probe, error = %e, "cannot checkpoint state machine");
+                String::new()
+            }
+        };
+        let tracker = self.trackers.entry(obs.probe.channel.clone()).or_default();
+        let channel_update = tracker.apply(&obs.probe.probe, &probe_transitions);
+        tracker.set_coverage(&obs.probe.probe, machine.coverage_end());
+        if let Some(update) = &channel_update {
+            for t in &update.transitions {
+                tracing::info!(channel = %obs.probe.channel, state = %t.state, since = %t.at, reason = ?obs.reason, "channel state changed");
+                // Nobody listening is fine: events are for whoever the app wires.
+                let _ = self.events.send(ProbeEvent::ChannelState {
+                    channel: obs.probe.channel.clone(),
+                    state: t.state,
+                    since: t.at,
+                });
+            }
+        }
+        self.live
+            .update(&obs.probe.channel, tracker, Some(obs.clone()));
+        let record = ObservationRecord {
+            observation: obs,
+            checkpoint,
+            probe_transitions,
+            channel_update: channel_update.map(|u| (u.from, u.transitions)),
+        };
+        if let Err(e) = self.store.record(record).await {
+            tracing::error!(error = %e, "observation not stored");
+        }
+    }
+}

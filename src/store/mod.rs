@@ -1,0 +1,183 @@
+//! Durable state in SQLite: schema and migrations, the single batched writer, read queries,
+//! backups.
+//!
+//! Owns: every line of SQL in Beacon. May use: `domain`. The rest of the code sees only
+//! [`Store`] methods whose types carry nothing SQLite-specific, so a PostgreSQL store can sit
+//! beside this one later. Writes go through one writer thread that batches them into
+//! transactions; reads run on their own pooled connections on the blocking thread pool, never
+//! on the async runtime.
+
+mod read;
+mod schema;
+mod writer;
+
+pub use read::{LiveRestore, ProbeRestore};
+pub use writer::ObservationRecord;
+
+use crate::domain::Config;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::OpenFlags;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+use writer::WriteOp;
+
+/// Why a store operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("database {path}: {source}")]
+    Open {
+        path: String,
+        source: rusqlite::Error,
+    },
+    #[error(
+        "database {path} has schema version {found}, newer than this Beacon supports ({supported}); \
+         upgrade Beacon or use another database file"
+    )]
+    TooNew {
+        path: String,
+        found: i64,
+        supported: i64,
+    },
+    #[error("not found")]
+    NotFound,
+    #[error("the store is closed")]
+    Closed,
+    #[error("backup to {path}: {reason}")]
+    Backup { path: String, reason: String },
+    #[error("write failed: {0}")]
+    Write(String),
+    #[error("background task failed: {0}")]
+    Task(String),
+    #[error("database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("database pool: {0}")]
+    Pool(#[from] r2d2::Error),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Cloneable handle to the database: a queue to the writer thread and a pool of readers.
+#[derive(Clone)]
+pub struct Store {
+    writes: mpsc::Sender<WriteOp>,
+    readers: r2d2::Pool<SqliteConnectionManager>,
+    /// False once a write transaction failed; `/healthz` reports it.
+    writable: Arc<AtomicBool>,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`, applies migrations and starts the
+    /// writer thread. Refuses a database written by a newer Beacon.
+    pub fn open(path: &Path) -> Result<Store> {
+        let open_err = |source| Error::Open {
+            path: path.display().to_string(),
+            source,
+        };
+        let mut conn = rusqlite::Connection::open(path).map_err(open_err)?;
+        schema::configure_writer(&conn).map_err(open_err)?;
+        schema::migrate(&mut conn, path)?;
+
+        let manager = SqliteConnectionManager::file(path)
+            .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .with_init(|c| c.busy_timeout(std::time::Duration::from_secs(5)));
+        let readers = r2d2::Pool::builder()
+            .max_size(4)
+            .min_idle(Some(0))
+            .build(manager)?;
+
+        let writable = Arc::new(AtomicBool::new(true));
+        let writes = writer::spawn(conn, writable.clone())?;
+        Ok(Store {
+            writes,
+            readers,
+            writable,
+            path: path.to_owned(),
+        })
+    }
+
+    /// The database file this store writes.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Makes the channels and probes tables match the configuration: new ones are added,
+    /// missing ones kept (their history stays) but marked inactive.
+    pub async fn sync_config(&self, config: &Config) -> Result<()> {
+        let channels = config.channels.clone();
+        self.request(|ack| WriteOp::SyncConfig { channels, ack })
+            .await?
+    }
+
+    /// Queues an observation with the state changes it caused. Returns once queued; the
+    /// writer commits it with the next batch.
+    pub async fn record(&self, record: ObservationRecord) -> Result<()> {
+        self.writes
+            .send(WriteOp::Record(Box::new(record)))
+            .await
+            .map_err(|_| Error::Closed)
+    }
+
+    /// Proves the database takes writes now: the writer opens and commits a write transaction.
+    pub async fn ping(&self) -> Result<()> {
+        self.request(|ack| WriteOp::Ping { ack }).await?
+    }
+
+    /// True unless a write transaction has failed since start.
+    pub fn is_writable(&self) -> bool {
+        self.writable.load(Ordering::Relaxed)
+    }
+
+    /// Commits everything queued so far, checkpoints the WAL and stops the writer. Later
+    /// writes fail with [`Error::Closed`].
+    pub async fn close(&self) -> Result<()> {
+        self.request(|ack| WriteOp::Shutdown { ack }).await?
+    }
+
+    async fn request<T>(&self, op: impl FnOnce(oneshot::Sender<T>) -> WriteOp) -> Result<T> {
+        let (ack, done) = oneshot::channel();
+        self.writes.send(op(ack)).await.map_err(|_| Error::Closed)?;
+        done.await.map_err(|_| Error::Closed)
+    }
+
+    /// Runs a read query on a pooled connection off the async runtime.
+    async fn read<T, F>(&self, query: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Connection) -> Result<T> + Send + 'static,
+    {
+        let pool = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let conn = pool.get()?;
+            query(&conn)
+        })
+        .await
+        .unwrap_or_else(|join| Err(Error::Task(join.to_string())))
+    }
+}
+
+/// Writes a consistent copy of the database at `db` to `dest` (which must not exist), safe
+/// while Beacon runs: SQLite's `VACUUM INTO` reads one snapshot.
+pub fn backup(db: &Path, dest: &Path) -> Result<()> {
+    let fail = |reason: String| Error::Backup {
+        path: dest.display().to_string(),
+        reason,
+    };
+    if dest.exists() {
+        return Err(fail("file exists; choose a new name".into()));
+    }
+    let conn = rusqlite::Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|source| Error::Open {
+            path: db.display().to_string(),
+            source,
+        })?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    let dest_text = dest
+        .to_str()
+        .ok_or_else(|| fail("path is not valid UTF-8".into()))?;
+    conn.execute("VACUUM INTO ?1", [dest_text])
+        .map_err(|e| fail(e.to_string()))?;
+    Ok(())
+}

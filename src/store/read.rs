@@ -1,0 +1,179 @@
+//! Read queries, each on a pooled read-only connection.
+
+use super::{Result, Store};
+use crate::domain::{Observation, Outcome, ProbeKey, State, Thresholds, Timestamp, Transition};
+use rusqlite::{params, Connection, Row};
+use std::collections::HashMap;
+
+/// Transitions per probe and channel loaded to continue live tracking after a restart.
+const RECENT: i64 = 64;
+
+/// What the prober needs to continue where the previous run stopped.
+#[derive(Debug, Default)]
+pub struct LiveRestore {
+    pub probes: HashMap<ProbeKey, ProbeRestore>,
+    /// Recent channel transitions, oldest first.
+    pub channels: HashMap<String, Vec<Transition>>,
+}
+
+/// One probe's saved state.
+#[derive(Debug, Default)]
+pub struct ProbeRestore {
+    /// The serialized state machine after the latest observation.
+    pub checkpoint: Option<String>,
+    /// Recent transitions, oldest first.
+    pub transitions: Vec<Transition>,
+    pub last_observation: Option<Observation>,
+}
+
+impl Store {
+    /// Loads checkpoints, recent transitions and the latest observation of every active probe.
+    pub async fn load_live(&self) -> Result<LiveRestore> {
+        self.read(|conn| {
+            let mut live = LiveRestore::default();
+            let mut probes = conn.prepare(
+                "SELECT p.id, p.channel_id, p.name, c.machine
+                 FROM probes p LEFT JOIN probe_checkpoints c ON c.probe_id = p.id
+                 WHERE p.active = 1",
+            )?;
+            let rows = probes.query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    ProbeKey {
+                        channel: r.get(1)?,
+                        probe: r.get(2)?,
+                    },
+                    r.get::<_, Option<String>>(3)?,
+                ))
+            })?;
+            for row in rows {
+                let (id, key, checkpoint) = row?;
+                let restore = ProbeRestore {
+                    checkpoint,
+                    transitions: recent_transitions(
+                        conn,
+                        "SELECT at_ms, state FROM probe_transitions WHERE probe_id = ?1
+                         ORDER BY at_ms DESC LIMIT ?2",
+                        params![id, RECENT],
+                    )?,
+                    last_observation: latest_observation(conn, id, &key)?,
+                };
+                live.probes.insert(key, restore);
+            }
+            let mut channels = conn.prepare("SELECT id FROM channels WHERE active = 1")?;
+            let ids: Vec<String> = channels
+                .query_map([], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            for id in ids {
+                let transitions = recent_transitions(
+                    conn,
+                    "SELECT at_ms, state FROM channel_transitions WHERE channel_id = ?1
+                     ORDER BY at_ms DESC LIMIT ?2",
+                    params![id, RECENT],
+                )?;
+                live.channels.insert(id, transitions);
+            }
+            Ok(live)
+        })
+        .await
+    }
+
+    /// A probe's observations with `from <= at < to`, oldest first.
+    pub async fn observations(
+        &self,
+        probe: ProbeKey,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Observation>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT o.at_ms, o.location, o.outcome, o.status_code, o.response_ms, o.reason,
+                        o.interval_ms, o.failure_threshold, o.success_threshold
+                 FROM observations o JOIN probes p ON p.id = o.probe_id
+                 WHERE p.channel_id = ?1 AND p.name = ?2 AND o.at_ms >= ?3 AND o.at_ms < ?4
+                 ORDER BY o.at_ms",
+            )?;
+            let rows = stmt.query_map(
+                params![probe.channel, probe.probe, from.millis(), to.millis()],
+                |r| observation_from_row(r, &probe),
+            )?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    /// A channel's stored transitions with `from <= at < to`, oldest first.
+    pub async fn channel_transitions(
+        &self,
+        channel: String,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<Transition>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT at_ms, state FROM channel_transitions
+                 WHERE channel_id = ?1 AND at_ms >= ?2 AND at_ms < ?3 ORDER BY at_ms",
+            )?;
+            let rows = stmt.query_map(
+                params![channel, from.millis(), to.millis()],
+                transition_from_row,
+            )?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+}
+
+fn recent_transitions(
+    conn: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<Transition>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut out: Vec<Transition> = stmt
+        .query_map(params, transition_from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    out.reverse();
+    Ok(out)
+}
+
+fn latest_observation(
+    conn: &Connection,
+    probe_id: i64,
+    key: &ProbeKey,
+) -> Result<Option<Observation>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT at_ms, location, outcome, status_code, response_ms, reason,
+                interval_ms, failure_threshold, success_threshold
+         FROM observations WHERE probe_id = ?1 ORDER BY at_ms DESC LIMIT 1",
+    )?;
+    let mut rows = stmt.query_map([probe_id], |r| observation_from_row(r, key))?;
+    Ok(rows.next().transpose()?)
+}
+
+fn transition_from_row(r: &Row<'_>) -> rusqlite::Result<Transition> {
+    let state: String = r.get(1)?;
+    Ok(Transition {
+        at: Timestamp(r.get(0)?),
+        state: State::parse(&state).unwrap_or(State::Unknown),
+    })
+}
+
+fn observation_from_row(r: &Row<'_>, key: &ProbeKey) -> rusqlite::Result<Observation> {
+    let outcome: String = r.get(2)?;
+    let interval: i64 = r.get(6)?;
+    Ok(Observation {
+        probe: key.clone(),
+        at: Timestamp(r.get(0)?),
+        location: r.get(1)?,
+        outcome: Outcome::parse(&outcome).unwrap_or(Outcome::Down),
+        status_code: r.get(3)?,
+        response_ms: r.get(4)?,
+        reason: r.get(5)?,
+        interval_ms: u64::try_from(interval).unwrap_or(1),
+        thresholds: Thresholds {
+            failure: r.get(7)?,
+            success: r.get(8)?,
+        },
+    })
+}

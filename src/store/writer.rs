@@ -1,0 +1,260 @@
+//! The single writer: one thread owns the read-write connection and commits queued writes in
+//! batches, one transaction per batch.
+
+use super::{Error, Result};
+use crate::domain::{Channel, Observation, ProbeKey, Timestamp, Transition};
+use rusqlite::{params, Connection, Transaction, TransactionBehavior};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot};
+
+/// Most operations committed in one transaction.
+const MAX_BATCH: usize = 1024;
+/// Queued writes before producers wait (backpressure instead of unbounded memory).
+const QUEUE: usize = 8192;
+
+/// One probe run and everything it changed, committed together.
+#[derive(Debug, Clone)]
+pub struct ObservationRecord {
+    pub observation: Observation,
+    /// The probe's state machine after this observation, serialized by the prober.
+    pub checkpoint: String,
+    /// New transitions of the probe, in time order.
+    pub probe_transitions: Vec<Transition>,
+    /// Replace the channel's transitions at or after this instant with these.
+    pub channel_update: Option<(Timestamp, Vec<Transition>)>,
+}
+
+pub(super) enum WriteOp {
+    Record(Box<ObservationRecord>),
+    SyncConfig {
+        channels: Vec<Channel>,
+        ack: oneshot::Sender<Result<()>>,
+    },
+    Ping {
+        ack: oneshot::Sender<Result<()>>,
+    },
+    Shutdown {
+        ack: oneshot::Sender<Result<()>>,
+    },
+}
+
+impl WriteOp {
+    fn reply(self, result: &std::result::Result<(), String>) {
+        let ack = match self {
+            WriteOp::Record(_) => return,
+            WriteOp::SyncConfig { ack, .. } | WriteOp::Ping { ack } | WriteOp::Shutdown { ack } => {
+                ack
+            }
+        };
+        let _ = ack.send(result.clone().map_err(Error::Write));
+    }
+}
+
+pub(super) fn spawn(conn: Connection, writable: Arc<AtomicBool>) -> Result<mpsc::Sender<WriteOp>> {
+    let (tx, rx) = mpsc::channel(QUEUE);
+    let mut writer = Writer {
+        conn,
+        probe_ids: HashMap::new(),
+        writable,
+    };
+    writer.reload_probe_ids()?;
+    std::thread::Builder::new()
+        .name("beacon-writer".into())
+        .spawn(move || writer.run(rx))
+        .map_err(|e| Error::Task(format!("cannot start the writer thread: {e}")))?;
+    Ok(tx)
+}
+
+struct Writer {
+    conn: Connection,
+    probe_ids: HashMap<ProbeKey, i64>,
+    writable: Arc<AtomicBool>,
+}
+
+impl Writer {
+    fn run(mut self, mut rx: mpsc::Receiver<WriteOp>) {
+        while let Some(first) = rx.blocking_recv() {
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(op) => batch.push(op),
+                    Err(_) => break,
+                }
+            }
+            let shutdown = batch
+                .iter()
+                .any(|op| matches!(op, WriteOp::Shutdown { .. }));
+            let mut result = self.commit(&batch);
+            if let Err(e) = &result {
+                tracing::error!(error = %e, ops = batch.len(), "write batch failed; retrying one by one");
+                result = self.commit_one_by_one(&batch);
+            }
+            self.writable.store(result.is_ok(), Ordering::Relaxed);
+            let mut result = result.map_err(|e| e.to_string());
+            if shutdown {
+                rx.close();
+                // Writes that raced the shutdown are still committed, then the WAL is folded
+                // into the main file so the database is one consistent file at rest.
+                let rest: Vec<WriteOp> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+                if !rest.is_empty() {
+                    if let Err(e) = self.commit_one_by_one(&rest) {
+                        result = Err(e.to_string());
+                    }
+                }
+                if let Err(e) = self.conn.pragma_update(None, "wal_checkpoint", "TRUNCATE") {
+                    tracing::warn!(error = %e, "final WAL checkpoint failed");
+                }
+                rest.into_iter().for_each(|op| op.reply(&result));
+            }
+            batch.into_iter().for_each(|op| op.reply(&result));
+            if shutdown {
+                tracing::info!("database writer stopped");
+                return;
+            }
+        }
+    }
+
+    fn commit(&mut self, batch: &[WriteOp]) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        for op in batch {
+            apply(&tx, &mut self.probe_ids, op)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// After a failed batch: commit each operation on its own so one bad write loses only
+    /// itself. Returns the last error, if any.
+    fn commit_one_by_one(&mut self, batch: &[WriteOp]) -> Result<()> {
+        self.reload_probe_ids()?;
+        let mut outcome = Ok(());
+        for op in batch {
+            if let Err(e) = self.commit(std::slice::from_ref(op)) {
+                tracing::error!(error = %e, "write dropped");
+                outcome = Err(e);
+            }
+        }
+        outcome
+    }
+
+    fn reload_probe_ids(&mut self) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, channel_id, name FROM probes")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                ProbeKey {
+                    channel: r.get(1)?,
+                    probe: r.get(2)?,
+                },
+                r.get(0)?,
+            ))
+        })?;
+        self.probe_ids = rows.collect::<rusqlite::Result<_>>()?;
+        Ok(())
+    }
+}
+
+fn apply(tx: &Transaction<'_>, probe_ids: &mut HashMap<ProbeKey, i64>, op: &WriteOp) -> Result<()> {
+    match op {
+        WriteOp::Record(record) => insert_record(tx, probe_ids, record),
+        WriteOp::SyncConfig { channels, .. } => sync_config(tx, probe_ids, channels),
+        WriteOp::Ping { .. } | WriteOp::Shutdown { .. } => Ok(()),
+    }
+}
+
+fn insert_record(
+    tx: &Transaction<'_>,
+    probe_ids: &HashMap<ProbeKey, i64>,
+    record: &ObservationRecord,
+) -> Result<()> {
+    let obs = &record.observation;
+    let probe_id = *probe_ids.get(&obs.probe).ok_or(Error::NotFound)?;
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO observations (probe_id, at_ms, location, outcome, status_code,
+             response_ms, reason, interval_ms, failure_threshold, success_threshold)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        probe_id,
+        obs.at.millis(),
+        obs.location,
+        obs.outcome.as_str(),
+        obs.status_code,
+        obs.response_ms,
+        obs.reason,
+        i64::try_from(obs.interval_ms).unwrap_or(i64::MAX),
+        obs.thresholds.failure,
+        obs.thresholds.success,
+    ])?;
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO probe_checkpoints (probe_id, at_ms, machine) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![probe_id, obs.at.millis(), record.checkpoint])?;
+    for t in &record.probe_transitions {
+        tx.prepare_cached(
+            "INSERT OR REPLACE INTO probe_transitions (probe_id, at_ms, state) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![probe_id, t.at.millis(), t.state.as_str()])?;
+    }
+    if let Some((from, transitions)) = &record.channel_update {
+        tx.prepare_cached("DELETE FROM channel_transitions WHERE channel_id = ?1 AND at_ms >= ?2")?
+            .execute(params![obs.probe.channel, from.millis()])?;
+        for t in transitions {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO channel_transitions (channel_id, at_ms, state) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![obs.probe.channel, t.at.millis(), t.state.as_str()])?;
+        }
+    }
+    Ok(())
+}
+
+fn sync_config(
+    tx: &Transaction<'_>,
+    probe_ids: &mut HashMap<ProbeKey, i64>,
+    channels: &[Channel],
+) -> Result<()> {
+    tx.execute("UPDATE channels SET active = 0", [])?;
+    tx.execute("UPDATE probes SET active = 0", [])?;
+    for (position, ch) in channels.iter().enumerate() {
+        tx.prepare_cached(
+            "INSERT INTO channels (id, name, group_name, in_commitment, position, active)
+             VALUES (?1, ?2, ?3, ?4, ?5, 1)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, group_name = excluded.group_name,
+                 in_commitment = excluded.in_commitment, position = excluded.position, active = 1",
+        )?
+        .execute(params![
+            ch.id,
+            ch.name,
+            ch.group,
+            ch.in_commitment,
+            position as i64
+        ])?;
+        for probe in &ch.probes {
+            let id: i64 = tx
+                .prepare_cached(
+                    "INSERT INTO probes (channel_id, name, kind, target, active) VALUES (?1, ?2, ?3, ?4, 1)
+                     ON CONFLICT (channel_id, name) DO UPDATE SET kind = excluded.kind,
+                         target = excluded.target, active = 1
+                     RETURNING id",
+                )?
+                .query_row(
+                    params![ch.id, probe.name, probe.target.kind(), probe.target.describe()],
+                    |r| r.get(0),
+                )?;
+            probe_ids.insert(
+                ProbeKey {
+                    channel: ch.id.clone(),
+                    probe: probe.name.clone(),
+                },
+                id,
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,123 @@
+//! JSON endpoints: `/api/v1/status` and `/healthz`.
+
+use super::AppState;
+use crate::domain::{Indicator, Timestamp};
+use crate::probe::ChannelStatus;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use std::time::Duration;
+
+/// The recorder ticks every second; this much silence means the prober is stuck.
+const HEARTBEAT_STALE_MS: i64 = 5_000;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/status", get(status))
+        .route("/healthz", get(healthz))
+}
+
+#[derive(Serialize)]
+struct StatusBody {
+    service: ServiceBody,
+    /// Page-wide indicator: none, minor, major, critical.
+    indicator: Indicator,
+    generated_at: String,
+    channels: Vec<ChannelBody>,
+}
+
+#[derive(Serialize)]
+struct ServiceBody {
+    name: String,
+    location: String,
+}
+
+#[derive(Serialize)]
+struct ChannelBody {
+    id: String,
+    name: String,
+    group: String,
+    group_id: String,
+    in_commitment: bool,
+    state: crate::domain::State,
+    since: Option<String>,
+    last_checked_at: Option<String>,
+    response_time_ms: Option<u32>,
+    reason: Option<String>,
+}
+
+impl From<ChannelStatus> for ChannelBody {
+    fn from(c: ChannelStatus) -> Self {
+        ChannelBody {
+            id: c.id,
+            name: c.name,
+            group: c.group,
+            group_id: c.group_id,
+            in_commitment: c.in_commitment,
+            state: c.state,
+            since: c.since.map(Timestamp::to_rfc3339),
+            last_checked_at: c.last_checked_at.map(Timestamp::to_rfc3339),
+            response_time_ms: c.response_time_ms,
+            reason: c.reason,
+        }
+    }
+}
+
+/// `GET /api/v1/status`: every channel's live state.
+async fn status(State(app): State<AppState>) -> impl IntoResponse {
+    let now = app.clock.now();
+    let channels = app.live.statuses(now);
+    let indicator = Indicator::from_states(
+        &channels
+            .iter()
+            .map(|c| (c.state, c.in_commitment))
+            .collect::<Vec<_>>(),
+    );
+    let body = StatusBody {
+        service: ServiceBody {
+            name: app.config.service.name.clone(),
+            location: app.config.service.location.clone(),
+        },
+        indicator,
+        generated_at: now.to_rfc3339(),
+        channels: channels.into_iter().map(ChannelBody::from).collect(),
+    };
+    ([(header::CACHE_CONTROL, "no-cache")], Json(body))
+}
+
+#[derive(Serialize)]
+struct HealthBody {
+    status: &'static str,
+    database: String,
+    scheduler: String,
+}
+
+/// `GET /healthz`: 200 only while the database takes writes and the prober is alive.
+async fn healthz(State(app): State<AppState>) -> impl IntoResponse {
+    let database = match tokio::time::timeout(Duration::from_secs(2), app.store.ping()).await {
+        Ok(Ok(())) => "ok".to_owned(),
+        Ok(Err(e)) => format!("not writable: {e}"),
+        Err(_) => "not writable: no answer within 2s".to_owned(),
+    };
+    let silent_ms = app.clock.now().millis() - app.heartbeat.last().millis();
+    let scheduler = if silent_ms <= HEARTBEAT_STALE_MS {
+        "ok".to_owned()
+    } else {
+        format!("stalled: no heartbeat for {silent_ms} ms")
+    };
+    let healthy = database == "ok" && scheduler == "ok";
+    let code = if healthy {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = HealthBody {
+        status: if healthy { "ok" } else { "unhealthy" },
+        database,
+        scheduler,
+    };
+    (code, [(header::CACHE_CONTROL, "no-store")], Json(body))
+}

@@ -1,0 +1,60 @@
+//! HTTP: the public status page, the JSON API and the health check.
+//!
+//! Owns: routes, status codes, headers, HTML (maud) and JSON shapes. May use every module
+//! below it. The only module that knows axum, HTTP status codes or maud. Handlers stay three
+//! steps: extract, one call into the layer below, render.
+
+mod api;
+mod error;
+mod page;
+
+pub use error::Error;
+
+use crate::domain::{Clock, Config};
+use crate::probe::{Heartbeat, LiveView};
+use crate::store::Store;
+use axum::http::{header, HeaderValue, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use std::sync::Arc;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// Everything a handler may need; cloned per request (all fields are handles).
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Store,
+    pub live: LiveView,
+    pub heartbeat: Heartbeat,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Strict policy: no scripts at all, styles only from our own stylesheet.
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
+                   base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// The whole application router.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(page::router())
+        .merge(api::router())
+        .fallback(not_found)
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .with_state(state)
+}
+
+/// 404: JSON under `/api/`, a small HTML page elsewhere.
+async fn not_found(uri: Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        Error::NotFound(format!("no such endpoint: {}", uri.path())).into_response()
+    } else {
+        page::not_found(uri.path()).into_response()
+    }
+}

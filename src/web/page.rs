@@ -1,0 +1,193 @@
+//! The public status page, rendered with maud. No JavaScript; absolute UTC times only.
+
+use super::AppState;
+use crate::domain::{Indicator, State as ChannelState, Timestamp};
+use crate::probe::ChannelStatus;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse};
+use axum::routing::get;
+use axum::Router;
+use maud::{html, Markup, DOCTYPE};
+
+const STYLESHEET: &str = include_str!("style.css");
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(index))
+        .route("/static/style.css", get(stylesheet))
+}
+
+/// What the page template needs; built from the live view, never from the request.
+struct PageView {
+    title: String,
+    indicator: Indicator,
+    generated_at: Timestamp,
+    groups: Vec<(String, String, Vec<ChannelStatus>)>,
+}
+
+async fn index(State(app): State<AppState>) -> impl IntoResponse {
+    let now = app.clock.now();
+    let channels = app.live.statuses(now);
+    let indicator = Indicator::from_states(
+        &channels
+            .iter()
+            .map(|c| (c.state, c.in_commitment))
+            .collect::<Vec<_>>(),
+    );
+    let mut groups: Vec<(String, String, Vec<ChannelStatus>)> = Vec::new();
+    for channel in channels {
+        match groups.iter_mut().find(|(id, _, _)| *id == channel.group_id) {
+            Some((_, _, members)) => members.push(channel),
+            None => groups.push((
+                channel.group_id.clone(),
+                channel.group.clone(),
+                vec![channel],
+            )),
+        }
+    }
+    let view = PageView {
+        title: app.config.service.name.clone(),
+        indicator,
+        generated_at: now,
+        groups,
+    };
+    (
+        [(header::CACHE_CONTROL, "public, max-age=5")],
+        Html(render(&view).into_string()),
+    )
+}
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        STYLESHEET,
+    )
+}
+
+/// The 404 page for paths outside `/api/`.
+pub(super) fn not_found(path: &str) -> impl IntoResponse {
+    let body = layout(
+        "Not found",
+        html! {
+            h1 { "Not found" }
+            p { "There is no page at " code { (path) } "." }
+            p { a href="/" { "Back to the status page" } }
+        },
+    );
+    (StatusCode::NOT_FOUND, Html(body.into_string()))
+}
+
+fn layout(title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="color-scheme" content="light dark";
+                // Refresh without JavaScript while someone watches an outage.
+                meta http-equiv="refresh" content="30";
+                title { (title) }
+                link rel="stylesheet" href="/static/style.css";
+            }
+            body {
+                main { (body) }
+            }
+        }
+    }
+}
+
+fn render(view: &PageView) -> Markup {
+    let banner_class = format!("banner banner-{}", view.indicator.as_str());
+    layout(
+        &format!("{} status", view.title),
+        html! {
+            header {
+                h1 { (view.title) " status" }
+            }
+            section class=(banner_class) aria-label="Overall status" {
+                p { (banner_text(view)) }
+            }
+            @for (group_id, group, channels) in &view.groups {
+                section class="group" aria-labelledby=(format!("group-{group_id}")) {
+                    h2 id=(format!("group-{group_id}")) { (group) }
+                    ul class="channels" {
+                        @for c in channels {
+                            li class="channel" id=(format!("channel-{}", c.id)) {
+                                (channel_row(c))
+                            }
+                        }
+                    }
+                }
+            }
+            footer {
+                p {
+                    "All times are UTC. Page generated at "
+                    time datetime=(view.generated_at.to_rfc3339()) { (view.generated_at.to_display()) }
+                    ". Also as JSON: " a href="/api/v1/status" { "/api/v1/status" } "."
+                }
+            }
+        },
+    )
+}
+
+fn banner_text(view: &PageView) -> &'static str {
+    let all_unknown = view
+        .groups
+        .iter()
+        .flat_map(|(_, _, cs)| cs)
+        .all(|c| c.state == ChannelState::Unknown);
+    if all_unknown {
+        "Status unknown: no confirmed checks yet"
+    } else {
+        view.indicator.description()
+    }
+}
+
+fn channel_row(c: &ChannelStatus) -> Markup {
+    html! {
+        div class="channel-head" {
+            span class="channel-name" { (c.name) }
+            span class=(format!("state state-{}", c.state.as_str())) { (state_label(c.state)) }
+        }
+        dl class="details" {
+            @if let Some(since) = c.since {
+                div { dt { "Since" } dd { time datetime=(since.to_rfc3339()) { (since.to_display()) } } }
+            }
+            @if c.probes == 0 {
+                div { dt { "Source" } dd { "Declared by operators (not probed)" } }
+            } @else {
+                div {
+                    dt { "Last check" }
+                    dd {
+                        @match c.last_checked_at {
+                            Some(at) => time datetime=(at.to_rfc3339()) { (at.to_display()) },
+                            None => "not yet",
+                        }
+                    }
+                }
+            }
+            @if let Some(ms) = c.response_time_ms {
+                div { dt { "Response time" } dd { (ms) " ms" } }
+            }
+            @if let Some(reason) = &c.reason {
+                div { dt { "Reason" } dd class="reason" { (reason) } }
+            }
+        }
+    }
+}
+
+fn state_label(state: ChannelState) -> &'static str {
+    match state {
+        ChannelState::Up => "Operational",
+        ChannelState::Degraded => "Degraded performance",
+        ChannelState::Partial => "Partial outage",
+        ChannelState::Down => "Major outage",
+        ChannelState::Maintenance => "Under maintenance",
+        ChannelState::Unknown => "Unknown",
+    }
+}

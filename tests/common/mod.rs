@@ -1,0 +1,218 @@
+//! Real parts for integration tests: a switchable upstream HTTP server, an in-process Beacon
+//! on 127.0.0.1:0 with a temporary database, and polling with a deadline instead of sleeps.
+#![allow(dead_code)] // each test binary uses a different part
+
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+use beacon::domain::{Config, SystemClock};
+use beacon::store::Store;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+/// How an [`Upstream`] answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Mode {
+    /// 200 OK.
+    Up = 0,
+    /// 503 Service Unavailable.
+    Down = 1,
+    /// Answers after 2 s, beyond any test probe's timeout.
+    Slow = 2,
+}
+
+/// A local HTTP server that plays a monitored support channel.
+pub struct Upstream {
+    pub addr: SocketAddr,
+    mode: Arc<AtomicU8>,
+    server: Option<JoinHandle<()>>,
+}
+
+impl Upstream {
+    pub async fn start() -> Upstream {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind upstream");
+        let addr = listener.local_addr().expect("upstream addr");
+        let mut upstream = Upstream {
+            addr,
+            mode: Arc::new(AtomicU8::new(Mode::Up as u8)),
+            server: None,
+        };
+        upstream.serve(listener);
+        upstream
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/health", self.addr)
+    }
+
+    pub fn set(&self, mode: Mode) {
+        self.mode.store(mode as u8, Ordering::SeqCst);
+    }
+
+    /// Stops listening: connections are refused until [`Upstream::reopen`].
+    pub async fn close(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.abort();
+            let _ = server.await;
+        }
+    }
+
+    /// Listens again on the same port.
+    pub async fn reopen(&mut self) {
+        let listener = TcpListener::bind(self.addr).await.expect("rebind upstream");
+        self.serve(listener);
+    }
+
+    fn serve(&mut self, listener: TcpListener) {
+        let mode = self.mode.clone();
+        let app = Router::new().route(
+            "/health",
+            get(move || {
+                let mode = mode.load(Ordering::SeqCst);
+                async move {
+                    match mode {
+                        m if m == Mode::Down as u8 => (StatusCode::SERVICE_UNAVAILABLE, "down"),
+                        m if m == Mode::Slow as u8 => {
+                            tokio::time::sleep(Duration::from_secs(2)).await;
+                            (StatusCode::OK, "slow")
+                        }
+                        _ => (StatusCode::OK, "ok"),
+                    }
+                }
+            }),
+        );
+        self.server = Some(tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        }));
+    }
+}
+
+/// A Beacon running in this process on a temporary database.
+pub struct Beacon {
+    pub addr: SocketAddr,
+    pub db: std::path::PathBuf,
+    pub config: Arc<Config>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), beacon::app::RunError>>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Beacon {
+    /// Starts Beacon with `config_text` on a fresh temporary database.
+    pub async fn start(config_text: &str) -> Beacon {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let db = dir.path().join("beacon.db");
+        let mut beacon = Beacon::start_on(config_text, &db).await;
+        beacon._dir = Some(dir);
+        beacon
+    }
+
+    /// Starts Beacon on an existing database file (for restarts).
+    pub async fn start_on(config_text: &str, db: &std::path::Path) -> Beacon {
+        let config =
+            Arc::new(beacon::config::parse("test.toml", config_text).expect("valid config"));
+        let store = Store::open(db).expect("open store");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind beacon");
+        let addr = listener.local_addr().expect("beacon addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(beacon::run(
+            config.clone(),
+            store,
+            listener,
+            Arc::new(SystemClock),
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        Beacon {
+            addr,
+            db: db.to_owned(),
+            config,
+            stop: Some(stop),
+            task: Some(task),
+            _dir: None,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// `GET /api/v1/status` as JSON.
+    pub async fn status(&self) -> serde_json::Value {
+        reqwest::get(self.url("/api/v1/status"))
+            .await
+            .expect("GET status")
+            .json()
+            .await
+            .expect("status JSON")
+    }
+
+    /// The status object of one channel.
+    pub async fn channel(&self, id: &str) -> serde_json::Value {
+        let status = self.status().await;
+        status["channels"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["id"] == id).cloned())
+            .unwrap_or_else(|| panic!("channel {id} missing from {status}"))
+    }
+
+    /// Polls until channel `id` is in `state`, then returns its status object.
+    pub async fn wait_for_state(
+        &self,
+        id: &str,
+        state: &str,
+        within: Duration,
+    ) -> serde_json::Value {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let channel = self.channel(id).await;
+            if channel["state"] == state {
+                return channel;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "channel {id} not {state} within {within:?}: {channel}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Graceful stop, as on SIGTERM; returns once the store is flushed and closed.
+    pub async fn stop(mut self) -> (std::path::PathBuf, Option<tempfile::TempDir>) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("beacon task").expect("beacon run");
+        }
+        (self.db.clone(), self._dir.take())
+    }
+}
+
+/// A config with one channel per `(id, url)`, probed every 100 ms.
+pub fn fast_config(channels: &[(&str, &str)], failure: u32, success: u32) -> String {
+    let mut text = String::from("[service]\nname = \"Test support\"\nlocation = \"test-node\"\n");
+    for (id, url) in channels {
+        text.push_str(&format!(
+            "\n[[channel]]\nid = \"{id}\"\nname = \"Channel {id}\"\ngroup = \"Support channels\"\n\
+             [[channel.probe]]\nname = \"health\"\nurl = \"{url}\"\nevery = \"100ms\"\ntimeout = \"80ms\"\n\
+             failure_threshold = {failure}\nsuccess_threshold = {success}\n"
+        ));
+    }
+    text
+}
+
+/// Opens the database read-only for assertions.
+pub fn open_db(path: &std::path::Path) -> rusqlite::Connection {
+    rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .expect("open db")
+}
