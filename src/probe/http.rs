@@ -72,17 +72,26 @@ impl HttpChecker {
 fn describe_error(e: &reqwest::Error) -> String {
     let chain = error_chain(e);
     let innermost = chain.last().cloned().unwrap_or_default();
-    let io_kind = {
-        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-        let mut kind = None;
-        while let Some(err) = source {
-            if let Some(io) = err.downcast_ref::<std::io::Error>() {
-                kind = Some(io.kind());
+    let mut io_kind = None;
+    let mut tls = None;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        let mut io = err.downcast_ref::<std::io::Error>();
+        // rustls reports through io::Errors (sometimes nested) around the rustls::Error,
+        // and io::Error's `source` skips its payload, so unwrap them by hand.
+        while let Some(e) = io {
+            io_kind.get_or_insert(e.kind());
+            let inner = e.get_ref();
+            if let Some(t) = inner.and_then(|i| i.downcast_ref::<rustls::Error>()) {
+                tls = Some(t.to_string());
             }
-            source = err.source();
+            io = inner.and_then(|i| i.downcast_ref::<std::io::Error>());
         }
-        kind
-    };
+        if let Some(t) = err.downcast_ref::<rustls::Error>() {
+            tls = Some(t.to_string());
+        }
+        source = err.source();
+    }
     let text = chain.join(": ").to_lowercase();
     if e.is_timeout() {
         "timeout".to_owned()
@@ -90,6 +99,8 @@ fn describe_error(e: &reqwest::Error) -> String {
         format!("redirect: {innermost}")
     } else if text.contains("dns error") || text.contains("failed to lookup") {
         format!("dns: {innermost}")
+    } else if let Some(tls) = tls {
+        format!("tls: {tls}")
     } else if text.contains("certificate") || text.contains("tls") || text.contains("handshake") {
         format!("tls: {innermost}")
     } else if io_kind == Some(std::io::ErrorKind::ConnectionRefused) {

@@ -10,6 +10,8 @@ pub enum Error {
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("{0}")]
     Unavailable(String),
     #[error(transparent)]
     Store(#[from] crate::store::Error),
@@ -19,6 +21,7 @@ impl Error {
     fn status_code(&self) -> StatusCode {
         match self {
             Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Store(crate::store::Error::NotFound) => StatusCode::NOT_FOUND,
             Error::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -13,7 +13,7 @@ pub use error::Error;
 use crate::domain::{Clock, Config};
 use crate::probe::{Heartbeat, LiveView};
 use crate::store::Store;
-use axum::http::{header, HeaderValue, Uri};
+use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use std::sync::Arc;
@@ -39,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .merge(page::router())
         .merge(api::router())
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),
@@ -48,6 +49,16 @@ pub fn router(state: AppState) -> Router {
             HeaderValue::from_static("nosniff"),
         ))
         .with_state(state)
+}
+
+/// 405 for an undeclared method; axum adds the `Allow` header itself.
+async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    let message = format!("method {method} not allowed on {}", uri.path());
+    if uri.path().starts_with("/api/") {
+        Error::MethodNotAllowed(message).into_response()
+    } else {
+        (StatusCode::METHOD_NOT_ALLOWED, message).into_response()
+    }
 }
 
 /// 404: JSON under `/api/`, a small HTML page elsewhere.
