@@ -4,6 +4,7 @@
 //! Read in this order; dependencies only point up this list.
 //! - [`domain`]: plain types (channels, probes, observations, states, times). Pure.
 //! - [`sla`]: the one state machine and timelines. Pure: no I/O, `now` is a parameter.
+//! - [`condition`]: the Gatus-style condition language (parse once, evaluate per check). Pure.
 //! - [`config`]: loads and validates `probes.toml` with file:line:col errors.
 //! - [`store`]: SQLite schema, migrations, the single batched writer, read queries.
 //! - [`probe`]: the checks (HTTP first), the scheduler and the recorder; live state via [`sla`].
@@ -13,6 +14,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod condition;
 pub mod config;
 pub mod domain;
 pub mod probe;
