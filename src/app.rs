@@ -21,6 +21,8 @@ const HTTP_DRAIN: Duration = Duration::from_secs(3);
 pub enum RunError {
     #[error(transparent)]
     Store(#[from] crate::store::Error),
+    #[error(transparent)]
+    Prober(#[from] crate::probe::StartError),
     #[error("http server: {0}")]
     Serve(#[from] std::io::Error),
 }

@@ -3,6 +3,7 @@
 //! One row per mistake: the config text, then the exact error line `beacon check` prints.
 
 use beacon::config;
+use beacon::domain::Schedule;
 
 const CHANNEL: &str = "[[channel]]\nid = \"chat\"\nname = \"Chat\"\n";
 
@@ -19,11 +20,11 @@ fn malformed_configs_name_file_line_column_and_key() {
         ),
         (
             "[service]\ncolour = \"red\"\n".into(),
-            "probes.toml:2:1: unknown key \"colour\" in [service] (expected one of: name, location, commitment, partial_weight, maintenance_counts_as_downtime)",
+            "probes.toml:2:1: unknown key \"colour\" in [service] (expected one of: name, location, commitment, partial_weight, maintenance_counts_as_downtime, connectivity_check)",
         ),
         (
             with_probe("url = \"https://x.test/\"\nintervl = \"30s\"\n"),
-            "probes.toml:7:1: unknown key \"intervl\" in [[channel.probe]] (expected one of: name, url, every, timeout, failure_threshold, success_threshold)",
+            "probes.toml:7:1: unknown key \"intervl\" in [[channel.probe]] (expected one of: name, url, dns, push, every, cron, timeout, failure_threshold, success_threshold, method, headers, body, follow_redirects, insecure, max_body_bytes, send, expect, record, nameserver, grace)",
         ),
         (
             "[servce]\nname = \"S\"\n".into(),
@@ -35,7 +36,7 @@ fn malformed_configs_name_file_line_column_and_key() {
         ),
         (
             with_probe("every = \"30s\"\n"),
-            "probes.toml:5:1: missing key \"url\" in [[channel.probe]]",
+            "probes.toml:5:1: a probe needs one of: url (http, https, tcp, tls), dns or push",
         ),
         (
             format!("{CHANNEL}{CHANNEL}"),
@@ -70,7 +71,7 @@ fn malformed_configs_name_file_line_column_and_key() {
         ),
         (
             with_probe("url = \"ftp://x.test/file\"\n"),
-            "probes.toml:6:7: invalid URL scheme \"ftp\" in \"ftp://x.test/file\": expected http or https",
+            "probes.toml:6:7: invalid URL scheme \"ftp\" in \"ftp://x.test/file\": expected http, https, tcp or tls",
         ),
         (
             with_probe("url = \"not a url\"\n"),
@@ -79,6 +80,62 @@ fn malformed_configs_name_file_line_column_and_key() {
         (
             with_probe("url = \"https://x.test/\"\nfailure_threshold = \"3\"\n"),
             "probes.toml:7:21: invalid value for key \"failure_threshold\" in [[channel.probe]]: invalid type: string \"3\", expected i64",
+        ),
+        (
+            with_probe("url = \"gopher://x.test/\"\n"),
+            "probes.toml:6:7: invalid URL scheme \"gopher\" in \"gopher://x.test/\": expected http, https, tcp or tls",
+        ),
+        (
+            with_probe("url = \"http://\"\n"),
+            "probes.toml:6:7: invalid URL \"http://\": empty host",
+        ),
+        (
+            with_probe("url = \"tcp://db.test\"\n"),
+            "probes.toml:6:7: invalid URL \"tcp://db.test\": tcp:// needs a port, e.g. tcp://db.test:443",
+        ),
+        (
+            with_probe("url = \"https://x.test/\"\ncron = \"0 */5 * * *\"\nevery = \"1m\"\n"),
+            "probes.toml:7:8: key \"cron\" conflicts with \"every\": a probe has one schedule",
+        ),
+        (
+            with_probe("url = \"https://x.test/\"\ncron = \"61 * * * * *\"\n"),
+            "probes.toml:7:8: invalid cron expression \"61 * * * * *\": Seconds must be less than 59. ('61' specified.); expected 6 fields (second minute hour day-of-month month day-of-week) or the classic 5, e.g. \"0 */5 * * * *\"",
+        ),
+        (
+            with_probe("url = \"https://x.test/\"\ncron = \"every monday\"\n"),
+            "probes.toml:7:8: invalid cron expression \"every monday\": The 'Seconds' field does not support using names. 'every' specified; expected 6 fields (second minute hour day-of-month month day-of-week) or the classic 5, e.g. \"0 */5 * * * *\"",
+        ),
+        (
+            with_probe("url = \"https://x.test/\"\ncron = \"0 * * * * *\"\ntimeout = \"2m\"\n"),
+            "probes.toml:8:11: timeout 2m is longer than the interval of the cron schedule (1m): a probe must finish before its next run",
+        ),
+        (
+            with_probe("url = \"https://x.test/\"\ndns = \"x.test\"\n"),
+            "probes.toml:7:7: key \"dns\" conflicts with \"url\": a probe has one kind",
+        ),
+        (
+            with_probe("dns = \"x.test\"\nrecord = \"SRVX\"\n"),
+            "probes.toml:7:10: unknown DNS record type \"SRVX\": expected one of A, AAAA, CNAME, MX, TXT, NS",
+        ),
+        (
+            with_probe("dns = \"x.test\"\nnameserver = \"resolver.local\"\n"),
+            "probes.toml:7:14: invalid nameserver \"resolver.local\": expected an IP address, optionally with a port (127.0.0.1:53)",
+        ),
+        (
+            with_probe("url = \"tcp://db.test:5432\"\nmethod = \"POST\"\n"),
+            "probes.toml:7:10: key \"method\" applies to http probes, not to this tcp probe",
+        ),
+        (
+            with_probe("url = \"https://x.test/\"\nmethod = \"FETCH\"\n"),
+            "probes.toml:7:10: unknown HTTP method \"FETCH\": expected one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS",
+        ),
+        (
+            with_probe("push = false\n"),
+            "probes.toml:6:8: push = false makes no probe; remove the probe or set push = true",
+        ),
+        (
+            "[service]\nconnectivity_check = \"ftp://x\"\n".into(),
+            "probes.toml:2:22: invalid connectivity_check \"ftp://x\": expected an http or https URL",
         ),
         (
             "[service]\ncommitment = 120\n".into(),
@@ -137,7 +194,10 @@ fn defaults_fill_what_the_file_leaves_out() {
     assert_eq!(channel.group_id(), "services");
     let probe = &channel.probes[0];
     assert_eq!(probe.name, "http https://x.test/health");
-    assert_eq!(probe.every.as_secs(), 60);
+    assert_eq!(
+        probe.schedule,
+        Schedule::Every(std::time::Duration::from_secs(60))
+    );
     assert_eq!(probe.timeout.as_secs(), 10);
     assert_eq!((probe.thresholds.failure, probe.thresholds.success), (3, 2));
 }

@@ -129,9 +129,9 @@ fn summary(channel: &crate::domain::Channel) -> String {
             .iter()
             .map(|p| {
                 format!(
-                    "{} every {} timeout {} (fail {}/recover {}) {}",
+                    "{} {} timeout {} (fail {}/recover {}) {}",
                     p.name,
-                    humantime::format_duration(p.every),
+                    p.schedule.describe(),
                     humantime::format_duration(p.timeout),
                     p.thresholds.failure,
                     p.thresholds.success,

@@ -5,8 +5,11 @@
 //! kept), then [`validate`] turns it into domain types or a [`ConfigError`] that names the file,
 //! line, column and the offending key or value.
 
+mod probe;
 mod raw;
 mod validate;
+
+pub use probe::{parse_cron, shortest_interval};
 
 use crate::domain::Config;
 use std::ops::Range;

@@ -2,6 +2,7 @@
 //! later keep their byte span so errors can point at them.
 
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use toml::Spanned;
 
 #[derive(Debug, Deserialize)]
@@ -20,6 +21,7 @@ pub(super) struct RawService {
     pub commitment: Option<Spanned<f64>>,
     pub partial_weight: Option<Spanned<f64>>,
     pub maintenance_counts_as_downtime: Option<bool>,
+    pub connectivity_check: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -30,18 +32,38 @@ pub(super) struct RawChannel {
     pub group: Option<Spanned<String>>,
     pub in_commitment: Option<bool>,
     #[serde(default, rename = "probe")]
-    pub probes: Vec<RawProbe>,
+    pub probes: Vec<Spanned<RawProbe>>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawProbe {
     pub name: Option<Spanned<String>>,
-    pub url: Spanned<String>,
+    // Exactly one of `url` (http, https, tcp, tls), `dns` or `push` says the kind.
+    pub url: Option<Spanned<String>>,
+    pub dns: Option<Spanned<String>>,
+    pub push: Option<Spanned<bool>>,
+    // Schedule: `every` or `cron`.
     pub every: Option<Spanned<String>>,
+    pub cron: Option<Spanned<String>>,
     pub timeout: Option<Spanned<String>>,
     pub failure_threshold: Option<Spanned<i64>>,
     pub success_threshold: Option<Spanned<i64>>,
+    // HTTP.
+    pub method: Option<Spanned<String>>,
+    pub headers: Option<Spanned<BTreeMap<String, String>>>,
+    pub body: Option<Spanned<String>>,
+    pub follow_redirects: Option<Spanned<bool>>,
+    pub insecure: Option<Spanned<bool>>,
+    pub max_body_bytes: Option<Spanned<i64>>,
+    // TCP.
+    pub send: Option<Spanned<String>>,
+    pub expect: Option<Spanned<String>>,
+    // DNS.
+    pub record: Option<Spanned<String>>,
+    pub nameserver: Option<Spanned<String>>,
+    // Push.
+    pub grace: Option<Spanned<String>>,
 }
 
 /// Rewrites serde's wording into Beacon's: keys rather than fields, with the table named.

@@ -1,16 +1,12 @@
 //! Phase two: raw TOML values to domain types, with the semantic checks.
 
-use super::raw::{RawChannel, RawFile, RawProbe, RawService};
+use super::raw::{RawChannel, RawFile, RawService};
 use super::{ConfigError, Source};
-use crate::domain::{Channel, Config, ProbeSpec, ProbeTarget, ServiceSettings, Thresholds};
+use crate::domain::{Channel, Config, ProbeSpec, ServiceSettings};
 use std::collections::HashMap;
 use std::time::Duration;
 use toml::Spanned;
 
-const DEFAULT_EVERY: Duration = Duration::from_secs(60);
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-const DEFAULT_FAILURE_THRESHOLD: i64 = 3;
-const DEFAULT_SUCCESS_THRESHOLD: i64 = 2;
 const DEFAULT_GROUP: &str = "Services";
 
 pub(super) fn validate(raw: RawFile, src: &Source<'_>) -> Result<Config, ConfigError> {
@@ -41,6 +37,7 @@ fn service(raw: Option<RawService>, src: &Source<'_>) -> Result<ServiceSettings,
         commitment: None,
         partial_weight: None,
         maintenance_counts_as_downtime: None,
+        connectivity_check: None,
     });
     let name = non_empty(raw.name, "name", src)?.unwrap_or_else(|| "Beacon".to_owned());
     let location = non_empty(raw.location, "location", src)?.unwrap_or_else(|| "local".to_owned());
@@ -70,7 +67,27 @@ fn service(raw: Option<RawService>, src: &Source<'_>) -> Result<ServiceSettings,
         Some(w) => w.into_inner(),
         None => 0.3,
     };
+    let connectivity_check = match raw.connectivity_check {
+        Some(url) => {
+            let text = url.get_ref();
+            match url::Url::parse(text) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host_str().is_some() => {
+                    Some(text.clone())
+                }
+                _ => {
+                    return Err(src.error(
+                        url.span(),
+                        format!(
+                            "invalid connectivity_check \"{text}\": expected an http or https URL"
+                        ),
+                    ))
+                }
+            }
+        }
+        None => None,
+    };
     Ok(ServiceSettings {
+        connectivity_check,
         name,
         location,
         commitment_percent,
@@ -97,10 +114,11 @@ fn channel(raw: RawChannel, src: &Source<'_>) -> Result<Channel, ConfigError> {
     let mut probes: Vec<ProbeSpec> = Vec::with_capacity(raw.probes.len());
     for raw_probe in raw.probes {
         let name_span = raw_probe
+            .get_ref()
             .name
             .as_ref()
-            .map_or(raw_probe.url.span(), Spanned::span);
-        let spec = probe(raw_probe, src)?;
+            .map_or(raw_probe.span(), Spanned::span);
+        let spec = super::probe::probe(raw_probe, src)?;
         if probes.iter().any(|p| p.name == spec.name) {
             return Err(src.error(
                 name_span,
@@ -118,69 +136,8 @@ fn channel(raw: RawChannel, src: &Source<'_>) -> Result<Channel, ConfigError> {
     })
 }
 
-fn probe(raw: RawProbe, src: &Source<'_>) -> Result<ProbeSpec, ConfigError> {
-    let target = target(&raw.url, src)?;
-    let every = duration(raw.every.as_ref(), "every", src)?.unwrap_or(DEFAULT_EVERY);
-    let timeout = match duration(raw.timeout.as_ref(), "timeout", src)? {
-        Some(t) if t > every => {
-            let span = raw.timeout.as_ref().map_or(0..0, Spanned::span);
-            return Err(src.error(
-                span,
-                format!(
-                    "timeout {} is longer than the interval every = {}: a probe must finish before its next run",
-                    humantime::format_duration(t),
-                    humantime::format_duration(every)
-                ),
-            ));
-        }
-        Some(t) => t,
-        None => DEFAULT_TIMEOUT.min(every),
-    };
-    let thresholds = Thresholds {
-        failure: threshold(
-            raw.failure_threshold,
-            "failure_threshold",
-            DEFAULT_FAILURE_THRESHOLD,
-            src,
-        )?,
-        success: threshold(
-            raw.success_threshold,
-            "success_threshold",
-            DEFAULT_SUCCESS_THRESHOLD,
-            src,
-        )?,
-    };
-    let name = match non_empty(raw.name, "name", src)? {
-        Some(name) => name,
-        None => format!("{} {}", target.kind(), target.describe()),
-    };
-    Ok(ProbeSpec {
-        name,
-        target,
-        every,
-        timeout,
-        thresholds,
-    })
-}
-
-fn target(url: &Spanned<String>, src: &Source<'_>) -> Result<ProbeTarget, ConfigError> {
-    let text = url.get_ref();
-    let parsed = url::Url::parse(text)
-        .map_err(|e| src.error(url.span(), format!("invalid URL \"{text}\": {e}")))?;
-    match parsed.scheme() {
-        "http" | "https" if parsed.host_str().is_some_and(|h| !h.is_empty()) => {
-            Ok(ProbeTarget::Http { url: text.clone() })
-        }
-        "http" | "https" => Err(src.error(url.span(), format!("invalid URL \"{text}\": no host"))),
-        scheme => Err(src.error(
-            url.span(),
-            format!("invalid URL scheme \"{scheme}\" in \"{text}\": expected http or https"),
-        )),
-    }
-}
-
 /// Parses a human duration (`30s`, `5m`, `1h 30m`, `250ms`); it must be above zero.
-fn duration(
+pub(super) fn duration(
     value: Option<&Spanned<String>>,
     key: &str,
     src: &Source<'_>,
@@ -200,7 +157,7 @@ fn duration(
     }
 }
 
-fn threshold(
+pub(super) fn threshold(
     value: Option<Spanned<i64>>,
     key: &str,
     default: i64,
@@ -221,7 +178,7 @@ fn threshold(
     }
 }
 
-fn non_empty(
+pub(super) fn non_empty(
     value: Option<Spanned<String>>,
     key: &str,
     src: &Source<'_>,

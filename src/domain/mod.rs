@@ -2,12 +2,13 @@
 //!
 //! Owns: the vocabulary of Beacon. May use: std, serde, time. No I/O, never reads the clock.
 
+mod probe;
 mod time;
 
+pub use self::probe::{DnsRecord, HttpTarget, ProbeSpec, ProbeTarget, Schedule, Thresholds};
 pub use self::time::{Clock, SystemClock, Timestamp};
 
 use serde::{Deserialize, Serialize};
-use std::time::Duration;
 
 /// The state of a probe, a channel or the whole service at an instant.
 ///
@@ -91,6 +92,9 @@ pub enum Outcome {
     Up,
     Degraded,
     Down,
+    /// The prober could not tell: its own network was down (connectivity check failed).
+    /// Recorded for the record, but it covers no time: the channel's state there is unknown.
+    Unknown,
 }
 
 impl Outcome {
@@ -99,13 +103,19 @@ impl Outcome {
             Outcome::Up => "up",
             Outcome::Degraded => "degraded",
             Outcome::Down => "down",
+            Outcome::Unknown => "unknown",
         }
     }
 
     pub fn parse(name: &str) -> Option<Outcome> {
-        [Outcome::Up, Outcome::Degraded, Outcome::Down]
-            .into_iter()
-            .find(|o| o.as_str() == name)
+        [
+            Outcome::Up,
+            Outcome::Degraded,
+            Outcome::Down,
+            Outcome::Unknown,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == name)
     }
 
     /// The state a confirmed run of this outcome puts the probe in.
@@ -114,6 +124,7 @@ impl Outcome {
             Outcome::Up => State::Up,
             Outcome::Degraded => State::Degraded,
             Outcome::Down => State::Down,
+            Outcome::Unknown => State::Unknown,
         }
     }
 }
@@ -136,6 +147,9 @@ pub struct ServiceSettings {
     /// Weight of partial outage time in availability (sla-rules 2.2), default 0.3.
     pub partial_weight: f64,
     pub maintenance_counts_as_downtime: bool,
+    /// A URL the prober must reach for its failures to count (no false outage when the
+    /// monitor itself is cut off).
+    pub connectivity_check: Option<String>,
 }
 
 /// A support channel or other component shown on the status page.
@@ -156,47 +170,6 @@ impl Channel {
     pub fn group_id(&self) -> String {
         slug(&self.group)
     }
-}
-
-/// One scheduled check of a channel.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProbeSpec {
-    /// Stable key of this probe's history within its channel.
-    pub name: String,
-    pub target: ProbeTarget,
-    pub every: Duration,
-    pub timeout: Duration,
-    pub thresholds: Thresholds,
-}
-
-/// What a probe checks. HTTP is the first kind; TCP, TLS, DNS and push arrive later.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ProbeTarget {
-    Http { url: String },
-}
-
-impl ProbeTarget {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            ProbeTarget::Http { .. } => "http",
-        }
-    }
-
-    /// Human description of the target, e.g. the URL.
-    pub fn describe(&self) -> &str {
-        match self {
-            ProbeTarget::Http { url } => url,
-        }
-    }
-}
-
-/// Consecutive observations needed to change a probe's state (sla-rules section 3 rule 2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Thresholds {
-    /// Consecutive failed (or degraded) observations before the state worsens.
-    pub failure: u32,
-    /// Consecutive better observations before the state improves.
-    pub success: u32,
 }
 
 /// Identifies one probe's history: channel id plus probe name.
@@ -224,8 +197,11 @@ pub struct Observation {
     /// Short failure reason, e.g. `HTTP 503` or `connect: refused`.
     pub reason: Option<String>,
     pub location: String,
-    /// Interval in force when the observation was made (coverage, sla-rules 3 rule 1).
+    /// Interval in force when the observation was made (coverage, sla-rules 3 rule 1); for a
+    /// cron schedule, the next scheduled start minus this one.
     pub interval_ms: u64,
+    /// Actual start minus scheduled start.
+    pub lateness_ms: u32,
     pub thresholds: Thresholds,
 }
 

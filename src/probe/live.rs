@@ -64,6 +64,41 @@ impl LiveView {
         }
     }
 
+    /// Follows a new configuration: keeps the live state of channels that remain, adds new
+    /// ones as unknown, drops the rest, takes names, groups and order from `config`.
+    pub(super) fn reconfigure(&self, config: &Config) {
+        let mut inner = match self.inner.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let mut old: HashMap<String, ChannelLive> = inner
+            .channels
+            .drain(..)
+            .map(|c| (c.channel.id.clone(), c))
+            .collect();
+        inner.channels = config
+            .channels
+            .iter()
+            .map(|c| {
+                let mut live = old.remove(&c.id).unwrap_or_else(|| ChannelLive {
+                    channel: c.clone(),
+                    tracker: ChannelTracker::default(),
+                    last: BTreeMap::new(),
+                });
+                live.channel = c.clone();
+                live.last
+                    .retain(|probe, _| c.probes.iter().any(|p| &p.name == probe));
+                live
+            })
+            .collect();
+        inner.index = inner
+            .channels
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.channel.id.clone(), i))
+            .collect();
+    }
+
     pub(super) fn update(&self, channel: &str, tracker: &ChannelTracker, obs: Option<Observation>) {
         let mut inner = match self.inner.write() {
             Ok(guard) => guard,

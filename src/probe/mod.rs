@@ -4,57 +4,65 @@
 //! Owns: how a target is checked and when. May use: `domain`, `config`, `store`, `sla`.
 //! Each probe runs in its own task, so a slow upstream delays nobody else and a probe never
 //! overlaps itself; one recorder task applies observations in arrival order, so the state
-//! machines need no locks.
+//! machines need no locks. A new configuration (hot reload) restarts only the probes whose
+//! definition changed; the history of a probe is keyed by its channel id and name.
 
+mod certificate;
+mod connectivity;
+mod dns;
 mod http;
 mod live;
+mod push;
+mod reason;
 mod recorder;
 mod scheduler;
+mod seen;
+mod tcp;
+mod tls;
 
 pub use http::HttpChecker;
 pub use live::{ChannelStatus, LiveView};
+pub use push::{Push, PushBoard};
 pub use recorder::{Heartbeat, ProbeEvent};
+pub use seen::{default_outcome, Seen};
+pub use tls::TlsChecker;
 
-use crate::domain::{Clock, Config, Outcome};
+use crate::domain::{Clock, Config, ProbeKey, ProbeSpec};
 use crate::store::Store;
+use recorder::RecorderMsg;
+use scheduler::Shared;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::broadcast;
-use tokio::task::JoinHandle;
+use tokio::sync::{broadcast, mpsc};
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-
-/// What one check saw.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CheckResult {
-    pub outcome: Outcome,
-    pub status_code: Option<u16>,
-    pub response_ms: Option<u32>,
-    pub reason: Option<String>,
-}
-
-impl CheckResult {
-    fn failed(reason: String, status_code: Option<u16>) -> CheckResult {
-        CheckResult {
-            outcome: Outcome::Down,
-            status_code,
-            response_ms: None,
-            reason: Some(reason),
-        }
-    }
-}
 
 /// How long running checks may take to finish after shutdown begins, so Beacon exits within
 /// 5 s even when a probe's timeout is longer; unfinished runs are dropped, not recorded.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
-/// The running prober: schedules every probe of the config and records what they see.
+/// Why the prober could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] crate::store::Error),
+    #[error("http client: {0}")]
+    Http(#[from] reqwest::Error),
+    #[error("tls client: {0}")]
+    Tls(#[from] rustls::Error),
+}
+
+/// The running prober: one task per probe, and the recorder.
 pub struct Prober {
     live: LiveView,
     heartbeat: Heartbeat,
     events: broadcast::Sender<ProbeEvent>,
-    cancel: CancellationToken,
-    scheduler: JoinHandle<()>,
-    recorder: JoinHandle<()>,
+    push: PushBoard,
+    shared: Shared,
+    running: HashMap<ProbeKey, (ProbeSpec, CancellationToken)>,
+    tasks: JoinSet<()>,
+    recorder: tokio::task::JoinHandle<()>,
 }
 
 impl Prober {
@@ -63,12 +71,12 @@ impl Prober {
         config: Arc<Config>,
         store: Store,
         clock: Arc<dyn Clock>,
-    ) -> Result<Prober, crate::store::Error> {
+    ) -> Result<Prober, StartError> {
         let restored = store.load_live().await?;
         let live = LiveView::new(&config);
         let heartbeat = Heartbeat::new(clock.now());
         let (events, _) = broadcast::channel(1024);
-        let (observations, inbox) = tokio::sync::mpsc::channel(1024);
+        let (inbox_tx, inbox) = mpsc::channel(1024);
         let recorder = recorder::Recorder::restore(
             &config,
             restored,
@@ -79,24 +87,102 @@ impl Prober {
             clock.clone(),
         );
         let recorder = tokio::spawn(recorder.run(inbox));
-        let cancel = CancellationToken::new();
-        let checker = HttpChecker::new().map_err(|e| crate::store::Error::Task(e.to_string()))?;
-        let scheduler = tokio::spawn(scheduler::run_all(
-            config,
-            checker,
+        let http = HttpChecker::new()?;
+        let push = PushBoard::default();
+        let shared = Shared {
+            connectivity: config
+                .service
+                .connectivity_check
+                .clone()
+                .map(|url| connectivity::Connectivity::new(url, reqwest::Client::new())),
+            http,
+            tls: TlsChecker::new()?,
+            push: push.clone(),
             clock,
-            observations,
-            cancel.clone(),
-            SHUTDOWN_GRACE,
-        ));
-        Ok(Prober {
+            location: config.service.location.clone(),
+            recorder: inbox_tx,
+        };
+        let mut prober = Prober {
             live,
             heartbeat,
             events,
-            cancel,
-            scheduler,
+            push,
+            shared,
+            running: HashMap::new(),
+            tasks: JoinSet::new(),
             recorder,
-        })
+        };
+        prober.apply(&config);
+        tracing::info!(probes = prober.running.len(), "prober started");
+        Ok(prober)
+    }
+
+    /// Switches to a new (already validated) configuration: probes that disappeared or
+    /// changed are stopped, new and changed ones started, unchanged ones left running.
+    pub async fn reconfigure(&mut self, config: Arc<Config>) {
+        // The recorder learns first, so observations of new probes find their channel.
+        if self
+            .shared
+            .recorder
+            .send(RecorderMsg::Reconfigure(config.clone()))
+            .await
+            .is_err()
+        {
+            tracing::error!("recorder gone; configuration not applied");
+            return;
+        }
+        self.shared.location = config.service.location.clone();
+        let (stopped, started) = self.apply(&config);
+        tracing::info!(
+            stopped,
+            started,
+            running = self.running.len(),
+            "configuration reloaded"
+        );
+    }
+
+    /// Starts and stops tasks so the running set matches `config`; returns (stopped, started).
+    fn apply(&mut self, config: &Config) -> (usize, usize) {
+        let wanted: HashMap<ProbeKey, &ProbeSpec> = config
+            .channels
+            .iter()
+            .flat_map(|c| {
+                c.probes.iter().map(move |p| {
+                    (
+                        ProbeKey {
+                            channel: c.id.clone(),
+                            probe: p.name.clone(),
+                        },
+                        p,
+                    )
+                })
+            })
+            .collect();
+        let mut stopped = 0;
+        self.running.retain(|key, (spec, cancel)| {
+            let keep = wanted.get(key).is_some_and(|w| *w == spec);
+            if !keep {
+                cancel.cancel();
+                stopped += 1;
+            }
+            keep
+        });
+        let mut started = 0;
+        for (key, spec) in wanted {
+            if self.running.contains_key(&key) {
+                continue;
+            }
+            let cancel = CancellationToken::new();
+            self.tasks.spawn(scheduler::run_probe(
+                key.clone(),
+                spec.clone(),
+                self.shared.clone(),
+                cancel.clone(),
+            ));
+            self.running.insert(key, (spec.clone(), cancel));
+            started += 1;
+        }
+        (stopped, started)
     }
 
     /// The live channel states, for the web layer.
@@ -109,6 +195,11 @@ impl Prober {
         self.heartbeat.clone()
     }
 
+    /// Where the push endpoint records heartbeats.
+    pub fn push_board(&self) -> PushBoard {
+        self.push.clone()
+    }
+
     /// State changes as they are confirmed, for whoever the app wires to them.
     pub fn subscribe(&self) -> broadcast::Receiver<ProbeEvent> {
         self.events.subscribe()
@@ -116,11 +207,22 @@ impl Prober {
 
     /// Stops scheduling, lets running checks finish (up to the grace period), and waits until
     /// every observation has been handed to the store's writer.
-    pub async fn stop(self) {
-        self.cancel.cancel();
-        if let Err(e) = self.scheduler.await {
-            tracing::error!(error = %e, "scheduler task failed");
+    pub async fn stop(mut self) {
+        for (_, cancel) in self.running.values() {
+            cancel.cancel();
         }
+        let finished = tokio::time::timeout(SHUTDOWN_GRACE, async {
+            while self.tasks.join_next().await.is_some() {}
+        })
+        .await;
+        if finished.is_err() {
+            tracing::warn!(
+                unfinished = self.tasks.len(),
+                "probes still running after the shutdown grace period; their runs are not recorded"
+            );
+            self.tasks.shutdown().await;
+        }
+        drop(self.shared);
         if let Err(e) = self.recorder.await {
             tracing::error!(error = %e, "recorder task failed");
         }

@@ -22,6 +22,13 @@ pub enum ProbeEvent {
     },
 }
 
+/// What the recorder is asked to do, in order.
+pub(super) enum RecorderMsg {
+    Observe(Observation),
+    /// A new configuration: channels may have appeared, changed or gone.
+    Reconfigure(Arc<Config>),
+}
+
 /// Last time the recorder proved it is alive (a tick each second, and every observation).
 #[derive(Clone, Debug)]
 pub struct Heartbeat(Arc<AtomicI64>);
@@ -112,18 +119,70 @@ impl Recorder {
     }
 
     /// Runs until every probe task has dropped its sender, then returns.
-    pub(super) async fn run(mut self, mut inbox: mpsc::Receiver<Observation>) {
+    pub(super) async fn run(mut self, mut inbox: mpsc::Receiver<RecorderMsg>) {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tokio::select! {
                 received = inbox.recv() => match received {
-                    Some(obs) => self.handle(obs).await,
+                    Some(RecorderMsg::Observe(obs)) => self.handle(obs).await,
+                    Some(RecorderMsg::Reconfigure(config)) => self.reconfigure(&config).await,
                     None => break,
                 },
                 _ = tick.tick() => self.heartbeat.beat(self.clock.now()),
             }
         }
         tracing::info!("recorder stopped");
+    }
+
+    /// Drops the state of probes that are gone (their history stays in the store) and
+    /// re-derives the affected channels' state from the probes that remain.
+    async fn reconfigure(&mut self, config: &Config) {
+        let now = self.clock.now();
+        self.live.reconfigure(config);
+        for channel in &config.channels {
+            let names: Vec<&str> = channel.probes.iter().map(|p| p.name.as_str()).collect();
+            self.machines
+                .retain(|key, _| key.channel != channel.id || names.contains(&key.probe.as_str()));
+            let tracker = self.trackers.entry(channel.id.clone()).or_default();
+            let update = tracker.retain_probes(&names, now);
+            let tracker = tracker.clone();
+            if let Some(update) = update {
+                self.publish(&channel.id, &update.transitions, None);
+                if let Err(e) = self
+                    .store
+                    .replace_channel_transitions(
+                        channel.id.clone(),
+                        update.from,
+                        update.transitions,
+                    )
+                    .await
+                {
+                    tracing::error!(error = %e, "channel state not stored");
+                }
+            }
+            self.live.update(&channel.id, &tracker, None);
+        }
+        let ids: Vec<&str> = config.channels.iter().map(|c| c.id.as_str()).collect();
+        self.trackers.retain(|id, _| ids.contains(&id.as_str()));
+        self.machines
+            .retain(|key, _| ids.contains(&key.channel.as_str()));
+    }
+
+    fn publish(
+        &self,
+        channel: &str,
+        transitions: &[crate::domain::Transition],
+        reason: Option<&str>,
+    ) {
+        for t in transitions {
+            tracing::info!(channel = %channel, state = %t.state, since = %t.at, reason = ?reason, "channel state changed");
+            // Nobody listening is fine: events are for whoever the app wires.
+            let _ = self.events.send(ProbeEvent::ChannelState {
+                channel: channel.to_owned(),
+                state: t.state,
+                since: t.at,
+            });
+        }
     }
 
     async fn handle(&mut self, obs: Observation) {

@@ -1,126 +1,309 @@
-//! When probes run: one task per probe on a fixed-rate schedule with a deterministic start
-//! offset, never overlapping itself.
+//! When probes run: one task per probe on its schedule (fixed rate or cron), started at a
+//! stable per-probe offset, never overlapping itself; lateness is measured on every run.
 
-use super::HttpChecker;
-use crate::domain::{Clock, Config, Observation, ProbeKey, ProbeSpec, ProbeTarget};
+use super::connectivity::Connectivity;
+use super::dns::DnsChecker;
+use super::push::PushBoard;
+use super::recorder::RecorderMsg;
+use super::seen::default_outcome;
+use super::{HttpChecker, Seen, TlsChecker};
+use crate::config::parse_cron;
+use crate::domain::{
+    Clock, Observation, Outcome, ProbeKey, ProbeSpec, ProbeTarget, Schedule, Timestamp,
+};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
-use tokio::task::JoinSet;
-use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
-/// Starts every probe, waits for `cancel`, then gives running checks `grace` to finish.
-pub(super) async fn run_all(
-    config: Arc<Config>,
-    checker: HttpChecker,
-    clock: Arc<dyn Clock>,
-    observations: mpsc::Sender<Observation>,
-    cancel: CancellationToken,
-    grace: Duration,
-) {
-    let mut tasks = JoinSet::new();
-    for channel in &config.channels {
-        for spec in &channel.probes {
-            let key = ProbeKey {
-                channel: channel.id.clone(),
-                probe: spec.name.clone(),
-            };
-            tasks.spawn(run_probe(
-                key,
-                spec.clone(),
-                config.service.location.clone(),
-                checker.clone(),
-                clock.clone(),
-                observations.clone(),
-                cancel.clone(),
-            ));
-        }
-    }
-    drop(observations);
-    tracing::info!(probes = tasks.len(), "prober started");
-    cancel.cancelled().await;
-    let finished =
-        tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
-    if finished.is_err() {
-        tracing::warn!(
-            unfinished = tasks.len(),
-            "probes still running after the shutdown grace period; their runs are not recorded"
-        );
-        tasks.shutdown().await;
-    }
+/// What every probe task shares.
+#[derive(Clone)]
+pub(super) struct Shared {
+    pub http: HttpChecker,
+    pub tls: TlsChecker,
+    pub push: PushBoard,
+    pub connectivity: Option<Connectivity>,
+    pub clock: Arc<dyn Clock>,
+    pub location: String,
+    pub recorder: mpsc::Sender<RecorderMsg>,
 }
 
-async fn run_probe(
+/// Runs one probe until `cancel`. A run in progress when cancelled is finished and recorded
+/// (the caller bounds how long it waits).
+pub(super) async fn run_probe(
     key: ProbeKey,
     spec: ProbeSpec,
-    location: String,
-    checker: HttpChecker,
-    clock: Arc<dyn Clock>,
-    observations: mpsc::Sender<Observation>,
+    shared: Shared,
     cancel: CancellationToken,
 ) {
-    let start = Instant::now() + start_offset(&key, spec.every);
-    let mut ticks = tokio::time::interval_at(start, spec.every);
-    // A run is never late by more than one interval (timeout <= interval); if the runtime
-    // stalled, missed runs are skipped, and the hole shows up as unknown time.
-    ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let dns = match &spec.target {
+        ProbeTarget::Dns { nameserver, .. } => match DnsChecker::new(*nameserver, spec.timeout) {
+            Ok(checker) => Some(checker),
+            Err(e) => {
+                tracing::error!(probe = %key, error = %e, "cannot set up the DNS resolver; probe not started");
+                return;
+            }
+        },
+        _ => None,
+    };
+    let clock = shared.clock.clone();
+    let mut timing = Timing::new(&key, &spec, clock.now());
     loop {
+        let wait = timing
+            .next
+            .millis()
+            .saturating_sub(clock.now().millis())
+            .max(0);
         tokio::select! {
             biased;
             _ = cancel.cancelled() => return,
-            _ = ticks.tick() => {}
+            _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
         }
-        let at = clock.now();
-        let result = match &spec.target {
-            ProbeTarget::Http { url } => checker.check(url, spec.timeout).await,
-        };
+        let started = clock.now();
+        let scheduled = timing.next;
+        let interval_ms = timing.advance(started);
+        let seen = check(&spec, &key, &shared, dns.as_ref(), started).await;
+        let (mut outcome, mut reason) = default_outcome(&spec.target, &seen);
+        if outcome == Outcome::Down {
+            if let Some(connectivity) = &shared.connectivity {
+                if let Err(why) = connectivity.check().await {
+                    outcome = Outcome::Unknown;
+                    reason = Some(format!(
+                        "prober offline ({why}); not counted: {}",
+                        reason.unwrap_or_default()
+                    ));
+                }
+            }
+        }
         let observation = Observation {
             probe: key.clone(),
-            at,
-            outcome: result.outcome,
-            status_code: result.status_code,
-            response_ms: result.response_ms,
-            reason: result.reason,
-            location: location.clone(),
-            interval_ms: u64::try_from(spec.every.as_millis()).unwrap_or(u64::MAX),
+            at: started,
+            outcome,
+            status_code: seen.status,
+            response_ms: seen.response_ms,
+            reason,
+            location: shared.location.clone(),
+            interval_ms,
+            lateness_ms: u32::try_from(started.millis().saturating_sub(scheduled.millis()).max(0))
+                .unwrap_or(u32::MAX),
             thresholds: spec.thresholds,
         };
-        if observations.send(observation).await.is_err() {
+        if shared
+            .recorder
+            .send(RecorderMsg::Observe(observation))
+            .await
+            .is_err()
+        {
             return;
         }
     }
 }
 
-/// A stable offset in `[0, min(every, 5s))` derived from the probe's key, so many probes do
-/// not all fire in the same millisecond and each keeps its phase across restarts.
-fn start_offset(key: &ProbeKey, every: Duration) -> Duration {
+async fn check(
+    spec: &ProbeSpec,
+    key: &ProbeKey,
+    shared: &Shared,
+    dns: Option<&DnsChecker>,
+    now: Timestamp,
+) -> Seen {
+    match &spec.target {
+        ProbeTarget::Http(target) => shared.http.check(target, spec.timeout, false, now).await,
+        ProbeTarget::Tcp {
+            host,
+            port,
+            send,
+            expect,
+        } => {
+            super::tcp::check(
+                host,
+                *port,
+                send.as_deref(),
+                expect.as_deref(),
+                spec.timeout,
+            )
+            .await
+        }
+        ProbeTarget::Tls { host, port } => shared.tls.check(host, *port, spec.timeout, now).await,
+        ProbeTarget::Dns { name, record, .. } => match dns {
+            Some(dns) => dns.check(name, *record, spec.timeout).await,
+            None => Seen::failed("dns: resolver not set up"),
+        },
+        ProbeTarget::Push { grace } => {
+            let every = crate::config::shortest_interval(&spec.schedule);
+            shared.push.evaluate(key, now, every, *grace)
+        }
+    }
+}
+
+/// A probe's schedule in wall-clock milliseconds.
+struct Timing {
+    schedule: Schedule,
+    cron: Option<cron::Schedule>,
+    /// Stable per-probe offset spreading probes apart.
+    offset_ms: i64,
+    /// Next scheduled start.
+    next: Timestamp,
+}
+
+impl Timing {
+    fn new(key: &ProbeKey, spec: &ProbeSpec, now: Timestamp) -> Timing {
+        let cron = match &spec.schedule {
+            Schedule::Cron(expr) => parse_cron(expr).ok(),
+            Schedule::Every(_) => None,
+        };
+        let interval = crate::config::shortest_interval(&spec.schedule);
+        // Fixed-rate probes spread over up to 5 s; cron probes keep close to their minute.
+        let spread = match spec.schedule {
+            Schedule::Every(_) => interval.min(Duration::from_secs(5)),
+            Schedule::Cron(_) => (interval / 10).min(Duration::from_secs(1)),
+        };
+        let offset_ms = start_offset(key, spread).as_millis() as i64;
+        let mut timing = Timing {
+            schedule: spec.schedule.clone(),
+            cron,
+            offset_ms,
+            next: now,
+        };
+        // Push probes first look after a full window: nobody could have pushed before start.
+        let first_delay = match &spec.target {
+            ProbeTarget::Push { grace } => {
+                i64::try_from((interval + *grace).as_millis()).unwrap_or(i64::MAX)
+            }
+            _ => 0,
+        };
+        timing.next = match &timing.schedule {
+            Schedule::Every(_) => now.plus_ms(offset_ms + first_delay),
+            Schedule::Cron(_) => timing.fire_after(now.plus_ms(first_delay)),
+        };
+        timing
+    }
+
+    /// Moves to the next start after the run that began at `started`, skipping starts that
+    /// already passed (a stalled runtime shows up as unknown time, never as extra runs), and
+    /// returns the interval this run covers: next scheduled start minus this one.
+    fn advance(&mut self, started: Timestamp) -> u64 {
+        let this = self.next;
+        let next = match &self.schedule {
+            Schedule::Every(every) => {
+                let every_ms = i64::try_from(every.as_millis()).unwrap_or(i64::MAX).max(1);
+                let mut next = this.plus_ms(every_ms);
+                if next <= started {
+                    let behind = started.millis() - next.millis();
+                    next = next.plus_ms((behind / every_ms + 1) * every_ms);
+                }
+                next
+            }
+            Schedule::Cron(_) => self.fire_after(started.max(this)),
+        };
+        self.next = next;
+        u64::try_from(next.millis() - this.millis())
+            .unwrap_or(1)
+            .max(1)
+    }
+
+    /// The first cron fire strictly after `t`, plus this probe's offset.
+    fn fire_after(&self, t: Timestamp) -> Timestamp {
+        let fallback = t.plus_ms(60_000);
+        let Some(cron) = &self.cron else {
+            return fallback;
+        };
+        let Some(after) =
+            chrono::DateTime::<chrono::Utc>::from_timestamp_millis(t.millis() - self.offset_ms)
+        else {
+            return fallback;
+        };
+        cron.after(&after).next().map_or(fallback, |fire| {
+            Timestamp(fire.timestamp_millis() + self.offset_ms)
+        })
+    }
+}
+
+/// A stable offset in `[0, spread)` from the probe's key, so many probes do not fire in the
+/// same millisecond and each keeps its phase across restarts.
+fn start_offset(key: &ProbeKey, spread: Duration) -> Duration {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     key.hash(&mut hasher);
-    let span = every.min(Duration::from_secs(5)).as_millis().max(1) as u64;
+    let span = spread.as_millis().max(1) as u64;
     Duration::from_millis(hasher.finish() % span)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{HttpTarget, Thresholds};
 
-    #[test]
-    fn start_offsets_are_stable_and_within_the_interval() {
-        let key = |p: &str| ProbeKey {
+    fn key(p: &str) -> ProbeKey {
+        ProbeKey {
             channel: "c".into(),
             probe: p.into(),
-        };
-        let every = Duration::from_millis(200);
+        }
+    }
+
+    fn spec(schedule: Schedule) -> ProbeSpec {
+        ProbeSpec {
+            name: "p".into(),
+            target: ProbeTarget::Http(HttpTarget {
+                url: "http://x.test/".into(),
+                method: "GET".into(),
+                headers: vec![],
+                body: None,
+                follow_redirects: true,
+                insecure: false,
+                max_body_bytes: 1024,
+            }),
+            schedule,
+            timeout: Duration::from_secs(1),
+            thresholds: Thresholds {
+                failure: 3,
+                success: 2,
+            },
+        }
+    }
+
+    #[test]
+    fn start_offsets_are_stable_and_within_the_spread() {
+        let spread = Duration::from_millis(200);
         assert_eq!(
-            start_offset(&key("a"), every),
-            start_offset(&key("a"), every)
+            start_offset(&key("a"), spread),
+            start_offset(&key("a"), spread)
         );
         let offsets: std::collections::HashSet<_> = (0..50)
-            .map(|i| start_offset(&key(&i.to_string()), every))
+            .map(|i| start_offset(&key(&i.to_string()), spread))
             .collect();
-        assert!(offsets.iter().all(|o| *o < every));
+        assert!(offsets.iter().all(|o| *o < spread));
         assert!(offsets.len() > 10, "offsets spread out: {}", offsets.len());
+    }
+
+    #[test]
+    fn fixed_rate_keeps_its_phase_and_skips_missed_runs() {
+        let mut t = Timing::new(
+            &key("a"),
+            &spec(Schedule::Every(Duration::from_millis(100))),
+            Timestamp(1_000),
+        );
+        let first = t.next;
+        assert!(first.millis() >= 1_000 && first.millis() < 1_100);
+        assert_eq!(t.advance(first), 100);
+        assert_eq!(t.next, first.plus_ms(100));
+        // The runtime stalled for 350 ms: the missed starts are skipped, the phase kept.
+        let late = t.next.plus_ms(350);
+        t.advance(late);
+        assert_eq!(t.next, first.plus_ms(500));
+    }
+
+    #[test]
+    fn cron_runs_on_its_fire_times_and_covers_until_the_next() {
+        // Every 5 minutes at second 0; offsets for cron stay under a second.
+        let mut t = Timing::new(
+            &key("a"),
+            &spec(Schedule::Cron("0 */5 * * * *".into())),
+            Timestamp(1_795_665_601_000),
+        );
+        let first = t.next;
+        let minute_phase = (first.millis() - t.offset_ms) % 300_000;
+        assert_eq!(minute_phase, 0, "fires on the 5-minute mark");
+        assert_eq!(t.advance(first), 300_000);
+        assert_eq!(t.next, first.plus_ms(300_000));
     }
 }

@@ -115,6 +115,34 @@ impl ChannelTracker {
         })
     }
 
+    /// Forgets probes not in `keep` (removed from the configuration) and returns the change
+    /// this makes to the channel's timeline from `now` on, if any.
+    pub fn retain_probes(&mut self, keep: &[&str], now: Timestamp) -> Option<ChannelUpdate> {
+        let before = self.probes.len();
+        self.probes.retain(|name, _| keep.contains(&name.as_str()));
+        self.coverage
+            .retain(|name, _| keep.contains(&name.as_str()));
+        if self.probes.len() == before {
+            return None;
+        }
+        let logs: Vec<&[Transition]> = self.probes.values().map(Vec::as_slice).collect();
+        let now_state = state_at(&combine_worst(&logs), now);
+        if now_state == state_at(&self.channel, now) {
+            return None;
+        }
+        let change = Transition {
+            at: now,
+            state: now_state,
+        };
+        let keep_upto = self.channel.partition_point(|t| t.at < now);
+        self.channel.truncate(keep_upto);
+        self.channel.push(change);
+        Some(ChannelUpdate {
+            from: now,
+            transitions: vec![change],
+        })
+    }
+
     /// The channel's confirmed state as of its latest transition.
     pub fn state(&self) -> State {
         self.channel.last().map_or(State::Unknown, |t| t.state)

@@ -86,6 +86,10 @@ impl ProbeMachine {
     /// when it was first seen. An observation not later than the previous one is ignored.
     pub fn observe(&mut self, obs: ObservationInput) -> Vec<Transition> {
         let mut out = Vec::new();
+        // The prober could not tell (its own network was down): no information, no coverage.
+        if obs.outcome == Outcome::Unknown {
+            return out;
+        }
         if let Some((last_at, coverage_end)) = self.last {
             if obs.at <= last_at {
                 return out;

@@ -14,7 +14,7 @@ mod writer;
 pub use read::{LiveRestore, ProbeRestore};
 pub use writer::ObservationRecord;
 
-use crate::domain::Config;
+use crate::domain::{Config, ProbeKey, Timestamp, Transition};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::OpenFlags;
 use std::path::{Path, PathBuf};
@@ -51,9 +51,18 @@ pub enum Error {
     #[error("background task failed: {0}")]
     Task(String),
     #[error("database: {0}")]
-    Sql(#[from] rusqlite::Error),
+    Sql(rusqlite::Error),
     #[error("database pool: {0}")]
     Pool(#[from] r2d2::Error),
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        match e {
+            rusqlite::Error::QueryReturnedNoRows => Error::NotFound,
+            other => Error::Sql(other),
+        }
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -118,6 +127,40 @@ impl Store {
             .send(WriteOp::Record(Box::new(record)))
             .await
             .map_err(|_| Error::Closed)
+    }
+
+    /// Replaces a channel's transitions at or after `from` (a change not caused by an
+    /// observation, e.g. a probe removed by a reload).
+    pub async fn replace_channel_transitions(
+        &self,
+        channel: String,
+        from: Timestamp,
+        transitions: Vec<Transition>,
+    ) -> Result<()> {
+        self.writes
+            .send(WriteOp::ChannelTimeline {
+                channel,
+                from,
+                transitions,
+            })
+            .await
+            .map_err(|_| Error::Closed)
+    }
+
+    /// Stores the hash of a push probe's new token, replacing the previous one.
+    pub async fn set_push_token(
+        &self,
+        probe: ProbeKey,
+        token_hash: String,
+        at: Timestamp,
+    ) -> Result<()> {
+        self.request(|ack| WriteOp::PushToken {
+            probe,
+            token_hash,
+            at,
+            ack,
+        })
+        .await?
     }
 
     /// Proves the database takes writes now: the writer opens and commits a write transaction.

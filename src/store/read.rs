@@ -88,7 +88,7 @@ impl Store {
         self.read(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT o.at_ms, o.location, o.outcome, o.status_code, o.response_ms, o.reason,
-                        o.interval_ms, o.failure_threshold, o.success_threshold
+                        o.interval_ms, o.failure_threshold, o.success_threshold, o.lateness_ms
                  FROM observations o JOIN probes p ON p.id = o.probe_id
                  WHERE p.channel_id = ?1 AND p.name = ?2 AND o.at_ms >= ?3 AND o.at_ms < ?4
                  ORDER BY o.at_ms",
@@ -98,6 +98,25 @@ impl Store {
                 |r| observation_from_row(r, &probe),
             )?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    /// The probe a push token (by its hash) belongs to.
+    pub async fn probe_for_push_token(&self, token_hash: String) -> Result<ProbeKey> {
+        self.read(move |conn| {
+            let key = conn
+                .prepare_cached(
+                    "SELECT p.channel_id, p.name FROM push_tokens t JOIN probes p ON p.id = t.probe_id
+                     WHERE t.token_hash = ?1 AND p.active = 1",
+                )?
+                .query_row([token_hash], |r| {
+                    Ok(ProbeKey {
+                        channel: r.get(0)?,
+                        probe: r.get(1)?,
+                    })
+                })?;
+            Ok(key)
         })
         .await
     }
@@ -144,7 +163,7 @@ fn latest_observation(
 ) -> Result<Option<Observation>> {
     let mut stmt = conn.prepare_cached(
         "SELECT at_ms, location, outcome, status_code, response_ms, reason,
-                interval_ms, failure_threshold, success_threshold
+                interval_ms, failure_threshold, success_threshold, lateness_ms
          FROM observations WHERE probe_id = ?1 ORDER BY at_ms DESC LIMIT 1",
     )?;
     let mut rows = stmt.query_map([probe_id], |r| observation_from_row(r, key))?;
@@ -171,6 +190,7 @@ fn observation_from_row(r: &Row<'_>, key: &ProbeKey) -> rusqlite::Result<Observa
         response_ms: r.get(4)?,
         reason: r.get(5)?,
         interval_ms: u64::try_from(interval).unwrap_or(1),
+        lateness_ms: r.get(9)?,
         thresholds: Thresholds {
             failure: r.get(7)?,
             success: r.get(8)?,

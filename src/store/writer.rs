@@ -32,6 +32,17 @@ pub(super) enum WriteOp {
         channels: Vec<Channel>,
         ack: oneshot::Sender<Result<()>>,
     },
+    ChannelTimeline {
+        channel: String,
+        from: Timestamp,
+        transitions: Vec<Transition>,
+    },
+    PushToken {
+        probe: ProbeKey,
+        token_hash: String,
+        at: Timestamp,
+        ack: oneshot::Sender<Result<()>>,
+    },
     Ping {
         ack: oneshot::Sender<Result<()>>,
     },
@@ -43,10 +54,11 @@ pub(super) enum WriteOp {
 impl WriteOp {
     fn reply(self, result: &std::result::Result<(), String>) {
         let ack = match self {
-            WriteOp::Record(_) => return,
-            WriteOp::SyncConfig { ack, .. } | WriteOp::Ping { ack } | WriteOp::Shutdown { ack } => {
-                ack
-            }
+            WriteOp::Record(_) | WriteOp::ChannelTimeline { .. } => return,
+            WriteOp::SyncConfig { ack, .. }
+            | WriteOp::PushToken { ack, .. }
+            | WriteOp::Ping { ack }
+            | WriteOp::Shutdown { ack } => ack,
         };
         let _ = ack.send(result.clone().map_err(Error::Write));
     }
@@ -163,6 +175,26 @@ fn apply(tx: &Transaction<'_>, probe_ids: &mut HashMap<ProbeKey, i64>, op: &Writ
     match op {
         WriteOp::Record(record) => insert_record(tx, probe_ids, record),
         WriteOp::SyncConfig { channels, .. } => sync_config(tx, probe_ids, channels),
+        WriteOp::ChannelTimeline {
+            channel,
+            from,
+            transitions,
+        } => replace_channel_transitions(tx, channel, *from, transitions),
+        WriteOp::PushToken {
+            probe,
+            token_hash,
+            at,
+            ..
+        } => {
+            let probe_id = *probe_ids.get(probe).ok_or(Error::NotFound)?;
+            tx.prepare_cached(
+                "INSERT INTO push_tokens (probe_id, token_hash, created_ms) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (probe_id) DO UPDATE SET token_hash = excluded.token_hash,
+                     created_ms = excluded.created_ms",
+            )?
+            .execute(params![probe_id, token_hash, at.millis()])?;
+            Ok(())
+        }
         WriteOp::Ping { .. } | WriteOp::Shutdown { .. } => Ok(()),
     }
 }
@@ -176,8 +208,8 @@ fn insert_record(
     let probe_id = *probe_ids.get(&obs.probe).ok_or(Error::NotFound)?;
     tx.prepare_cached(
         "INSERT OR REPLACE INTO observations (probe_id, at_ms, location, outcome, status_code,
-             response_ms, reason, interval_ms, failure_threshold, success_threshold)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             response_ms, reason, interval_ms, lateness_ms, failure_threshold, success_threshold)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?
     .execute(params![
         probe_id,
@@ -188,6 +220,7 @@ fn insert_record(
         obs.response_ms,
         obs.reason,
         i64::try_from(obs.interval_ms).unwrap_or(i64::MAX),
+        obs.lateness_ms,
         obs.thresholds.failure,
         obs.thresholds.success,
     ])?;
@@ -202,14 +235,25 @@ fn insert_record(
         .execute(params![probe_id, t.at.millis(), t.state.as_str()])?;
     }
     if let Some((from, transitions)) = &record.channel_update {
-        tx.prepare_cached("DELETE FROM channel_transitions WHERE channel_id = ?1 AND at_ms >= ?2")?
-            .execute(params![obs.probe.channel, from.millis()])?;
-        for t in transitions {
-            tx.prepare_cached(
-                "INSERT OR REPLACE INTO channel_transitions (channel_id, at_ms, state) VALUES (?1, ?2, ?3)",
-            )?
-            .execute(params![obs.probe.channel, t.at.millis(), t.state.as_str()])?;
-        }
+        replace_channel_transitions(tx, &obs.probe.channel, *from, transitions)?;
+    }
+    Ok(())
+}
+
+/// Drops a channel's transitions at or after `from` and appends `transitions`.
+fn replace_channel_transitions(
+    tx: &Transaction<'_>,
+    channel: &str,
+    from: Timestamp,
+    transitions: &[Transition],
+) -> Result<()> {
+    tx.prepare_cached("DELETE FROM channel_transitions WHERE channel_id = ?1 AND at_ms >= ?2")?
+        .execute(params![channel, from.millis()])?;
+    for t in transitions {
+        tx.prepare_cached(
+            "INSERT OR REPLACE INTO channel_transitions (channel_id, at_ms, state) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![channel, t.at.millis(), t.state.as_str()])?;
     }
     Ok(())
 }

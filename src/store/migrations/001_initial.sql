@@ -26,11 +26,14 @@ CREATE TABLE observations (
     probe_id          INTEGER NOT NULL REFERENCES probes(id),
     at_ms             INTEGER NOT NULL,
     location          TEXT NOT NULL,
-    outcome           TEXT NOT NULL CHECK (outcome IN ('up', 'degraded', 'down')),
+    -- 'unknown': the prober's own network was down; kept for the record, covers no time.
+    outcome           TEXT NOT NULL CHECK (outcome IN ('up', 'degraded', 'down', 'unknown')),
     status_code       INTEGER,
     response_ms       INTEGER,
     reason            TEXT,
     interval_ms       INTEGER NOT NULL CHECK (interval_ms > 0),
+    -- Actual start minus scheduled start.
+    lateness_ms       INTEGER NOT NULL DEFAULT 0,
     failure_threshold INTEGER NOT NULL CHECK (failure_threshold > 0),
     success_threshold INTEGER NOT NULL CHECK (success_threshold > 0),
     PRIMARY KEY (probe_id, at_ms, location)
@@ -56,4 +59,11 @@ CREATE TABLE probe_checkpoints (
     probe_id   INTEGER PRIMARY KEY REFERENCES probes(id),
     at_ms      INTEGER NOT NULL,
     machine    TEXT NOT NULL
+);
+
+-- Push (heartbeat) probes: the SHA-256 of each probe's token; the token itself is shown once.
+CREATE TABLE push_tokens (
+    probe_id   INTEGER PRIMARY KEY REFERENCES probes(id),
+    token_hash TEXT NOT NULL UNIQUE,
+    created_ms INTEGER NOT NULL
 );

@@ -1,0 +1,67 @@
+//! What a check saw, and how a check's sightings become an outcome.
+
+use crate::domain::{Outcome, ProbeTarget};
+
+/// Everything one check observed, before conditions judge it. Each kind fills what it can.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Seen {
+    /// Time from the start of the check to its end (connect, answer, body).
+    pub response_ms: Option<u32>,
+    /// HTTP status code.
+    pub status: Option<u16>,
+    /// Response body (HTTP, capped), banner line (TCP), answers (DNS), push message.
+    pub body: Option<String>,
+    /// Whether a connection was established (HTTP, TCP, TLS).
+    pub connected: bool,
+    /// Milliseconds from the check until the leaf certificate expires (HTTPS, TLS).
+    pub certificate_expiration_ms: Option<i64>,
+    /// The address actually connected to, or the first DNS answer.
+    pub ip: Option<String>,
+    /// DNS response code name: NOERROR, NXDOMAIN, SERVFAIL...
+    pub dns_rcode: Option<String>,
+    /// Why the check could not complete, e.g. `connect: refused`, `timeout after 10s`.
+    pub error: Option<String>,
+}
+
+impl Seen {
+    pub(super) fn failed(reason: impl Into<String>) -> Seen {
+        Seen {
+            error: Some(reason.into()),
+            ..Seen::default()
+        }
+    }
+}
+
+/// The outcome of a check of `target` by the kind's built-in rule, with the reason when it
+/// failed: a 2xx status (HTTP), a connection (TCP, TLS, plus the expected banner), NOERROR
+/// with at least one answer (DNS).
+pub fn default_outcome(target: &ProbeTarget, seen: &Seen) -> (Outcome, Option<String>) {
+    if let Some(error) = &seen.error {
+        return (Outcome::Down, Some(error.clone()));
+    }
+    match target {
+        ProbeTarget::Http(_) => match seen.status {
+            Some(code) if (200..300).contains(&code) => (Outcome::Up, None),
+            Some(code) => (Outcome::Down, Some(format!("HTTP {code}"))),
+            None => (Outcome::Down, Some("no HTTP status".to_owned())),
+        },
+        ProbeTarget::Tcp { .. } | ProbeTarget::Tls { .. } | ProbeTarget::Push { .. } => {
+            if seen.connected {
+                (Outcome::Up, None)
+            } else {
+                (Outcome::Down, Some("not connected".to_owned()))
+            }
+        }
+        ProbeTarget::Dns { .. } => match seen.dns_rcode.as_deref() {
+            Some("NOERROR") if seen.body.as_deref().is_some_and(|b| !b.is_empty()) => {
+                (Outcome::Up, None)
+            }
+            Some("NOERROR") => (
+                Outcome::Down,
+                Some("dns: NOERROR with no answer".to_owned()),
+            ),
+            Some(code) => (Outcome::Down, Some(format!("dns: {code}"))),
+            None => (Outcome::Down, Some("dns: no answer".to_owned())),
+        },
+    }
+}
