@@ -43,6 +43,7 @@ pub async fn run(
         store: store.clone(),
         live: prober.live(),
         heartbeat: prober.heartbeat(),
+        push: prober.push_board(),
         clock,
     };
     let stopping = CancellationToken::new();

@@ -22,7 +22,7 @@ mod tls;
 
 pub use http::HttpChecker;
 pub use live::{ChannelStatus, LiveView};
-pub use push::{Push, PushBoard};
+pub use push::{hash_token, new_token, Push, PushBoard};
 pub use recorder::{Heartbeat, ProbeEvent};
 pub use seen::{default_outcome, Seen};
 pub use tls::TlsChecker;

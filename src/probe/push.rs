@@ -7,6 +7,24 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+/// A new random push token (shown once) and the hash stored in its place.
+pub fn new_token() -> Result<(String, String), ring::error::Unspecified> {
+    let mut bytes = [0u8; 24];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)?;
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let hash = hash_token(&token);
+    Ok((token, hash))
+}
+
+/// SHA-256 of a token, hex: what the store keeps, so a database leak reveals no token.
+pub fn hash_token(token: &str) -> String {
+    ring::digest::digest(&ring::digest::SHA256, token.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// One received push.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Push {
@@ -67,5 +85,63 @@ impl PushBoard {
                 latest.map_or(String::new(), |p| format!(" (last at {})", p.at))
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key() -> ProbeKey {
+        ProbeKey {
+            channel: "c".into(),
+            probe: "job".into(),
+        }
+    }
+
+    #[test]
+    fn tokens_are_random_and_only_their_hash_is_kept() {
+        let (a, hash_a) = new_token().unwrap();
+        let (b, _) = new_token().unwrap();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 48);
+        assert_eq!(hash_token(&a), hash_a);
+        assert_ne!(hash_a, a);
+    }
+
+    #[test]
+    fn a_push_counts_within_the_interval_plus_grace() {
+        let board = PushBoard::default();
+        let every = Duration::from_secs(60);
+        let grace = Duration::from_secs(10);
+        let silent = board.evaluate(&key(), Timestamp(100_000), every, grace);
+        assert_eq!(
+            silent.error.as_deref(),
+            Some("push: none within 1m + 10s grace")
+        );
+        board.record(
+            key(),
+            Push {
+                at: Timestamp(30_000),
+                outcome: Outcome::Up,
+                message: Some("ok".into()),
+            },
+        );
+        let fresh = board.evaluate(&key(), Timestamp(100_000), every, grace);
+        assert_eq!((fresh.error, fresh.body.as_deref()), (None, Some("ok")));
+        let stale = board.evaluate(&key(), Timestamp(100_001), every, grace);
+        assert!(stale
+            .error
+            .is_some_and(|e| e.ends_with("(last at 1970-01-01T00:00:30.000Z)")));
+        board.record(
+            key(),
+            Push {
+                at: Timestamp(100_000),
+                outcome: Outcome::Down,
+                message: Some("disk full".into()),
+            },
+        );
+        let down = board.evaluate(&key(), Timestamp(100_500), every, grace);
+        assert_eq!(down.error.as_deref(), Some("push: down: disk full"));
     }
 }

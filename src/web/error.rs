@@ -7,6 +7,9 @@ use serde_json::json;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// Well-formed but invalid input; `field` names the offending field.
+    #[error("{message}")]
+    Invalid { message: String, field: String },
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -20,6 +23,7 @@ pub enum Error {
 impl Error {
     fn status_code(&self) -> StatusCode {
         match self {
+            Error::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -32,12 +36,16 @@ impl Error {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status_code();
+        let field = match &self {
+            Error::Invalid { field, .. } => Some(field.clone()),
+            _ => None,
+        };
         let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %self, "request failed");
             "internal error".to_owned()
         } else {
             self.to_string()
         };
-        (status, Json(json!({ "error": message, "field": null }))).into_response()
+        (status, Json(json!({ "error": message, "field": field }))).into_response()
     }
 }

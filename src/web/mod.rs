@@ -7,11 +7,12 @@
 mod api;
 mod error;
 mod page;
+mod push;
 
 pub use error::Error;
 
 use crate::domain::{Clock, Config};
-use crate::probe::{Heartbeat, LiveView};
+use crate::probe::{Heartbeat, LiveView, PushBoard};
 use crate::store::Store;
 use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -26,6 +27,7 @@ pub struct AppState {
     pub store: Store,
     pub live: LiveView,
     pub heartbeat: Heartbeat,
+    pub push: PushBoard,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -38,6 +40,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(page::router())
         .merge(api::router())
+        .merge(push::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(SetResponseHeaderLayer::if_not_present(
