@@ -24,7 +24,7 @@ fn malformed_configs_name_file_line_column_and_key() {
         ),
         (
             with_probe("url = \"https://x.test/\"\nintervl = \"30s\"\n"),
-            "probes.toml:7:1: unknown key \"intervl\" in [[channel.probe]] (expected one of: name, url, dns, push, every, cron, timeout, failure_threshold, success_threshold, method, headers, body, follow_redirects, insecure, max_body_bytes, send, expect, record, nameserver, grace)",
+            "probes.toml:7:1: unknown key \"intervl\" in [[channel.probe]] (expected one of: name, url, dns, push, every, cron, timeout, failure_threshold, success_threshold, conditions, degraded_if, method, headers, body, follow_redirects, insecure, max_body_bytes, send, expect, record, nameserver, grace)",
         ),
         (
             "[servce]\nname = \"S\"\n".into(),
@@ -136,6 +136,22 @@ fn malformed_configs_name_file_line_column_and_key() {
         (
             "[service]\nconnectivity_check = \"ftp://x\"\n".into(),
             "probes.toml:2:22: invalid connectivity_check \"ftp://x\": expected an http or https URL",
+        ),
+        (
+            with_probe("url = \"https://x.test/\"\nconditions = [\"[STATUS] == 200\", \"[STATUSS] == 200\"]\n"),
+            "probes.toml:7:35: invalid condition in conditions: unknown placeholder [STATUSS]",
+        ),
+        (
+            with_probe("url = \"https://x.test/\"\nconditions = [\"[STATUS] 200\"]\n"),
+            "probes.toml:7:16: invalid condition in conditions: missing comparison operator (==, !=, <, <=, >, >=)",
+        ),
+        (
+            with_probe("url = \"https://x.test/\"\ndegraded_if = [\"[RESPONSE_TIME] > fast\"]\n"),
+            "probes.toml:7:35: invalid condition in degraded_if: expected milliseconds or a duration like 48h to compare with [RESPONSE_TIME], found 'fast'",
+        ),
+        (
+            with_probe("url = \"tcp://db.test:5432\"\nconditions = [\"[CONNECTED] == true\", \"[STATUS] == 200\"]\n"),
+            "probes.toml:7:39: [STATUS] is not available for tcp probes (they fill [CONNECTED], [RESPONSE_TIME], [BODY], [IP])",
         ),
         (
             "[service]\ncommitment = 120\n".into(),

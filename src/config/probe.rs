@@ -3,6 +3,7 @@
 use super::raw::RawProbe;
 use super::validate::{duration, non_empty, threshold};
 use super::{ConfigError, Source};
+use crate::condition::{Condition, Placeholder};
 use crate::domain::{DnsRecord, HttpTarget, ProbeSpec, ProbeTarget, Schedule, Thresholds};
 use std::net::{IpAddr, SocketAddr};
 use std::ops::Range;
@@ -58,6 +59,8 @@ pub(super) fn probe(raw: Spanned<RawProbe>, src: &Source<'_>) -> Result<ProbeSpe
             src,
         )?,
     };
+    let all_of = conditions(raw.conditions.as_deref(), "conditions", &target, src)?;
+    let degraded_if = conditions(raw.degraded_if.as_deref(), "degraded_if", &target, src)?;
     let name = match non_empty(raw.name, "name", src)? {
         Some(name) => name,
         None => format!("{} {}", target.kind(), target.describe()),
@@ -68,7 +71,65 @@ pub(super) fn probe(raw: Spanned<RawProbe>, src: &Source<'_>) -> Result<ProbeSpe
         schedule,
         timeout,
         thresholds,
+        conditions: all_of,
+        degraded_if,
     })
+}
+
+/// Which placeholders each kind's check fills in.
+fn placeholders_of(target: &ProbeTarget) -> &'static [Placeholder] {
+    use Placeholder::*;
+    match target {
+        ProbeTarget::Http(_) => &[
+            Status,
+            ResponseTime,
+            Body,
+            Connected,
+            Ip,
+            CertificateExpiration,
+        ],
+        ProbeTarget::Tcp { .. } => &[Connected, ResponseTime, Body, Ip],
+        ProbeTarget::Tls { .. } => &[Connected, ResponseTime, CertificateExpiration, Ip],
+        ProbeTarget::Dns { .. } => &[DnsRcode, Body, ResponseTime, Ip],
+        ProbeTarget::Push { .. } => &[Body, Connected],
+    }
+}
+
+/// Parses each condition; an error points into the string (after its opening quote), and a
+/// placeholder the probe's kind never fills is refused rather than failing every run.
+fn conditions(
+    texts: Option<&[Spanned<String>]>,
+    key: &str,
+    target: &ProbeTarget,
+    src: &Source<'_>,
+) -> Result<Vec<Condition>, ConfigError> {
+    let available = placeholders_of(target);
+    let mut out = Vec::new();
+    for text in texts.unwrap_or_default() {
+        let start = text.span().start + 1;
+        let condition = Condition::parse(text.get_ref()).map_err(|e| {
+            let at = start + e.offset;
+            src.error(at..at, format!("invalid condition in {key}: {}", e.message))
+        })?;
+        if let Some(missing) = condition
+            .placeholders()
+            .into_iter()
+            .find(|p| !available.contains(p))
+        {
+            let offset = text.get_ref().find(missing.as_str()).unwrap_or(0);
+            let names: Vec<&str> = available.iter().map(|p| p.as_str()).collect();
+            return Err(src.error(
+                start + offset..start + offset,
+                format!(
+                    "{missing} is not available for {} probes (they fill {})",
+                    target.kind(),
+                    names.join(", ")
+                ),
+            ));
+        }
+        out.push(condition);
+    }
+    Ok(out)
 }
 
 /// Parses a cron expression: six fields with seconds, or the classic five (run at second 0).

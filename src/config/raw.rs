@@ -49,6 +49,9 @@ pub(super) struct RawProbe {
     pub timeout: Option<Spanned<String>>,
     pub failure_threshold: Option<Spanned<i64>>,
     pub success_threshold: Option<Spanned<i64>>,
+    // Gatus-style conditions.
+    pub conditions: Option<Vec<Spanned<String>>>,
+    pub degraded_if: Option<Vec<Spanned<String>>>,
     // HTTP.
     pub method: Option<Spanned<String>>,
     pub headers: Option<Spanned<BTreeMap<String, String>>>,

@@ -1,5 +1,6 @@
 //! What a probe is: its target (one variant per kind), its schedule and its thresholds.
 
+use crate::condition::Condition;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -14,6 +15,10 @@ pub struct ProbeSpec {
     /// The whole check must finish within this; never longer than the interval.
     pub timeout: Duration,
     pub thresholds: Thresholds,
+    /// All must hold for a success; empty means the kind's built-in rule (2xx, connected...).
+    pub conditions: Vec<Condition>,
+    /// A success matching any of these is degraded (e.g. `[RESPONSE_TIME] > 800`).
+    pub degraded_if: Vec<Condition>,
 }
 
 /// Consecutive observations needed to change a probe's state (sla-rules section 3 rule 2).

@@ -24,7 +24,7 @@ pub use http::HttpChecker;
 pub use live::{ChannelStatus, LiveView};
 pub use push::{hash_token, new_token, Push, PushBoard};
 pub use recorder::{Heartbeat, ProbeEvent};
-pub use seen::{default_outcome, Seen};
+pub use seen::{judge, needs_body, Seen};
 pub use tls::TlsChecker;
 
 use crate::domain::{Clock, Config, ProbeKey, ProbeSpec};

@@ -5,7 +5,7 @@ use super::connectivity::Connectivity;
 use super::dns::DnsChecker;
 use super::push::PushBoard;
 use super::recorder::RecorderMsg;
-use super::seen::default_outcome;
+use super::seen::{judge, needs_body};
 use super::{HttpChecker, Seen, TlsChecker};
 use crate::config::parse_cron;
 use crate::domain::{
@@ -48,6 +48,7 @@ pub(super) async fn run_probe(
         _ => None,
     };
     let clock = shared.clock.clone();
+    let keep_body = needs_body(&spec);
     let mut timing = Timing::new(&key, &spec, clock.now());
     loop {
         let wait = timing
@@ -63,8 +64,8 @@ pub(super) async fn run_probe(
         let started = clock.now();
         let scheduled = timing.next;
         let interval_ms = timing.advance(started);
-        let seen = check(&spec, &key, &shared, dns.as_ref(), started).await;
-        let (mut outcome, mut reason) = default_outcome(&spec.target, &seen);
+        let seen = check(&spec, &key, &shared, dns.as_ref(), keep_body, started).await;
+        let (mut outcome, mut reason) = judge(&spec, &seen);
         if outcome == Outcome::Down {
             if let Some(connectivity) = &shared.connectivity {
                 if let Err(why) = connectivity.check().await {
@@ -105,10 +106,16 @@ async fn check(
     key: &ProbeKey,
     shared: &Shared,
     dns: Option<&DnsChecker>,
+    keep_body: bool,
     now: Timestamp,
 ) -> Seen {
     match &spec.target {
-        ProbeTarget::Http(target) => shared.http.check(target, spec.timeout, false, now).await,
+        ProbeTarget::Http(target) => {
+            shared
+                .http
+                .check(target, spec.timeout, keep_body, now)
+                .await
+        }
         ProbeTarget::Tcp {
             host,
             port,
@@ -258,6 +265,8 @@ mod tests {
                 failure: 3,
                 success: 2,
             },
+            conditions: vec![],
+            degraded_if: vec![],
         }
     }
 

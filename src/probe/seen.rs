@@ -1,6 +1,7 @@
 //! What a check saw, and how a check's sightings become an outcome.
 
-use crate::domain::{Outcome, ProbeTarget};
+use crate::condition::{Condition, Context, Placeholder};
+use crate::domain::{Outcome, ProbeSpec, ProbeTarget};
 
 /// Everything one check observed, before conditions judge it. Each kind fills what it can.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,10 +33,66 @@ impl Seen {
     }
 }
 
+/// The outcome of a check: by the probe's conditions (all must hold) or, without any, by the
+/// kind's built-in rule; then degraded if a `degraded_if` condition matches. The reason names
+/// what failed: the check's own error first (more telling than `[STATUS] (missing) == 200`),
+/// else the first failing condition with the value seen, e.g. `[STATUS] (503) == 200`.
+pub fn judge(spec: &ProbeSpec, seen: &Seen) -> (Outcome, Option<String>) {
+    let ctx = seen.context();
+    if spec.conditions.is_empty() {
+        let (outcome, reason) = default_outcome(&spec.target, seen);
+        if outcome != Outcome::Up {
+            return (outcome, reason);
+        }
+    } else if let Some(failed) = first_failing(&spec.conditions, &ctx) {
+        return (Outcome::Down, Some(seen.error.clone().unwrap_or(failed)));
+    }
+    for condition in &spec.degraded_if {
+        let evaluation = condition.evaluate(&ctx);
+        if evaluation.passed {
+            return (
+                Outcome::Degraded,
+                Some(format!("degraded: {}", evaluation.description)),
+            );
+        }
+    }
+    (Outcome::Up, None)
+}
+
+/// Whether the probe's conditions read the body (only then is it kept).
+pub fn needs_body(spec: &ProbeSpec) -> bool {
+    spec.conditions
+        .iter()
+        .chain(&spec.degraded_if)
+        .any(|c| c.placeholders().contains(&Placeholder::Body))
+}
+
+fn first_failing(conditions: &[Condition], ctx: &Context<'_>) -> Option<String> {
+    conditions.iter().find_map(|c| {
+        let evaluation = c.evaluate(ctx);
+        (!evaluation.passed).then_some(evaluation.description)
+    })
+}
+
+impl Seen {
+    /// The values conditions read.
+    fn context(&self) -> Context<'_> {
+        Context {
+            status: self.status,
+            response_time_ms: self.response_ms.map(u64::from),
+            body: self.body.as_deref(),
+            connected: Some(self.connected),
+            certificate_expiration_ms: self.certificate_expiration_ms,
+            ip: self.ip.as_deref(),
+            dns_rcode: self.dns_rcode.as_deref(),
+        }
+    }
+}
+
 /// The outcome of a check of `target` by the kind's built-in rule, with the reason when it
 /// failed: a 2xx status (HTTP), a connection (TCP, TLS, plus the expected banner), NOERROR
 /// with at least one answer (DNS).
-pub fn default_outcome(target: &ProbeTarget, seen: &Seen) -> (Outcome, Option<String>) {
+fn default_outcome(target: &ProbeTarget, seen: &Seen) -> (Outcome, Option<String>) {
     if let Some(error) = &seen.error {
         return (Outcome::Down, Some(error.clone()));
     }
