@@ -1,4 +1,5 @@
-//! Wiring: starts the prober and the web server on one store, and stops them in order.
+//! Wiring: starts the prober and the web server on one store, reloads the configuration on
+//! SIGHUP or when its file changes, and stops everything in order.
 //!
 //! Shutdown order (as gatus and mini-redis do it): stop scheduling probes and let running ones
 //! finish, stop accepting requests and finish those in flight, then flush and close the store.
@@ -8,13 +9,17 @@ use crate::probe::Prober;
 use crate::store::Store;
 use crate::web::{self, AppState};
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 /// How long open HTTP connections get to finish after shutdown begins.
 const HTTP_DRAIN: Duration = Duration::from_secs(3);
+/// How often the configuration file's modification time is compared.
+const WATCH_EVERY: Duration = Duration::from_secs(1);
 
 /// Why the service stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -27,19 +32,28 @@ pub enum RunError {
     Serve(#[from] std::io::Error),
 }
 
+/// Where the configuration came from, so it can be reloaded; `None` for a fixed config.
+pub type ConfigFile = Option<PathBuf>;
+
 /// Runs Beacon until `shutdown` completes: probes every channel of `config`, records into
-/// `store`, and serves the status page on `listener`.
+/// `store`, and serves the status page on `listener`. With `config_file`, a SIGHUP or a
+/// change of that file reloads it: a valid new config replaces the running one without a
+/// restart, an invalid one is logged and shown on `/healthz` while the old one keeps running.
 pub async fn run(
     config: Arc<Config>,
+    config_file: ConfigFile,
     store: Store,
     listener: TcpListener,
     clock: Arc<dyn Clock>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
     store.sync_config(&config).await?;
-    let prober = Prober::start(config.clone(), store.clone(), clock.clone()).await?;
+    let mut prober = Prober::start(config.clone(), store.clone(), clock.clone()).await?;
+    let (config_tx, config_rx) = watch::channel(config);
+    let (error_tx, error_rx) = watch::channel(None);
     let state = AppState {
-        config,
+        config: config_rx,
+        reload_error: error_rx,
         store: store.clone(),
         live: prober.live(),
         heartbeat: prober.heartbeat(),
@@ -61,7 +75,32 @@ pub async fn run(
         .with_graceful_shutdown(async move { drained.cancelled().await });
     let server = tokio::spawn(async move { server.await });
 
-    stopping.cancelled().await;
+    let mut reloads = reload_triggers(config_file.clone(), stopping.clone());
+    loop {
+        tokio::select! {
+            _ = stopping.cancelled() => break,
+            Some(()) = reloads.recv() => {
+                let Some(path) = &config_file else { continue };
+                match crate::config::load(path) {
+                    Err(e) => {
+                        tracing::error!(error = %e, "configuration reload refused; the previous one keeps running");
+                        error_tx.send_replace(Some(e.to_string()));
+                    }
+                    Ok(new) => {
+                        error_tx.send_replace(None);
+                        if **config_tx.borrow() == new {
+                            continue;
+                        }
+                        let new = Arc::new(new);
+                        store.sync_config(&new).await?;
+                        prober.reconfigure(new.clone()).await;
+                        config_tx.send_replace(new);
+                    }
+                }
+            }
+        }
+    }
+
     tracing::info!("shutting down");
     prober.stop().await;
     match tokio::time::timeout(HTTP_DRAIN, server).await {
@@ -73,4 +112,57 @@ pub async fn run(
     store.close().await?;
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// Sends a unit on each SIGHUP and each change of the file's modification time or size.
+fn reload_triggers(file: ConfigFile, stop: CancellationToken) -> mpsc::Receiver<()> {
+    let (tx, rx) = mpsc::channel(4);
+    let Some(path) = file else { return rx };
+    #[cfg(unix)]
+    {
+        let tx = tx.clone();
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            use tokio::signal::unix::{signal, SignalKind};
+            let mut hangups = match signal(SignalKind::hangup()) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot listen for SIGHUP; reload on file change only");
+                    return;
+                }
+            };
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    Some(()) = hangups.recv() => {
+                        tracing::info!("SIGHUP: reloading the configuration");
+                        let _ = tx.try_send(());
+                    }
+                }
+            }
+        });
+    }
+    tokio::spawn(async move {
+        let stamp = |p: &PathBuf| {
+            std::fs::metadata(p)
+                .ok()
+                .map(|m| (m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.len()))
+        };
+        let mut seen = stamp(&path);
+        let mut ticks = tokio::time::interval(WATCH_EVERY);
+        loop {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = ticks.tick() => {
+                    let now = stamp(&path);
+                    if now != seen {
+                        seen = now;
+                        tracing::info!(path = %path.display(), "configuration file changed: reloading");
+                        let _ = tx.try_send(());
+                    }
+                }
+            }
+        }
+    });
+    rx
 }

@@ -55,6 +55,17 @@ enum Command {
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
         db: PathBuf,
     },
+    /// Create or rotate the token of a push (heartbeat) probe; prints it once.
+    PushToken {
+        /// Channel id.
+        channel: String,
+        /// Probe name within the channel.
+        probe: String,
+        #[arg(long, env = "BEACON_CONFIG", default_value = "probes.toml")]
+        config: PathBuf,
+        #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
+        db: PathBuf,
+    },
     /// Exit 0 if the running Beacon answers /healthz with 200 (for container health checks).
     Healthcheck {
         #[arg(long, env = "BEACON_LISTEN", default_value = "127.0.0.1:8080")]
@@ -69,11 +80,13 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Check { config } => check(&config),
         Command::Serve { config, db, listen } => {
-            let config = match load_config(&config) {
+            let config_path = config;
+            let config = match load_config(&config_path) {
                 Ok(c) => c,
                 Err(code) => return code,
             };
-            report(runtime().and_then(|rt| rt.block_on(serve(config, &db, &listen))))
+            let file = Some(config_path.clone());
+            report(runtime().and_then(|rt| rt.block_on(serve(config, file, &db, &listen))))
         }
         Command::Backup { file, db } => report(
             store::backup(&db, &file)
@@ -86,6 +99,18 @@ pub fn main() -> ExitCode {
                 })
                 .map_err(anyhow::Error::from),
         ),
+        Command::PushToken {
+            channel,
+            probe,
+            config,
+            db,
+        } => {
+            let config = match load_config(&config) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            report(runtime().and_then(|rt| rt.block_on(push_token(config, &db, channel, probe))))
+        }
         Command::Healthcheck { listen } => {
             report(runtime().and_then(|rt| rt.block_on(healthcheck(&listen))))
         }
@@ -155,19 +180,59 @@ fn load_config(path: &Path) -> Result<Config, ExitCode> {
     })
 }
 
-async fn serve(config: Config, db: &Path, listen: &str) -> anyhow::Result<()> {
+async fn serve(
+    config: Config,
+    file: crate::app::ConfigFile,
+    db: &Path,
+    listen: &str,
+) -> anyhow::Result<()> {
     let store = store::Store::open(db)?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     crate::run(
         Arc::new(config),
+        file,
         store,
         listener,
         Arc::new(SystemClock),
         shutdown_signal(),
     )
     .await?;
+    Ok(())
+}
+
+async fn push_token(
+    config: Config,
+    db: &Path,
+    channel: String,
+    probe: String,
+) -> anyhow::Result<()> {
+    let spec = config
+        .channels
+        .iter()
+        .find(|c| c.id == channel)
+        .with_context(|| format!("no channel \"{channel}\" in the configuration"))?
+        .probes
+        .iter()
+        .find(|p| p.name == probe)
+        .with_context(|| format!("no probe \"{probe}\" in channel \"{channel}\""))?;
+    anyhow::ensure!(
+        matches!(spec.target, crate::domain::ProbeTarget::Push { .. }),
+        "probe \"{probe}\" of channel \"{channel}\" is a {} probe, not a push probe",
+        spec.target.kind()
+    );
+    let store = store::Store::open(db)?;
+    store.sync_config(&config).await?;
+    let (token, hash) =
+        crate::probe::new_token().map_err(|_| anyhow::anyhow!("no secure random source"))?;
+    let key = crate::domain::ProbeKey { channel, probe };
+    store
+        .set_push_token(key, hash, crate::domain::Clock::now(&SystemClock))
+        .await?;
+    store.close().await?;
+    println!("{token}");
+    eprintln!("push with: curl -X POST http://HOST:PORT/api/v1/push/{token} (this token is shown only once; a new one replaces it)");
     Ok(())
 }
 

@@ -78,8 +78,8 @@ async fn status(State(app): State<AppState>) -> impl IntoResponse {
     );
     let body = StatusBody {
         service: ServiceBody {
-            name: app.config.service.name.clone(),
-            location: app.config.service.location.clone(),
+            name: app.config().service.name.clone(),
+            location: app.config().service.location.clone(),
         },
         indicator,
         generated_at: now.to_rfc3339(),
@@ -93,6 +93,8 @@ struct HealthBody {
     status: &'static str,
     database: String,
     scheduler: String,
+    /// `ok`, or why the latest reload was refused (the previous config keeps running).
+    config: String,
 }
 
 /// `GET /healthz`: 200 only while the database takes writes and the prober is alive.
@@ -114,10 +116,15 @@ async fn healthz(State(app): State<AppState>) -> impl IntoResponse {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
+    let config = match app.reload_error.borrow().as_deref() {
+        None => "ok".to_owned(),
+        Some(error) => format!("reload refused, previous configuration still running: {error}"),
+    };
     let body = HealthBody {
         status: if healthy { "ok" } else { "unhealthy" },
         database,
         scheduler,
+        config,
     };
     (code, [(header::CACHE_CONTROL, "no-store")], Json(body))
 }

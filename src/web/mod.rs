@@ -18,17 +18,28 @@ use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use std::sync::Arc;
+use tokio::sync::watch;
 use tower_http::set_header::SetResponseHeaderLayer;
 
 /// Everything a handler may need; cloned per request (all fields are handles).
 #[derive(Clone)]
 pub struct AppState {
-    pub config: Arc<Config>,
+    /// The configuration in force; replaced on a successful reload.
+    pub config: watch::Receiver<Arc<Config>>,
+    /// Why the latest reload was refused, if it was (shown on `/healthz`).
+    pub reload_error: watch::Receiver<Option<String>>,
     pub store: Store,
     pub live: LiveView,
     pub heartbeat: Heartbeat,
     pub push: PushBoard,
     pub clock: Arc<dyn Clock>,
+}
+
+impl AppState {
+    /// The configuration in force now.
+    pub fn config(&self) -> Arc<Config> {
+        self.config.borrow().clone()
+    }
 }
 
 /// Strict policy: no scripts at all, styles only from our own stylesheet.

@@ -47,7 +47,7 @@ async fn index(State(app): State<AppState>) -> impl IntoResponse {
         }
     }
     let view = PageView {
-        title: app.config.service.name.clone(),
+        title: app.config().service.name.clone(),
         indicator,
         generated_at: now,
         groups,

@@ -125,6 +125,7 @@ impl Beacon {
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(beacon::run(
             config.clone(),
+            None,
             store,
             listener,
             Arc::new(SystemClock),
