@@ -4,6 +4,8 @@
 //! Exit codes: 0 success, 1 runtime failure (port in use, unwritable database...), 2 invalid
 //! configuration.
 
+mod bench;
+
 use crate::domain::{Config, SystemClock};
 use crate::{config, store};
 use anyhow::Context;
@@ -66,10 +68,31 @@ enum Command {
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
         db: PathBuf,
     },
+    /// Benchmarks, printing figures (not part of CI).
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+    /// The benchmark's upstream server (started by `beacon bench`).
+    #[command(hide = true)]
+    BenchUpstream,
     /// Exit 0 if the running Beacon answers /healthz with 200 (for container health checks).
     Healthcheck {
         #[arg(long, env = "BEACON_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// N HTTP probes through the real scheduler and store against a local upstream.
+    Probes {
+        #[arg(long, default_value_t = 1000)]
+        count: usize,
+        #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+        every: std::time::Duration,
+        #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+        duration: std::time::Duration,
     },
 }
 
@@ -111,6 +134,26 @@ pub fn main() -> ExitCode {
             };
             report(runtime().and_then(|rt| rt.block_on(push_token(config, &db, channel, probe))))
         }
+        Command::Bench {
+            what:
+                BenchCommand::Probes {
+                    count,
+                    every,
+                    duration,
+                },
+        } => report(runtime().and_then(|rt| {
+            rt.block_on(async {
+                println!(
+                    "beacon bench probes: {count} probes every {} for {}",
+                    humantime::format_duration(every),
+                    humantime::format_duration(duration)
+                );
+                let figures = bench::probes(count, every, duration).await?;
+                println!("{figures}");
+                Ok(())
+            })
+        })),
+        Command::BenchUpstream => report(runtime().and_then(|rt| rt.block_on(bench::upstream()))),
         Command::Healthcheck { listen } => {
             report(runtime().and_then(|rt| rt.block_on(healthcheck(&listen))))
         }

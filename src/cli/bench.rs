@@ -1,0 +1,264 @@
+//! `beacon bench probes`: N HTTP probes through the real scheduler, recorder and store
+//! against a local upstream in a child process, then the figures that matter: runs executed
+//! (counted by the upstream) against runs scheduled, lateness, CPU per 1,000 runs, peak RSS.
+
+use crate::domain::{
+    Channel, Config, HttpTarget, ProbeSpec, ProbeTarget, Schedule, ServiceSettings, SystemClock,
+    Thresholds,
+};
+use crate::probe::Prober;
+use crate::store::Store;
+use anyhow::Context;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What `beacon bench probes` measured.
+#[derive(Debug)]
+pub struct ProbeFigures {
+    pub scheduled: u64,
+    pub executed: u64,
+    pub recorded: u64,
+    pub on_schedule_share: f64,
+    pub lateness_p50_ms: i64,
+    pub lateness_p99_ms: i64,
+    pub lateness_max_ms: i64,
+    pub cpu_seconds: f64,
+    pub peak_rss_kib: u64,
+    pub observations_per_second: f64,
+}
+
+pub async fn probes(
+    count: usize,
+    every: Duration,
+    duration: Duration,
+) -> anyhow::Result<ProbeFigures> {
+    let mut upstream = Command::new(std::env::current_exe()?)
+        .args(["bench-upstream"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("cannot start the upstream process")?;
+    let mut first_line = String::new();
+    BufReader::new(upstream.stdout.take().context("upstream stdout")?)
+        .read_line(&mut first_line)
+        .context("upstream did not say where it listens")?;
+    let upstream_addr = first_line.trim().to_owned();
+    let result = run(count, every, duration, &upstream_addr).await;
+    let _ = upstream.kill();
+    let _ = upstream.wait();
+    result
+}
+
+async fn run(
+    count: usize,
+    every: Duration,
+    duration: Duration,
+    upstream: &str,
+) -> anyhow::Result<ProbeFigures> {
+    let dir = std::env::temp_dir().join(format!("beacon-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let db = dir.join("bench.db");
+    let config = Arc::new(config(count, every, upstream));
+    let store = Store::open(&db)?;
+    store.sync_config(&config).await?;
+    let requests_before = requests(upstream).await?;
+    let cpu_before = cpu_seconds();
+    let started = Instant::now();
+    let prober = Prober::start(config, store.clone(), Arc::new(SystemClock)).await?;
+    tokio::time::sleep(duration).await;
+    prober.stop().await;
+    let elapsed = started.elapsed();
+    let cpu = cpu_seconds() - cpu_before;
+    let executed = requests(upstream).await? - requests_before;
+    store.close().await?;
+
+    let conn = rusqlite::Connection::open(&db)?;
+    let mut lateness: Vec<i64> = conn
+        .prepare("SELECT lateness_ms FROM observations")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    lateness.sort_unstable();
+    drop(conn);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let recorded = lateness.len() as u64;
+    let percentile = |p: f64| -> i64 {
+        if lateness.is_empty() {
+            return 0;
+        }
+        let index = ((lateness.len() as f64 - 1.0) * p).round() as usize;
+        lateness[index.min(lateness.len() - 1)]
+    };
+    let on_time = lateness.iter().filter(|l| **l <= 100).count();
+    Ok(ProbeFigures {
+        scheduled: (count as f64 * duration.as_secs_f64() / every.as_secs_f64()).round() as u64,
+        executed,
+        recorded,
+        on_schedule_share: if lateness.is_empty() {
+            0.0
+        } else {
+            on_time as f64 / lateness.len() as f64
+        },
+        lateness_p50_ms: percentile(0.50),
+        lateness_p99_ms: percentile(0.99),
+        lateness_max_ms: lateness.last().copied().unwrap_or(0),
+        cpu_seconds: cpu,
+        peak_rss_kib: peak_rss_kib(),
+        observations_per_second: recorded as f64 / elapsed.as_secs_f64(),
+    })
+}
+
+impl std::fmt::Display for ProbeFigures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let per_thousand = if self.executed == 0 {
+            0.0
+        } else {
+            self.cpu_seconds * 1000.0 / self.executed as f64
+        };
+        writeln!(f, "runs scheduled           {}", self.scheduled)?;
+        writeln!(
+            f,
+            "runs executed (upstream) {} ({:.1}% of scheduled)",
+            self.executed,
+            100.0 * self.executed as f64 / self.scheduled.max(1) as f64
+        )?;
+        writeln!(f, "observations recorded    {}", self.recorded)?;
+        writeln!(
+            f,
+            "on schedule (<= 100 ms)  {:.2}%",
+            100.0 * self.on_schedule_share
+        )?;
+        writeln!(
+            f,
+            "lateness p50/p99/max     {} / {} / {} ms",
+            self.lateness_p50_ms, self.lateness_p99_ms, self.lateness_max_ms
+        )?;
+        writeln!(
+            f,
+            "CPU                      {:.2} s ({per_thousand:.3} s per 1,000 runs)",
+            self.cpu_seconds
+        )?;
+        writeln!(
+            f,
+            "peak RSS                 {:.1} MiB",
+            self.peak_rss_kib as f64 / 1024.0
+        )?;
+        write!(
+            f,
+            "observations written/s   {:.1}",
+            self.observations_per_second
+        )
+    }
+}
+
+fn config(count: usize, every: Duration, upstream: &str) -> Config {
+    let channels = (0..count)
+        .map(|i| Channel {
+            id: format!("bench-{i:04}"),
+            name: format!("Bench {i}"),
+            group: "Bench".into(),
+            in_commitment: true,
+            probes: vec![ProbeSpec {
+                name: "http".into(),
+                target: ProbeTarget::Http(HttpTarget {
+                    url: format!("http://{upstream}/probe/{i}"),
+                    method: "GET".into(),
+                    headers: vec![],
+                    body: None,
+                    follow_redirects: true,
+                    insecure: false,
+                    max_body_bytes: 64 * 1024,
+                }),
+                schedule: Schedule::Every(every),
+                timeout: every.min(Duration::from_secs(5)),
+                thresholds: Thresholds {
+                    failure: 3,
+                    success: 2,
+                },
+                conditions: vec![],
+                degraded_if: vec![],
+            }],
+        })
+        .collect();
+    Config {
+        service: ServiceSettings {
+            name: "Bench".into(),
+            location: "bench".into(),
+            commitment_percent: 99.5,
+            partial_weight: 0.3,
+            maintenance_counts_as_downtime: true,
+            connectivity_check: None,
+        },
+        channels,
+    }
+}
+
+async fn requests(upstream: &str) -> anyhow::Result<u64> {
+    let text = reqwest::get(format!("http://{upstream}/count"))
+        .await?
+        .text()
+        .await?;
+    text.trim().parse().context("upstream count")
+}
+
+/// User plus system CPU time of this process, from /proc (Linux).
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name (which may contain spaces) start after the last ')'.
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Peak resident set size of this process (VmHWM), KiB.
+fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// The bench's upstream (`beacon bench-upstream`): answers 200 to everything, counts
+/// requests, serves the count on `/count`, prints its address on the first stdout line.
+pub async fn upstream() -> anyhow::Result<()> {
+    use axum::routing::get;
+    let count = Arc::new(AtomicU64::new(0));
+    let counted = count.clone();
+    let app = axum::Router::new()
+        .route(
+            "/count",
+            get(move || {
+                let n = count.load(Ordering::Relaxed);
+                async move { n.to_string() }
+            }),
+        )
+        .fallback(move || {
+            counted.fetch_add(1, Ordering::Relaxed);
+            async { "ok" }
+        });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    println!("{}", listener.local_addr()?);
+    axum::serve(listener, app).await?;
+    Ok(())
+}
