@@ -68,6 +68,11 @@ enum Command {
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
         db: PathBuf,
     },
+    /// Import history from another monitor.
+    Import {
+        #[command(subcommand)]
+        what: ImportCommand,
+    },
     /// Benchmarks, printing figures (not part of CI).
     Bench {
         #[command(subcommand)]
@@ -80,6 +85,19 @@ enum Command {
     Healthcheck {
         #[arg(long, env = "BEACON_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// Observations as JSON Lines or CSV (channel, probe, time, outcome, response_time_ms,
+    /// status); all or nothing, and re-importing the same file adds nothing twice.
+    Observations {
+        file: PathBuf,
+        #[arg(long, env = "BEACON_CONFIG", default_value = "probes.toml")]
+        config: PathBuf,
+        #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
+        db: PathBuf,
     },
 }
 
@@ -134,6 +152,15 @@ pub fn main() -> ExitCode {
             };
             report(runtime().and_then(|rt| rt.block_on(push_token(config, &db, channel, probe))))
         }
+        Command::Import {
+            what: ImportCommand::Observations { file, config, db },
+        } => {
+            let config = match load_config(&config) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            import_observations(&file, &config, &db)
+        }
         Command::Bench {
             what:
                 BenchCommand::Probes {
@@ -158,6 +185,40 @@ pub fn main() -> ExitCode {
             report(runtime().and_then(|rt| rt.block_on(healthcheck(&listen))))
         }
     }
+}
+
+/// Exit 2 when the file is refused (bad lines: nothing imported), 1 on runtime failures.
+fn import_observations(file: &Path, config: &Config, db: &Path) -> ExitCode {
+    use crate::probe::import;
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {}: cannot read: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let observations = match import::parse(&file.display().to_string(), &text, config) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("error: {e}\nnothing imported");
+            return ExitCode::from(2);
+        }
+    };
+    let total = observations.len();
+    report(runtime().and_then(|rt| {
+        rt.block_on(async {
+            let store = store::Store::open(db)?;
+            let result = import::import(&store, config, observations).await;
+            store.close().await?;
+            let inserted = result?;
+            println!(
+                "imported {inserted} new observations from {} ({} already present)",
+                file.display(),
+                total - inserted
+            );
+            Ok(())
+        })
+    }))
 }
 
 fn check(path: &Path) -> ExitCode {

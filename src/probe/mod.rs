@@ -11,6 +11,7 @@ mod certificate;
 mod connectivity;
 mod dns;
 mod http;
+pub mod import;
 mod live;
 mod push;
 mod reason;

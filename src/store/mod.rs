@@ -7,12 +7,14 @@
 //! transactions; reads run on their own pooled connections on the blocking thread pool, never
 //! on the async runtime.
 
+mod history;
 mod read;
 mod schema;
 mod writer;
 
+pub use history::{ChannelRecord, ProbeHistory};
 pub use read::{LiveRestore, ProbeRestore};
-pub use writer::ObservationRecord;
+pub use writer::{ImportBatch, ObservationRecord, ProbeRecompute};
 
 use crate::domain::{Config, ProbeKey, Timestamp, Transition};
 use r2d2_sqlite::SqliteConnectionManager;
@@ -161,6 +163,21 @@ impl Store {
             ack,
         })
         .await?
+    }
+
+    /// Imports history in one transaction; returns how many observations were new.
+    pub async fn import(&self, batch: ImportBatch) -> Result<usize> {
+        self.request(|ack| WriteOp::Import {
+            batch: Box::new(batch),
+            ack,
+        })
+        .await?
+    }
+
+    /// Deletes raw observations older than `before`; returns how many. State intervals
+    /// (probe and channel transitions) are kept for ever.
+    pub async fn prune_observations(&self, before: Timestamp) -> Result<usize> {
+        self.request(|ack| WriteOp::Prune { before, ack }).await?
     }
 
     /// Proves the database takes writes now: the writer opens and commits a write transaction.

@@ -170,7 +170,7 @@ fn latest_observation(
     Ok(rows.next().transpose()?)
 }
 
-fn transition_from_row(r: &Row<'_>) -> rusqlite::Result<Transition> {
+pub(super) fn transition_from_row(r: &Row<'_>) -> rusqlite::Result<Transition> {
     let state: String = r.get(1)?;
     Ok(Transition {
         at: Timestamp(r.get(0)?),

@@ -43,6 +43,17 @@ pub(super) enum WriteOp {
         at: Timestamp,
         ack: oneshot::Sender<Result<()>>,
     },
+    /// Imported history: new observations (existing ones are kept as they are) and the
+    /// timelines recomputed from them, in one transaction.
+    Import {
+        batch: Box<ImportBatch>,
+        ack: oneshot::Sender<Result<usize>>,
+    },
+    /// Deletes observations older than the instant (state intervals are kept for ever).
+    Prune {
+        before: Timestamp,
+        ack: oneshot::Sender<Result<usize>>,
+    },
     Ping {
         ack: oneshot::Sender<Result<()>>,
     },
@@ -51,10 +62,37 @@ pub(super) enum WriteOp {
     },
 }
 
+/// History to import: see [`super::Store::import`].
+#[derive(Debug, Clone, Default)]
+pub struct ImportBatch {
+    pub observations: Vec<Observation>,
+    pub probes: Vec<ProbeRecompute>,
+    /// Per channel: replace its transitions at or after `from` with these.
+    pub channels: Vec<(String, Timestamp, Vec<Transition>)>,
+}
+
+/// A probe's timeline recomputed from all its observations.
+#[derive(Debug, Clone)]
+pub struct ProbeRecompute {
+    pub probe: ProbeKey,
+    /// Its transitions at or after this instant (its earliest observation) are replaced.
+    pub from: Timestamp,
+    pub transitions: Vec<Transition>,
+    /// The state machine after its latest observation, at `checkpoint_at`; it replaces the
+    /// stored checkpoint only if that one is not more recent.
+    pub checkpoint: String,
+    pub checkpoint_at: Timestamp,
+}
+
 impl WriteOp {
-    fn reply(self, result: &std::result::Result<(), String>) {
+    /// Answers the caller once the batch is committed; `count` is the rows this op changed.
+    fn reply(self, result: &std::result::Result<(), String>, count: usize) {
         let ack = match self {
             WriteOp::Record(_) | WriteOp::ChannelTimeline { .. } => return,
+            WriteOp::Import { ack, .. } | WriteOp::Prune { ack, .. } => {
+                let _ = ack.send(result.clone().map(|()| count).map_err(Error::Write));
+                return;
+            }
             WriteOp::SyncConfig { ack, .. }
             | WriteOp::PushToken { ack, .. }
             | WriteOp::Ping { ack }
@@ -98,11 +136,13 @@ impl Writer {
             let shutdown = batch
                 .iter()
                 .any(|op| matches!(op, WriteOp::Shutdown { .. }));
-            let mut result = self.commit(&batch);
-            if let Err(e) = &result {
-                tracing::error!(error = %e, ops = batch.len(), "write batch failed; retrying one by one");
-                result = self.commit_one_by_one(&batch);
-            }
+            let (result, mut counts) = match self.commit(&batch) {
+                Ok(counts) => (Ok(()), counts),
+                Err(e) => {
+                    tracing::error!(error = %e, ops = batch.len(), "write batch failed; retrying one by one");
+                    self.commit_one_by_one(&batch)
+                }
+            };
             self.writable.store(result.is_ok(), Ordering::Relaxed);
             let mut result = result.map_err(|e| e.to_string());
             if shutdown {
@@ -110,17 +150,26 @@ impl Writer {
                 // Writes that raced the shutdown are still committed, then the WAL is folded
                 // into the main file so the database is one consistent file at rest.
                 let rest: Vec<WriteOp> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+                let mut rest_counts = vec![0; rest.len()];
                 if !rest.is_empty() {
-                    if let Err(e) = self.commit_one_by_one(&rest) {
+                    let (rest_result, c) = self.commit_one_by_one(&rest);
+                    rest_counts = c;
+                    if let Err(e) = rest_result {
                         result = Err(e.to_string());
                     }
                 }
                 if let Err(e) = self.conn.pragma_update(None, "wal_checkpoint", "TRUNCATE") {
                     tracing::warn!(error = %e, "final WAL checkpoint failed");
                 }
-                rest.into_iter().for_each(|op| op.reply(&result));
+                rest.into_iter()
+                    .zip(rest_counts)
+                    .for_each(|(op, n)| op.reply(&result, n));
             }
-            batch.into_iter().for_each(|op| op.reply(&result));
+            counts.resize(batch.len(), 0);
+            batch
+                .into_iter()
+                .zip(counts)
+                .for_each(|(op, n)| op.reply(&result, n));
             if shutdown {
                 tracing::info!("database writer stopped");
                 return;
@@ -128,29 +177,38 @@ impl Writer {
         }
     }
 
-    fn commit(&mut self, batch: &[WriteOp]) -> Result<()> {
+    /// Applies the batch in one transaction; returns the rows each op changed.
+    fn commit(&mut self, batch: &[WriteOp]) -> Result<Vec<usize>> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut counts = Vec::with_capacity(batch.len());
         for op in batch {
-            apply(&tx, &mut self.probe_ids, op)?;
+            counts.push(apply(&tx, &mut self.probe_ids, op)?);
         }
         tx.commit()?;
-        Ok(())
+        Ok(counts)
     }
 
     /// After a failed batch: commit each operation on its own so one bad write loses only
     /// itself. Returns the last error, if any.
-    fn commit_one_by_one(&mut self, batch: &[WriteOp]) -> Result<()> {
-        self.reload_probe_ids()?;
+    fn commit_one_by_one(&mut self, batch: &[WriteOp]) -> (Result<()>, Vec<usize>) {
+        if let Err(e) = self.reload_probe_ids() {
+            return (Err(e), vec![0; batch.len()]);
+        }
         let mut outcome = Ok(());
+        let mut counts = Vec::with_capacity(batch.len());
         for op in batch {
-            if let Err(e) = self.commit(std::slice::from_ref(op)) {
-                tracing::error!(error = %e, "write dropped");
-                outcome = Err(e);
+            match self.commit(std::slice::from_ref(op)) {
+                Ok(c) => counts.push(c.first().copied().unwrap_or(0)),
+                Err(e) => {
+                    tracing::error!(error = %e, "write dropped");
+                    counts.push(0);
+                    outcome = Err(e);
+                }
             }
         }
-        outcome
+        (outcome, counts)
     }
 
     fn reload_probe_ids(&mut self) -> Result<()> {
@@ -171,15 +229,23 @@ impl Writer {
     }
 }
 
-fn apply(tx: &Transaction<'_>, probe_ids: &mut HashMap<ProbeKey, i64>, op: &WriteOp) -> Result<()> {
+fn apply(
+    tx: &Transaction<'_>,
+    probe_ids: &mut HashMap<ProbeKey, i64>,
+    op: &WriteOp,
+) -> Result<usize> {
     match op {
-        WriteOp::Record(record) => insert_record(tx, probe_ids, record),
-        WriteOp::SyncConfig { channels, .. } => sync_config(tx, probe_ids, channels),
+        WriteOp::Record(record) => insert_record(tx, probe_ids, record).map(|()| 1),
+        WriteOp::SyncConfig { channels, .. } => sync_config(tx, probe_ids, channels).map(|()| 0),
+        WriteOp::Import { batch, .. } => import(tx, probe_ids, batch),
+        WriteOp::Prune { before, .. } => Ok(tx
+            .prepare_cached("DELETE FROM observations WHERE at_ms < ?1")?
+            .execute([before.millis()])?),
         WriteOp::ChannelTimeline {
             channel,
             from,
             transitions,
-        } => replace_channel_transitions(tx, channel, *from, transitions),
+        } => replace_channel_transitions(tx, channel, *from, transitions).map(|()| 0),
         WriteOp::PushToken {
             probe,
             token_hash,
@@ -193,10 +259,63 @@ fn apply(tx: &Transaction<'_>, probe_ids: &mut HashMap<ProbeKey, i64>, op: &Writ
                      created_ms = excluded.created_ms",
             )?
             .execute(params![probe_id, token_hash, at.millis()])?;
-            Ok(())
+            Ok(1)
         }
-        WriteOp::Ping { .. } | WriteOp::Shutdown { .. } => Ok(()),
+        WriteOp::Ping { .. } | WriteOp::Shutdown { .. } => Ok(0),
     }
+}
+
+/// Inserts the observations that are new (same probe, time and location: kept as is), then
+/// replaces the recomputed timelines. Returns the number of observations inserted.
+fn import(
+    tx: &Transaction<'_>,
+    probe_ids: &HashMap<ProbeKey, i64>,
+    batch: &ImportBatch,
+) -> Result<usize> {
+    let mut inserted = 0;
+    for obs in &batch.observations {
+        let probe_id = *probe_ids.get(&obs.probe).ok_or(Error::NotFound)?;
+        inserted += tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO observations (probe_id, at_ms, location, outcome, status_code,
+                     response_ms, reason, interval_ms, lateness_ms, failure_threshold, success_threshold)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?
+            .execute(params![
+                probe_id,
+                obs.at.millis(),
+                obs.location,
+                obs.outcome.as_str(),
+                obs.status_code,
+                obs.response_ms,
+                obs.reason,
+                i64::try_from(obs.interval_ms).unwrap_or(i64::MAX),
+                obs.lateness_ms,
+                obs.thresholds.failure,
+                obs.thresholds.success,
+            ])?;
+    }
+    for p in &batch.probes {
+        let probe_id = *probe_ids.get(&p.probe).ok_or(Error::NotFound)?;
+        tx.prepare_cached("DELETE FROM probe_transitions WHERE probe_id = ?1 AND at_ms >= ?2")?
+            .execute(params![probe_id, p.from.millis()])?;
+        for t in &p.transitions {
+            tx.prepare_cached(
+                "INSERT OR REPLACE INTO probe_transitions (probe_id, at_ms, state) VALUES (?1, ?2, ?3)",
+            )?
+            .execute(params![probe_id, t.at.millis(), t.state.as_str()])?;
+        }
+        tx.prepare_cached(
+            "INSERT INTO probe_checkpoints (probe_id, at_ms, machine) VALUES (?1, ?2, ?3)
+             ON CONFLICT (probe_id) DO UPDATE SET at_ms = excluded.at_ms, machine = excluded.machine
+             WHERE excluded.at_ms >= probe_checkpoints.at_ms",
+        )?
+        .execute(params![probe_id, p.checkpoint_at.millis(), p.checkpoint])?;
+    }
+    for (channel, from, transitions) in &batch.channels {
+        replace_channel_transitions(tx, channel, *from, transitions)?;
+    }
+    Ok(inserted)
 }
 
 fn insert_record(

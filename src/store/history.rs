@@ -1,0 +1,115 @@
+//! Read queries for history: channels as recorded, probe timelines over a period.
+
+use super::read::transition_from_row as transition;
+use super::{Result, Store};
+use crate::domain::{ProbeKey, Timestamp, Transition};
+use rusqlite::params;
+
+/// A channel as stored (current configuration or, if inactive, as last configured).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelRecord {
+    pub id: String,
+    pub name: String,
+    pub group: String,
+    pub in_commitment: bool,
+    /// Still in the configuration.
+    pub active: bool,
+}
+
+/// One probe's stored timeline over a period, and its state machine checkpoint (which says
+/// where its latest observation stops covering).
+#[derive(Debug, Clone)]
+pub struct ProbeHistory {
+    pub probe: ProbeKey,
+    /// The last transition before the period, then every one inside it, oldest first.
+    pub transitions: Vec<Transition>,
+    pub checkpoint: Option<String>,
+}
+
+impl Store {
+    /// Every channel ever configured: active ones in configuration order, then the others.
+    pub async fn channel_records(&self) -> Result<Vec<ChannelRecord>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, name, group_name, in_commitment, active FROM channels
+                 ORDER BY active DESC, position, id",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(ChannelRecord {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    group: r.get(2)?,
+                    in_commitment: r.get(3)?,
+                    active: r.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    /// Every probe's transitions relevant to `[from, to)`, with its checkpoint.
+    pub async fn probe_histories(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<ProbeHistory>> {
+        self.read(move |conn| {
+            let mut probes = conn.prepare_cached(
+                "SELECT p.id, p.channel_id, p.name, c.machine
+                 FROM probes p LEFT JOIN probe_checkpoints c ON c.probe_id = p.id ORDER BY p.id",
+            )?;
+            let list: Vec<(i64, ProbeKey, Option<String>)> = probes
+                .query_map([], |r| {
+                    Ok((
+                        r.get(0)?,
+                        ProbeKey {
+                            channel: r.get(1)?,
+                            probe: r.get(2)?,
+                        },
+                        r.get(3)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            let mut before = conn.prepare_cached(
+                "SELECT at_ms, state FROM probe_transitions WHERE probe_id = ?1 AND at_ms < ?2
+                 ORDER BY at_ms DESC LIMIT 1",
+            )?;
+            let mut inside = conn.prepare_cached(
+                "SELECT at_ms, state FROM probe_transitions WHERE probe_id = ?1 AND at_ms >= ?2 AND at_ms < ?3
+                 ORDER BY at_ms",
+            )?;
+            let mut out = Vec::with_capacity(list.len());
+            for (id, probe, checkpoint) in list {
+                let mut transitions: Vec<Transition> = before
+                    .query_map(params![id, from.millis()], transition)?
+                    .collect::<rusqlite::Result<_>>()?;
+                transitions.extend(
+                    inside
+                        .query_map(params![id, from.millis(), to.millis()], transition)?
+                        .collect::<rusqlite::Result<Vec<_>>>()?,
+                );
+                out.push(ProbeHistory {
+                    probe,
+                    transitions,
+                    checkpoint,
+                });
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// All stored transitions of one probe, oldest first.
+    pub async fn probe_transitions(&self, probe: ProbeKey) -> Result<Vec<Transition>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT t.at_ms, t.state FROM probe_transitions t JOIN probes p ON p.id = t.probe_id
+                 WHERE p.channel_id = ?1 AND p.name = ?2 ORDER BY t.at_ms",
+            )?;
+            let rows = stmt.query_map(params![probe.channel, probe.probe], transition)?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+}
