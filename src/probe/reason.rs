@@ -12,8 +12,15 @@ pub(super) fn describe_request_error(e: &reqwest::Error) -> String {
         format!("dns: {innermost}")
     } else if let Some(tls) = tls {
         format!("tls: {tls}")
-    } else if let Some(kind) = io_kind.and_then(describe_io_kind) {
-        kind.to_owned()
+    } else if let Some(short) = io_kind.and_then(describe_io_kind) {
+        // Once the status line has arrived, a connection cut while reading the body is a
+        // body failure (`body: reset by peer`), not a connect one: the server answered.
+        let stage = if e.is_body() || e.is_decode() {
+            "body"
+        } else {
+            "connect"
+        };
+        format!("{stage}: {short}")
     } else if e.is_connect() {
         format!("connect: {innermost}")
     } else if e.is_body() || e.is_decode() {
@@ -30,18 +37,19 @@ pub(super) fn describe_io_error(stage: &str, e: &std::io::Error) -> String {
         return format!("tls: {tls}");
     }
     match describe_io_kind(e.kind()) {
-        Some(short) => short.to_owned(),
+        Some(short) => format!("connect: {short}"),
         None => format!("{stage}: {e}"),
     }
 }
 
+/// The short name of a connection-level I/O error kind, without its stage.
 fn describe_io_kind(kind: std::io::ErrorKind) -> Option<&'static str> {
     use std::io::ErrorKind::*;
     match kind {
-        ConnectionRefused => Some("connect: refused"),
-        ConnectionReset => Some("connect: reset by peer"),
-        ConnectionAborted => Some("connect: aborted"),
-        UnexpectedEof => Some("connect: closed by peer"),
+        ConnectionRefused => Some("refused"),
+        ConnectionReset => Some("reset by peer"),
+        ConnectionAborted => Some("aborted"),
+        UnexpectedEof => Some("closed by peer"),
         _ => None,
     }
 }

@@ -2,6 +2,11 @@
 //! on 127.0.0.1:0 with a temporary database, and polling with a deadline instead of sleeps.
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod dns;
+pub mod raw;
+pub mod scripted;
+pub mod tls;
+
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::Router;
@@ -216,4 +221,69 @@ pub fn fast_config(channels: &[(&str, &str)], failure: u32, success: u32) -> Str
 pub fn open_db(path: &std::path::Path) -> rusqlite::Connection {
     rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
         .expect("open db")
+}
+
+/// A config with one channel per `(id, probe)`, each with one probe named `p` whose keys are
+/// the given TOML lines; `service` adds keys to `[service]`.
+pub fn probes_config(service: &str, channels: &[(&str, String)]) -> String {
+    let mut text =
+        format!("[service]\nname = \"Test support\"\nlocation = \"test-node\"\n{service}\n");
+    for (id, probe) in channels {
+        text.push_str(&format!(
+            "\n[[channel]]\nid = \"{id}\"\nname = \"Channel {id}\"\n\n[[channel.probe]]\nname = \"p\"\n{probe}\n"
+        ));
+    }
+    text
+}
+
+/// Polls `check` every 20 ms until it gives a value; panics with `what` after `within`.
+pub async fn wait_for<T, F, Fut>(within: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not within {within:?}: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// One stored observation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredObservation {
+    pub at_ms: i64,
+    pub outcome: String,
+    pub reason: Option<String>,
+    pub interval_ms: i64,
+    pub lateness_ms: i64,
+}
+
+/// The stored observations of a channel's probes, oldest first (works while Beacon runs).
+pub fn stored_observations(db: &std::path::Path, channel: &str) -> Vec<StoredObservation> {
+    open_db(db)
+        .prepare(
+            "SELECT o.at_ms, o.outcome, o.reason, o.interval_ms, o.lateness_ms
+             FROM observations o JOIN probes p ON p.id = o.probe_id
+             WHERE p.channel_id = ?1 ORDER BY o.at_ms",
+        )
+        .expect("prepare observations")
+        .query_map([channel], |r| {
+            Ok(StoredObservation {
+                at_ms: r.get(0)?,
+                outcome: r.get(1)?,
+                reason: r.get(2)?,
+                interval_ms: r.get(3)?,
+                lateness_ms: r.get(4)?,
+            })
+        })
+        .expect("query observations")
+        .collect::<Result<_, _>>()
+        .expect("read observations")
 }
