@@ -18,6 +18,8 @@ use tokio_util::sync::CancellationToken;
 
 /// How long open HTTP connections get to finish after shutdown begins.
 const HTTP_DRAIN: Duration = Duration::from_secs(3);
+/// How often raw observations past the retention are deleted.
+const PRUNE_EVERY: Duration = Duration::from_secs(3600);
 /// How often the configuration file's modification time is compared.
 const WATCH_EVERY: Duration = Duration::from_secs(1);
 
@@ -51,6 +53,7 @@ pub async fn run(
     let mut prober = Prober::start(config.clone(), store.clone(), clock.clone()).await?;
     let (config_tx, config_rx) = watch::channel(config);
     let (error_tx, error_rx) = watch::channel(None);
+    let state_clock = clock.clone();
     let state = AppState {
         config: config_rx,
         reload_error: error_rx,
@@ -76,9 +79,19 @@ pub async fn run(
     let server = tokio::spawn(async move { server.await });
 
     let mut reloads = reload_triggers(config_file.clone(), stopping.clone());
+    let mut prune = tokio::time::interval(PRUNE_EVERY);
     loop {
         tokio::select! {
             _ = stopping.cancelled() => break,
+            _ = prune.tick() => {
+                let retention = config_tx.borrow().service.retention;
+                let before = state_clock.now().plus_ms(-i64::try_from(retention.as_millis()).unwrap_or(i64::MAX));
+                match store.prune_observations(before).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(deleted = n, before = %before, "pruned raw observations past retention"),
+                    Err(e) => tracing::error!(error = %e, "pruning observations failed"),
+                }
+            }
             Some(()) = reloads.recv() => {
                 let Some(path) = &config_file else { continue };
                 match crate::config::load(path) {

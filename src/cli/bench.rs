@@ -191,6 +191,7 @@ fn config(count: usize, every: Duration, upstream: &str) -> Config {
             partial_weight: 0.3,
             maintenance_counts_as_downtime: true,
             connectivity_check: None,
+            retention: Duration::from_secs(90 * 24 * 3600),
         },
         channels,
     }

@@ -22,6 +22,7 @@ pub(super) struct RawService {
     pub partial_weight: Option<Spanned<f64>>,
     pub maintenance_counts_as_downtime: Option<bool>,
     pub connectivity_check: Option<Spanned<String>>,
+    pub retention: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

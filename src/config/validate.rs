@@ -38,6 +38,7 @@ fn service(raw: Option<RawService>, src: &Source<'_>) -> Result<ServiceSettings,
         partial_weight: None,
         maintenance_counts_as_downtime: None,
         connectivity_check: None,
+        retention: None,
     });
     let name = non_empty(raw.name, "name", src)?.unwrap_or_else(|| "Beacon".to_owned());
     let location = non_empty(raw.location, "location", src)?.unwrap_or_else(|| "local".to_owned());
@@ -86,8 +87,11 @@ fn service(raw: Option<RawService>, src: &Source<'_>) -> Result<ServiceSettings,
         }
         None => None,
     };
+    let retention = duration(raw.retention.as_ref(), "retention", src)?
+        .unwrap_or(Duration::from_secs(90 * 24 * 3600));
     Ok(ServiceSettings {
         connectivity_check,
+        retention,
         name,
         location,
         commitment_percent,

@@ -150,6 +150,8 @@ pub struct ServiceSettings {
     /// A URL the prober must reach for its failures to count (no false outage when the
     /// monitor itself is cut off).
     pub connectivity_check: Option<String>,
+    /// How long raw observations are kept; state intervals are kept for ever.
+    pub retention: std::time::Duration,
 }
 
 /// A support channel or other component shown on the status page.
