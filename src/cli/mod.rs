@@ -68,6 +68,21 @@ enum Command {
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
         db: PathBuf,
     },
+    /// Write a month's uptime report (exit 2 for a malformed or future month).
+    Report {
+        /// `YYYY-MM` (UTC calendar month).
+        #[arg(long)]
+        month: String,
+        #[arg(long, value_enum, default_value = "html")]
+        format: ReportFormat,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[arg(long, env = "BEACON_CONFIG", default_value = "probes.toml")]
+        config: PathBuf,
+        #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
+        db: PathBuf,
+    },
     /// Import history from another monitor.
     Import {
         #[command(subcommand)]
@@ -86,6 +101,23 @@ enum Command {
         #[arg(long, env = "BEACON_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
     },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ReportFormat {
+    Html,
+    Csv,
+    Json,
+}
+
+impl From<ReportFormat> for crate::report::Format {
+    fn from(f: ReportFormat) -> Self {
+        match f {
+            ReportFormat::Html => crate::report::Format::Html,
+            ReportFormat::Csv => crate::report::Format::Csv,
+            ReportFormat::Json => crate::report::Format::Json,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -152,6 +184,19 @@ pub fn main() -> ExitCode {
             };
             report(runtime().and_then(|rt| rt.block_on(push_token(config, &db, channel, probe))))
         }
+        Command::Report {
+            month,
+            format,
+            out,
+            config,
+            db,
+        } => {
+            let config = match load_config(&config) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            report_month(&config, &db, &month, format.into(), out.as_deref())
+        }
         Command::Import {
             what: ImportCommand::Observations { file, config, db },
         } => {
@@ -185,6 +230,38 @@ pub fn main() -> ExitCode {
             report(runtime().and_then(|rt| rt.block_on(healthcheck(&listen))))
         }
     }
+}
+
+/// Builds and writes one month's report; exit 2 for a malformed or future month.
+fn report_month(config: &Config, db: &Path, month: &str, format: crate::report::Format, out: Option<&Path>) -> ExitCode {
+    use crate::report::{build, ReportError};
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => return report(Err(e)),
+    };
+    let built = rt.block_on(async {
+        let store = store::Store::open(db)?;
+        let result = build(&store, config, month, crate::domain::Clock::now(&SystemClock)).await;
+        store.close().await?;
+        Ok::<_, anyhow::Error>(result)
+    });
+    let monthly = match built {
+        Err(e) => return report(Err(e)),
+        Ok(Err(e @ (ReportError::BadMonth(_) | ReportError::FutureMonth(_)))) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+        Ok(Err(e)) => return report(Err(e.into())),
+        Ok(Ok(r)) => r,
+    };
+    let text = monthly.render(format);
+    report(match out {
+        Some(path) => std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display())),
+        None => {
+            print!("{text}");
+            Ok(())
+        }
+    })
 }
 
 /// Exit 2 when the file is refused (bad lines: nothing imported), 1 on runtime failures.

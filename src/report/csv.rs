@@ -1,0 +1,58 @@
+//! The CSV report: a header row, one row per channel, then the overall row.
+
+use super::{minutes, percent, ChannelFigures, MonthReport};
+
+const HEADER: [&str; 16] = [
+    "month",
+    "id",
+    "name",
+    "in_commitment",
+    "availability_percent",
+    "commitment_percent",
+    "met",
+    "allowed_downtime_min",
+    "counted_downtime_min",
+    "budget_remaining_min",
+    "coverage_percent",
+    "outages",
+    "longest_outage_min",
+    "mttr_min",
+    "maintenance_min",
+    "unknown_min",
+];
+
+pub(super) fn render(report: &MonthReport) -> String {
+    let mut writer = ::csv::Writer::from_writer(Vec::new());
+    let mut rows: Vec<Vec<String>> = vec![HEADER.iter().map(|h| h.to_string()).collect()];
+    rows.extend(report.channels.iter().map(|c| row(report, c)));
+    rows.push(row(report, &report.overall.figures));
+    for r in rows {
+        // Writing to a Vec cannot fail.
+        let _ = writer.write_record(&r);
+    }
+    writer
+        .into_inner()
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .unwrap_or_default()
+}
+
+fn row(report: &MonthReport, c: &ChannelFigures) -> Vec<String> {
+    vec![
+        report.month.clone(),
+        c.id.clone(),
+        c.name.clone(),
+        c.in_commitment.to_string(),
+        percent(c.availability).replace('—', ""),
+        percent(Some(report.commitment)),
+        c.met.map_or(String::new(), |m| if m { "yes" } else { "no" }.to_owned()),
+        minutes(c.allowed_downtime_ms),
+        minutes(c.counted_downtime_ms()),
+        minutes(c.budget_remaining_ms),
+        percent(Some(c.coverage)),
+        c.outages.to_string(),
+        minutes(c.longest_outage_ms),
+        c.mttr_ms.map_or(String::new(), minutes),
+        minutes(c.maintenance_ms),
+        minutes(c.unknown_ms),
+    ]
+}

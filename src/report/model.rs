@@ -1,0 +1,86 @@
+//! The report model; its serde form is the JSON report, field for field.
+
+use serde::Serialize;
+
+/// One month's uptime report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MonthReport {
+    /// The service name from `[service]`.
+    pub service: String,
+    /// `YYYY-MM`.
+    pub month: String,
+    /// The commitment as a fraction, e.g. 0.995.
+    pub commitment: f64,
+    pub settings: ReportSettings,
+    /// Start and end of the period measured (`end` is now for the current month).
+    pub period_start: String,
+    pub period_end: String,
+    pub generated_at: String,
+    pub channels: Vec<ChannelFigures>,
+    /// The "support services": in-commitment channels combined (sla-rules section 3 rule 9).
+    pub overall: OverallFigures,
+}
+
+/// The settings in force, stated on every report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportSettings {
+    pub partial_weight: f64,
+    pub maintenance_counts_as_downtime: bool,
+    /// How periods are cut: calendar months and days in UTC.
+    pub calendar: String,
+    pub timezone: String,
+}
+
+/// Figures of one channel (or the overall timeline) over the month.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChannelFigures {
+    pub id: String,
+    pub name: String,
+    pub in_commitment: bool,
+    pub total_ms: i64,
+    pub up_ms: i64,
+    pub degraded_ms: i64,
+    pub partial_ms: i64,
+    pub down_ms: i64,
+    pub maintenance_ms: i64,
+    pub unknown_ms: i64,
+    /// `None` when nothing was measured.
+    pub availability: Option<f64>,
+    pub coverage: f64,
+    /// `None` when nothing was measured.
+    pub met: Option<bool>,
+    pub allowed_downtime_ms: i64,
+    pub budget_remaining_ms: i64,
+    pub outages: u32,
+    pub longest_outage_ms: i64,
+    pub mttr_ms: Option<i64>,
+    pub days: Vec<DayFigures>,
+}
+
+impl ChannelFigures {
+    /// Downtime as counted against the budget: down, weighted partial and counted maintenance.
+    pub fn counted_downtime_ms(&self) -> i64 {
+        // allowed - remaining = counted downtime (both floored the same way).
+        self.allowed_downtime_ms - self.budget_remaining_ms
+    }
+}
+
+/// The overall timeline's figures, plus whether every counted channel met the commitment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OverallFigures {
+    #[serde(flatten)]
+    pub figures: ChannelFigures,
+    pub all_channels_met: bool,
+}
+
+/// One UTC day of a channel.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DayFigures {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    pub availability: Option<f64>,
+    pub down_ms: i64,
+    pub partial_ms: i64,
+    pub maintenance_ms: i64,
+    pub unknown_ms: i64,
+}
