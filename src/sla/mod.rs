@@ -2,17 +2,33 @@
 //! and timelines built from it.
 //!
 //! Owns: confirmation thresholds, coverage and gaps (sla-rules section 3 rules 1-4), combining
-//! probes into a channel. May use: `domain` only. Pure: no I/O, never reads the clock (`now` and
-//! `until` are parameters), never fails. The prober calls these functions for the live state and
+//! probes into a channel, declarations, maintenance and the overall timeline (rules 5, 6, 9),
+//! availability, budgets and burn rates over UTC periods (rules 7, 8). May use: `domain` only
+//! (and `time` for calendar months). Pure: no I/O, never reads the clock (`now` and `until` are
+//! parameters), never fails. The prober calls these functions for the live state and
 //! reports call them for history, so live and reported states can never disagree.
 
+mod availability;
+mod burn;
 mod channel;
 mod machine;
+mod overlay;
+mod period;
 mod timeline;
 
+pub use availability::{availability, Availability, Settings, StateDurations, PPM};
+pub use burn::{burn_rates, BurnRates, BURN_ALERT_1H, BURN_ALERT_3D, BURN_ALERT_6H};
 pub use channel::{ChannelTracker, ChannelUpdate};
 pub use machine::{ObservationInput, ProbeMachine};
+pub use overlay::{channel_timeline, overall_state, overall_timeline, Declaration, Window};
+pub use period::{days, month_bounds, parse_month};
 pub use timeline::{combine_worst, probe_timeline, segments, state_at, Segment};
 
+#[cfg(test)]
+mod availability_tests;
+#[cfg(test)]
+mod overlay_tests;
+#[cfg(test)]
+mod period_tests;
 #[cfg(test)]
 mod tests;
