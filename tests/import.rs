@@ -198,3 +198,145 @@ async fn pruning_drops_old_observations_and_keeps_state_intervals() {
     assert_eq!(left, 16 * 24 * 60);
     assert_eq!(transitions, 3, "state intervals are kept for ever");
 }
+
+fn report(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(BEACON)
+        .arg("report")
+        .args(args)
+        .arg("--config")
+        .arg(dir.join("probes.toml"))
+        .arg("--db")
+        .arg(dir.join("beacon.db"))
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Imports September with an outage of `down_minutes` and returns the JSON report.
+fn september_report(down_minutes: i64) -> (tempfile::TempDir, serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("probes.toml"), CONFIG).unwrap();
+    let file = dir.path().join("september.jsonl");
+    std::fs::write(&file, september(down_minutes)).unwrap();
+    let (code, _, stderr) = run(dir.path(), &file);
+    assert_eq!(code, 0, "{stderr}");
+    let (code, json, stderr) = report(dir.path(), &["--month", "2026-09", "--format", "json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let value = serde_json::from_str(&json).unwrap();
+    (dir, value)
+}
+
+fn channel<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    report["channels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap()
+}
+
+#[test]
+fn a_216_minute_outage_in_30_days_is_exactly_995_and_met() {
+    let (_dir, report) = september_report(216);
+    assert_eq!(report["month"], "2026-09");
+    assert_eq!(report["commitment"], 0.995);
+    assert_eq!(report["settings"]["partial_weight"], 0.3);
+    let web = channel(&report, "web-form");
+    let expected = serde_json::json!({
+        "total_ms": 2_592_000_000i64, "up_ms": 2_579_040_000i64, "degraded_ms": 0, "partial_ms": 0,
+        "down_ms": 12_960_000, "maintenance_ms": 0, "unknown_ms": 0,
+        "availability": 0.995, "coverage": 1.0, "met": true,
+        "allowed_downtime_ms": 12_960_000, "budget_remaining_ms": 0,
+        "outages": 1, "longest_outage_ms": 12_960_000, "mttr_ms": 12_960_000,
+    });
+    for (key, value) in expected.as_object().unwrap() {
+        assert_eq!(&web[key], value, "web-form {key}");
+    }
+    let days = web["days"].as_array().unwrap();
+    assert_eq!(days.len(), 30);
+    assert_eq!(days[13]["date"], "2026-09-14");
+    assert_eq!(days[13]["down_ms"], 12_960_000);
+    assert_eq!(days[0]["availability"], 1.0);
+
+    // The chat channel was never measured: a valid report with no availability, not 100%.
+    let chat = channel(&report, "live-chat");
+    assert_eq!(chat["availability"], serde_json::Value::Null);
+    assert_eq!(chat["coverage"], 0.0);
+    assert_eq!(chat["met"], serde_json::Value::Null);
+    assert_eq!(chat["unknown_ms"], 2_592_000_000i64);
+
+    // Overall leaves out unknown channels at each instant, so it follows web-form here.
+    assert_eq!(report["overall"]["availability"], 0.995);
+    assert_eq!(report["overall"]["met"], true);
+    assert_eq!(
+        report["overall"]["all_channels_met"], false,
+        "live-chat was not measured"
+    );
+}
+
+#[test]
+fn one_more_minute_of_outage_misses_the_commitment() {
+    let (dir, report) = september_report(217);
+    let web = channel(&report, "web-form");
+    assert_eq!(web["met"], false);
+    assert_eq!(web["down_ms"], 13_020_000);
+    assert_eq!(web["budget_remaining_ms"], -60_000);
+
+    let (code, csv, _) = report_text(dir.path(), "csv");
+    assert_eq!(code, 0);
+    let mut lines = csv.lines();
+    assert!(lines
+        .next()
+        .unwrap()
+        .starts_with("month,id,name,in_commitment,availability_percent"));
+    let web_row = lines.find(|l| l.contains(",web-form,")).unwrap();
+    assert!(web_row.starts_with("2026-09,web-form,Web form,true,99.498,99.500,no,216.0,217.0,-1.0,100.000,1,217.0,217.0,0.0,0.0"), "{web_row}");
+    assert!(csv
+        .lines()
+        .last()
+        .unwrap()
+        .starts_with("2026-09,overall,Support services,"));
+
+    let (code, html, _) = report_text(dir.path(), "html");
+    assert_eq!(code, 0);
+    assert!(html.contains("@page { size: A4"));
+    assert_eq!(
+        html.matches("<rect ").count(),
+        60,
+        "30 daily bars for each of 2 channels"
+    );
+    assert!(html.contains("2026-09-14: 84.931% available, 217.0 min down"));
+    assert!(
+        html.contains("Coverage 0.000%"),
+        "a warning for the unmeasured channel"
+    );
+}
+
+fn report_text(dir: &Path, format: &str) -> (i32, String, String) {
+    report(dir, &["--month", "2026-09", "--format", format])
+}
+
+#[test]
+fn malformed_and_future_months_are_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("probes.toml"), CONFIG).unwrap();
+    for (month, message) in [
+        (
+            "2026-13",
+            "error: invalid month \"2026-13\": expected YYYY-MM, e.g. 2026-09",
+        ),
+        (
+            "Sept",
+            "error: invalid month \"Sept\": expected YYYY-MM, e.g. 2026-09",
+        ),
+        ("2999-01", "error: month 2999-01 has not started yet"),
+    ] {
+        let (code, _, stderr) = report(dir.path(), &["--month", month, "--format", "json"]);
+        assert_eq!(code, 2, "{month}");
+        assert_eq!(stderr.trim(), message);
+    }
+}

@@ -149,7 +149,12 @@ enum BenchCommand {
 /// Parses arguments, runs the command and maps the outcome to an exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
+    // The service logs its life at info; one-shot commands only speak up when something is off.
+    let default_level = match cli.command {
+        Command::Serve { .. } => "info",
+        _ => "warn",
+    };
+    init_logging(cli.log_format, default_level);
     match cli.command {
         Command::Check { config } => check(&config),
         Command::Serve { config, db, listen } => {
@@ -233,15 +238,26 @@ pub fn main() -> ExitCode {
 }
 
 /// Builds and writes one month's report; exit 2 for a malformed or future month.
-fn report_month(config: &Config, db: &Path, month: &str, format: crate::report::Format, out: Option<&Path>) -> ExitCode {
-    use crate::report::{build, ReportError};
+fn report_month(
+    config: &Config,
+    db: &Path,
+    month: &str,
+    format: crate::report::Format,
+    out: Option<&Path>,
+) -> ExitCode {
+    use crate::report::{build, period, ReportError};
+    let now = crate::domain::Clock::now(&SystemClock);
+    if let Err(e) = period(month, now) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(e) => return report(Err(e)),
     };
     let built = rt.block_on(async {
         let store = store::Store::open(db)?;
-        let result = build(&store, config, month, crate::domain::Clock::now(&SystemClock)).await;
+        let result = build(&store, config, month, now).await;
         store.close().await?;
         Ok::<_, anyhow::Error>(result)
     });
@@ -256,7 +272,9 @@ fn report_month(config: &Config, db: &Path, month: &str, format: crate::report::
     };
     let text = monthly.render(format);
     report(match out {
-        Some(path) => std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display())),
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+        }
         None => {
             print!("{text}");
             Ok(())
@@ -480,9 +498,9 @@ fn report(result: anyhow::Result<()>) -> ExitCode {
     }
 }
 
-fn init_logging(format: LogFormat) {
+fn init_logging(format: LogFormat, default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

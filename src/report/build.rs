@@ -18,14 +18,27 @@ pub enum ReportError {
     Store(#[from] crate::store::Error),
 }
 
-/// The report of `month` (`YYYY-MM`) as of `now`; the current month runs to `now`.
-pub async fn build(store: &Store, config: &Config, month: &str, now: Timestamp) -> Result<MonthReport, ReportError> {
-    let (year, number) = sla::parse_month(month).ok_or_else(|| ReportError::BadMonth(month.to_owned()))?;
-    let (from, end) = sla::month_bounds(year, number).ok_or_else(|| ReportError::BadMonth(month.to_owned()))?;
+/// The period a report of `month` (`YYYY-MM`) covers as of `now`: the calendar month in UTC,
+/// cut at `now` for the current month. Checked before anything is opened.
+pub fn period(month: &str, now: Timestamp) -> Result<(i32, u8, Timestamp, Timestamp), ReportError> {
+    let (year, number) =
+        sla::parse_month(month).ok_or_else(|| ReportError::BadMonth(month.to_owned()))?;
+    let (from, end) =
+        sla::month_bounds(year, number).ok_or_else(|| ReportError::BadMonth(month.to_owned()))?;
     if from > now {
         return Err(ReportError::FutureMonth(month.to_owned()));
     }
-    let to = end.min(now);
+    Ok((year, number, from, end.min(now)))
+}
+
+/// The report of `month` (`YYYY-MM`) as of `now`; the current month runs to `now`.
+pub async fn build(
+    store: &Store,
+    config: &Config,
+    month: &str,
+    now: Timestamp,
+) -> Result<MonthReport, ReportError> {
+    let (year, number, from, to) = period(month, now)?;
     let service = &config.service;
     let settings = Settings::from_percent(
         service.commitment_percent,
@@ -35,7 +48,10 @@ pub async fn build(store: &Store, config: &Config, month: &str, now: Timestamp) 
 
     let mut by_channel: HashMap<String, Vec<ProbeHistory>> = HashMap::new();
     for history in store.probe_histories(from, to).await? {
-        by_channel.entry(history.probe.channel.clone()).or_default().push(history);
+        by_channel
+            .entry(history.probe.channel.clone())
+            .or_default()
+            .push(history);
     }
     let mut channels = Vec::new();
     let mut counted: Vec<(Vec<Transition>, Option<bool>)> = Vec::new();
@@ -46,7 +62,15 @@ pub async fn build(store: &Store, config: &Config, month: &str, now: Timestamp) 
             continue;
         }
         let timeline = channel_timeline(&histories, to);
-        let figures = figures(&record.id, &record.name, record.in_commitment, &timeline, from, to, settings);
+        let figures = figures(
+            &record.id,
+            &record.name,
+            record.in_commitment,
+            &timeline,
+            from,
+            to,
+            settings,
+        );
         if record.in_commitment {
             counted.push((timeline, figures.met));
         }
@@ -57,7 +81,15 @@ pub async fn build(store: &Store, config: &Config, month: &str, now: Timestamp) 
         sla::overall_timeline(&slices)
     };
     let overall = OverallFigures {
-        figures: figures("overall", "Support services", true, &overall_timeline, from, to, settings),
+        figures: figures(
+            "overall",
+            "Support services",
+            true,
+            &overall_timeline,
+            from,
+            to,
+            settings,
+        ),
         all_channels_met: counted.iter().all(|(_, met)| *met == Some(true)),
     };
     Ok(MonthReport {

@@ -44,7 +44,8 @@ fn row(report: &MonthReport, c: &ChannelFigures) -> Vec<String> {
         c.in_commitment.to_string(),
         percent(c.availability).replace('—', ""),
         percent(Some(report.commitment)),
-        c.met.map_or(String::new(), |m| if m { "yes" } else { "no" }.to_owned()),
+        c.met
+            .map_or(String::new(), |m| if m { "yes" } else { "no" }.to_owned()),
         minutes(c.allowed_downtime_ms),
         minutes(c.counted_downtime_ms()),
         minutes(c.budget_remaining_ms),

@@ -10,7 +10,7 @@ mod csv;
 mod html;
 mod model;
 
-pub use build::{build, ReportError};
+pub use build::{build, period, ReportError};
 pub use model::{ChannelFigures, DayFigures, MonthReport, ReportSettings};
 
 /// The output formats of `beacon report` and `/reports/YYYY-MM.{html,csv,json}`.
@@ -25,7 +25,8 @@ impl MonthReport {
     /// Renders the report in `format`.
     pub fn render(&self, format: Format) -> String {
         match format {
-            Format::Json => serde_json::to_string_pretty(self).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")),
+            Format::Json => serde_json::to_string_pretty(self)
+                .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}")),
             Format::Csv => csv::render(self),
             Format::Html => html::render(self),
         }
