@@ -78,6 +78,12 @@ pub async fn run(
         .with_graceful_shutdown(async move { drained.cancelled().await });
     let server = tokio::spawn(async move { server.await });
 
+    let reports = tokio::spawn(crate::report::schedule::run(
+        config_tx.subscribe(),
+        store.clone(),
+        state_clock.clone(),
+        stopping.clone(),
+    ));
     let mut reloads = reload_triggers(config_file.clone(), stopping.clone());
     let mut prune = tokio::time::interval(PRUNE_EVERY);
     loop {
@@ -116,6 +122,9 @@ pub async fn run(
 
     tracing::info!("shutting down");
     prober.stop().await;
+    if let Err(e) = reports.await {
+        tracing::warn!(error = %e, "report job failed");
+    }
     match tokio::time::timeout(HTTP_DRAIN, server).await {
         Ok(Ok(Ok(()))) => {}
         Ok(Ok(Err(e))) => tracing::warn!(error = %e, "http server stopped with an error"),

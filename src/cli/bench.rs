@@ -192,6 +192,9 @@ fn config(count: usize, every: Duration, upstream: &str) -> Config {
             maintenance_counts_as_downtime: true,
             connectivity_check: None,
             retention: Duration::from_secs(90 * 24 * 3600),
+            public_reports: false,
+            report_schedule: "0 0 6 1 * *".into(),
+            report_dir: None,
         },
         channels,
     }

@@ -23,6 +23,9 @@ pub(super) struct RawService {
     pub maintenance_counts_as_downtime: Option<bool>,
     pub connectivity_check: Option<Spanned<String>>,
     pub retention: Option<Spanned<String>>,
+    pub public_reports: Option<bool>,
+    pub report_schedule: Option<Spanned<String>>,
+    pub report_dir: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -8,6 +8,8 @@ use std::time::Duration;
 use toml::Spanned;
 
 const DEFAULT_GROUP: &str = "Services";
+/// 06:00 UTC on the 1st: last month's report is ready when the managers arrive.
+const DEFAULT_REPORT_SCHEDULE: &str = "0 0 6 1 * *";
 
 pub(super) fn validate(raw: RawFile, src: &Source<'_>) -> Result<Config, ConfigError> {
     let service = service(raw.service, src)?;
@@ -39,6 +41,9 @@ fn service(raw: Option<RawService>, src: &Source<'_>) -> Result<ServiceSettings,
         maintenance_counts_as_downtime: None,
         connectivity_check: None,
         retention: None,
+        public_reports: None,
+        report_schedule: None,
+        report_dir: None,
     });
     let name = non_empty(raw.name, "name", src)?.unwrap_or_else(|| "Beacon".to_owned());
     let location = non_empty(raw.location, "location", src)?.unwrap_or_else(|| "local".to_owned());
@@ -89,9 +94,26 @@ fn service(raw: Option<RawService>, src: &Source<'_>) -> Result<ServiceSettings,
     };
     let retention = duration(raw.retention.as_ref(), "retention", src)?
         .unwrap_or(Duration::from_secs(90 * 24 * 3600));
+    let report_schedule = match raw.report_schedule {
+        Some(expr) => {
+            let text = expr.get_ref().trim().to_owned();
+            super::parse_cron(&text).map_err(|e| {
+                src.error(
+                    expr.span(),
+                    format!("invalid cron expression report_schedule = \"{text}\": {e}"),
+                )
+            })?;
+            text
+        }
+        None => DEFAULT_REPORT_SCHEDULE.to_owned(),
+    };
+    let report_dir = non_empty(raw.report_dir, "report_dir", src)?.map(std::path::PathBuf::from);
     Ok(ServiceSettings {
         connectivity_check,
         retention,
+        public_reports: raw.public_reports.unwrap_or(false),
+        report_schedule,
+        report_dir,
         name,
         location,
         commitment_percent,

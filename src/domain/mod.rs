@@ -152,6 +152,12 @@ pub struct ServiceSettings {
     pub connectivity_check: Option<String>,
     /// How long raw observations are kept; state intervals are kept for ever.
     pub retention: std::time::Duration,
+    /// Serve the uptime report at `/reports/YYYY-MM` to everyone (default: operators only).
+    pub public_reports: bool,
+    /// When to write last month's report files (cron, UTC), if `report_dir` is set.
+    pub report_schedule: String,
+    /// Where the scheduled job writes `YYYY-MM.{html,csv,json}`.
+    pub report_dir: Option<std::path::PathBuf>,
 }
 
 /// A support channel or other component shown on the status page.

@@ -4,7 +4,7 @@
 use super::model::{ChannelFigures, DayFigures, MonthReport, OverallFigures, ReportSettings};
 use crate::domain::{Config, State, Timestamp, Transition};
 use crate::sla::{self, Availability, ProbeMachine, Settings};
-use crate::store::{ProbeHistory, Store};
+use crate::store::{ChannelRecord, ProbeHistory, Store};
 use std::collections::HashMap;
 
 /// Why no report could be built.
@@ -14,6 +14,8 @@ pub enum ReportError {
     BadMonth(String),
     #[error("month {0} has not started yet")]
     FutureMonth(String),
+    #[error("no channel {0:?}")]
+    UnknownChannel(String),
     #[error(transparent)]
     Store(#[from] crate::store::Error),
 }
@@ -40,11 +42,7 @@ pub async fn build(
 ) -> Result<MonthReport, ReportError> {
     let (year, number, from, to) = period(month, now)?;
     let service = &config.service;
-    let settings = Settings::from_percent(
-        service.commitment_percent,
-        service.partial_weight,
-        service.maintenance_counts_as_downtime,
-    );
+    let settings = Settings::from(service);
 
     let mut by_channel: HashMap<String, Vec<ProbeHistory>> = HashMap::new();
     for history in store.probe_histories(from, to).await? {
@@ -108,6 +106,108 @@ pub async fn build(
         channels,
         overall,
     })
+}
+
+/// A channel's month and its error-budget burn rates now (`/api/v1/channels/{id}/sla`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ChannelSla {
+    pub month: String,
+    pub commitment: f64,
+    #[serde(flatten)]
+    pub figures: ChannelFigures,
+    pub burn_rate: BurnView,
+}
+
+/// Burn rates over the windows ending now, with the multiwindow alert thresholds.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct BurnView {
+    pub h1: Option<f64>,
+    pub h6: Option<f64>,
+    pub h24: Option<f64>,
+    pub d3: Option<f64>,
+    pub thresholds: BurnThresholds,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct BurnThresholds {
+    pub h1: f64,
+    pub h6: f64,
+    pub d3: f64,
+}
+
+/// One channel's figures for `month` and its burn rates as of `now`.
+pub async fn channel_sla(
+    store: &Store,
+    config: &Config,
+    channel: &str,
+    month: &str,
+    now: Timestamp,
+) -> Result<ChannelSla, ReportError> {
+    let (year, number, from, to) = period(month, now)?;
+    let settings = Settings::from(&config.service);
+    let (record, timeline) = timelines(store, from, to)
+        .await?
+        .into_iter()
+        .find(|(r, _)| r.id == channel)
+        .ok_or_else(|| ReportError::UnknownChannel(channel.to_owned()))?;
+    let recent_from = now.plus_ms(-3 * 24 * 3600 * 1000);
+    let recent = timelines(store, recent_from, now)
+        .await?
+        .into_iter()
+        .find(|(r, _)| r.id == channel)
+        .map(|(_, t)| t)
+        .unwrap_or_default();
+    let burn = sla::burn_rates(&recent, now, settings);
+    Ok(ChannelSla {
+        month: format!("{year:04}-{number:02}"),
+        commitment: config.service.commitment_percent / 100.0,
+        figures: figures(
+            &record.id,
+            &record.name,
+            record.in_commitment,
+            &timeline,
+            from,
+            to,
+            settings,
+        ),
+        burn_rate: BurnView {
+            h1: burn.h1,
+            h6: burn.h6,
+            h24: burn.h24,
+            d3: burn.d3,
+            thresholds: BurnThresholds {
+                h1: sla::BURN_ALERT_1H,
+                h6: sla::BURN_ALERT_6H,
+                d3: sla::BURN_ALERT_3D,
+            },
+        },
+    })
+}
+
+/// Every channel with history in `[from, to)` (all configured ones, and removed ones that
+/// still have some), with its timeline there.
+async fn timelines(
+    store: &Store,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<Vec<(ChannelRecord, Vec<Transition>)>, ReportError> {
+    let mut by_channel: HashMap<String, Vec<ProbeHistory>> = HashMap::new();
+    for history in store.probe_histories(from, to).await? {
+        by_channel
+            .entry(history.probe.channel.clone())
+            .or_default()
+            .push(history);
+    }
+    let mut out = Vec::new();
+    for record in store.channel_records().await? {
+        let histories = by_channel.remove(&record.id).unwrap_or_default();
+        if !record.active && histories.iter().all(|h| h.transitions.is_empty()) {
+            continue;
+        }
+        let timeline = channel_timeline(&histories, to);
+        out.push((record, timeline));
+    }
+    Ok(out)
 }
 
 /// A channel's measured timeline: the worst of its probes (rule 4), each probe unknown from

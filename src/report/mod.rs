@@ -9,8 +9,9 @@ mod build;
 mod csv;
 mod html;
 mod model;
+pub mod schedule;
 
-pub use build::{build, period, ReportError};
+pub use build::{build, channel_sla, period, ChannelSla, ReportError};
 pub use model::{ChannelFigures, DayFigures, MonthReport, ReportSettings};
 
 /// The output formats of `beacon report` and `/reports/YYYY-MM.{html,csv,json}`.

@@ -8,6 +8,7 @@ mod api;
 mod error;
 mod page;
 mod push;
+mod reports;
 
 pub use error::Error;
 
@@ -52,6 +53,7 @@ pub fn router(state: AppState) -> Router {
         .merge(page::router())
         .merge(api::router())
         .merge(push::router())
+        .merge(reports::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -1,0 +1,94 @@
+//! Reports over HTTP: `/reports/YYYY-MM` (HTML), `.csv`, `.json`, and a channel's month with
+//! its burn rates at `/api/v1/channels/{id}/sla`.
+
+use super::{AppState, Error};
+use crate::report::{self, Format, ReportError};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+
+/// The report carries its own inline print stylesheet; it is a document, not the app.
+const REPORT_CSP: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'";
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/reports/{file}", get(month_report))
+        .route("/api/v1/channels/{id}/sla", get(channel_sla))
+}
+
+/// `GET /reports/2026-09`, `/reports/2026-09.csv`, `/reports/2026-09.json`.
+async fn month_report(
+    State(app): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<Response, Error> {
+    let config = app.config();
+    if !config.service.public_reports {
+        return Err(Error::Forbidden(
+            "reports are for operators; set public_reports = true in [service] to publish the uptime report"
+                .to_owned(),
+        ));
+    }
+    let (month, format) = match file.rsplit_once('.') {
+        Some((m, "csv")) => (m, Format::Csv),
+        Some((m, "json")) => (m, Format::Json),
+        Some((m, "html")) => (m, Format::Html),
+        Some(_) => return Err(Error::NotFound(format!("no report at /reports/{file}"))),
+        None => (file.as_str(), Format::Html),
+    };
+    let built = report::build(&app.store, &config, month, app.clock.now())
+        .await
+        .map_err(|e| report_error(e, "month"))?;
+    let body = built.render(format);
+    let content_type = match format {
+        Format::Html => "text/html; charset=utf-8",
+        Format::Csv => "text/csv; charset=utf-8",
+        Format::Json => "application/json",
+    };
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CONTENT_SECURITY_POLICY, REPORT_CSP),
+            (header::CACHE_CONTROL, "no-cache"),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct MonthQuery {
+    /// `YYYY-MM`; the current month when absent.
+    month: Option<String>,
+}
+
+/// `GET /api/v1/channels/{id}/sla?month=YYYY-MM`.
+async fn channel_sla(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<MonthQuery>,
+) -> Result<Json<report::ChannelSla>, Error> {
+    let now = app.clock.now();
+    let month = query
+        .month
+        .unwrap_or_else(|| now.to_rfc3339()[..7].to_owned());
+    let sla = report::channel_sla(&app.store, &app.config(), &id, &month, now)
+        .await
+        .map_err(|e| report_error(e, "month"))?;
+    Ok(Json(sla))
+}
+
+fn report_error(e: ReportError, field: &str) -> Error {
+    match e {
+        ReportError::BadMonth(_) | ReportError::FutureMonth(_) => Error::Invalid {
+            message: e.to_string(),
+            field: field.to_owned(),
+        },
+        ReportError::UnknownChannel(_) => Error::NotFound(e.to_string()),
+        ReportError::Store(s) => Error::Store(s),
+    }
+}
