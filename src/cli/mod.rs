@@ -5,6 +5,7 @@
 //! configuration.
 
 mod bench;
+mod bench_report;
 
 use crate::domain::{Config, SystemClock};
 use crate::{config, store};
@@ -135,6 +136,11 @@ enum ImportCommand {
 
 #[derive(Debug, Subcommand)]
 enum BenchCommand {
+    /// Monthly report time over a year of data for N channels.
+    Report {
+        #[arg(long, default_value_t = 100)]
+        channels: usize,
+    },
     /// N HTTP probes through the real scheduler and store against a local upstream.
     Probes {
         #[arg(long, default_value_t = 1000)]
@@ -227,6 +233,15 @@ pub fn main() -> ExitCode {
                 );
                 let figures = bench::probes(count, every, duration).await?;
                 println!("{figures}");
+                Ok(())
+            })
+        })),
+        Command::Bench {
+            what: BenchCommand::Report { channels },
+        } => report(runtime().and_then(|rt| {
+            rt.block_on(async {
+                println!("beacon bench report: a year of data for {channels} channels");
+                println!("{}", bench_report::report(channels).await?);
                 Ok(())
             })
         })),
