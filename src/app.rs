@@ -74,12 +74,20 @@ pub async fn run(
         tracing::info!(%addr, "serving the status page on http://{addr}/");
     }
     let drained = stopping.clone();
-    let server = axum::serve(listener, web::router(state))
-        .with_graceful_shutdown(async move { drained.cancelled().await });
+    let server = axum::serve(
+        listener,
+        web::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { drained.cancelled().await });
     let server = tokio::spawn(async move { server.await });
 
     let reports = tokio::spawn(crate::report::schedule::run(
         config_tx.subscribe(),
+        store.clone(),
+        state_clock.clone(),
+        stopping.clone(),
+    ));
+    let maintenance = tokio::spawn(crate::incident::run(
         store.clone(),
         state_clock.clone(),
         stopping.clone(),
@@ -122,8 +130,10 @@ pub async fn run(
 
     tracing::info!("shutting down");
     prober.stop().await;
-    if let Err(e) = reports.await {
-        tracing::warn!(error = %e, "report job failed");
+    for (name, job) in [("report", reports), ("maintenance", maintenance)] {
+        if let Err(e) = job.await {
+            tracing::warn!(error = %e, job = name, "background job failed");
+        }
     }
     match tokio::time::timeout(HTTP_DRAIN, server).await {
         Ok(Ok(Ok(()))) => {}

@@ -7,6 +7,7 @@
 //! - [`condition`]: the Gatus-style condition language (parse once, evaluate per check). Pure.
 //! - [`config`]: loads and validates `probes.toml` with file:line:col errors.
 //! - [`store`]: SQLite schema, migrations, the single batched writer, read queries.
+//! - [`incident`]: incident lifecycle that runs by itself (maintenance start and end).
 //! - [`probe`]: the checks (HTTP first), the scheduler and the recorder; live state via [`sla`].
 //! - [`report`]: the monthly uptime report model and its HTML, CSV and JSON renderings.
 //! - [`web`]: the axum router: status page, JSON API, health.
@@ -18,6 +19,7 @@ pub mod cli;
 pub mod condition;
 pub mod config;
 pub mod domain;
+pub mod incident;
 pub mod probe;
 pub mod report;
 pub mod sla;

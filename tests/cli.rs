@@ -171,7 +171,7 @@ fn a_database_from_a_newer_beacon_is_refused() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("has schema version 999, newer than this Beacon supports (1)"),
+        stderr.contains("has schema version 999, newer than this Beacon supports (2)"),
         "{stderr}"
     );
 }

@@ -6,6 +6,7 @@
 
 mod bench;
 mod bench_report;
+mod operator;
 
 use crate::domain::{Config, SystemClock};
 use crate::{config, store};
@@ -83,6 +84,16 @@ enum Command {
         config: PathBuf,
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
         db: PathBuf,
+    },
+    /// API tokens for the operator API.
+    Token {
+        #[command(subcommand)]
+        what: operator::TokenCommand,
+    },
+    /// Declare and update incidents.
+    Incident {
+        #[command(subcommand)]
+        what: operator::IncidentCommand,
     },
     /// Import history from another monitor.
     Import {
@@ -195,6 +206,8 @@ pub fn main() -> ExitCode {
             };
             report(runtime().and_then(|rt| rt.block_on(push_token(config, &db, channel, probe))))
         }
+        Command::Token { what } => operator::token(what),
+        Command::Incident { what } => operator::incident(what),
         Command::Report {
             month,
             format,

@@ -2,9 +2,14 @@
 //!
 //! Owns: the vocabulary of Beacon. May use: std, serde, time. No I/O, never reads the clock.
 
+mod incident;
 mod probe;
 mod time;
 
+pub use self::incident::{
+    Actor, Affected, DeclaredStatus, Impact, Incident, IncidentKind, IncidentUpdate, NewIncident,
+    NewUpdate, UpdateStatus,
+};
 pub use self::probe::{DnsRecord, HttpTarget, ProbeSpec, ProbeTarget, Schedule, Thresholds};
 pub use self::time::{Clock, SystemClock, Timestamp};
 

@@ -44,22 +44,9 @@ pub async fn build(
     let service = &config.service;
     let settings = Settings::from(service);
 
-    let mut by_channel: HashMap<String, Vec<ProbeHistory>> = HashMap::new();
-    for history in store.probe_histories(from, to).await? {
-        by_channel
-            .entry(history.probe.channel.clone())
-            .or_default()
-            .push(history);
-    }
     let mut channels = Vec::new();
     let mut counted: Vec<(Vec<Transition>, Option<bool>)> = Vec::new();
-    for record in store.channel_records().await? {
-        let histories = by_channel.remove(&record.id).unwrap_or_default();
-        // A channel no longer configured appears only if it has history in the month.
-        if !record.active && histories.iter().all(|h| h.transitions.is_empty()) {
-            continue;
-        }
-        let timeline = channel_timeline(&histories, to);
+    for (record, timeline) in timelines(store, config, from, to).await? {
         let figures = figures(
             &record.id,
             &record.name,
@@ -145,13 +132,13 @@ pub async fn channel_sla(
 ) -> Result<ChannelSla, ReportError> {
     let (year, number, from, to) = period(month, now)?;
     let settings = Settings::from(&config.service);
-    let (record, timeline) = timelines(store, from, to)
+    let (record, timeline) = timelines(store, config, from, to)
         .await?
         .into_iter()
         .find(|(r, _)| r.id == channel)
         .ok_or_else(|| ReportError::UnknownChannel(channel.to_owned()))?;
     let recent_from = now.plus_ms(-3 * 24 * 3600 * 1000);
-    let recent = timelines(store, recent_from, now)
+    let recent = timelines(store, config, recent_from, now)
         .await?
         .into_iter()
         .find(|(r, _)| r.id == channel)
@@ -188,9 +175,11 @@ pub async fn channel_sla(
 /// still have some), with its timeline there.
 async fn timelines(
     store: &Store,
+    config: &Config,
     from: Timestamp,
     to: Timestamp,
 ) -> Result<Vec<(ChannelRecord, Vec<Transition>)>, ReportError> {
+    let overlays = super::overlays::overlays(&store.incidents().await?, &config.channels);
     let mut by_channel: HashMap<String, Vec<ProbeHistory>> = HashMap::new();
     for history in store.probe_histories(from, to).await? {
         by_channel
@@ -204,7 +193,12 @@ async fn timelines(
         if !record.active && histories.iter().all(|h| h.transitions.is_empty()) {
             continue;
         }
-        let timeline = channel_timeline(&histories, to);
+        let extra = overlays.get(&record.id).cloned().unwrap_or_default();
+        let timeline = sla::channel_timeline(
+            &measured_timeline(&histories, to),
+            &extra.declarations,
+            &extra.maintenance,
+        );
         out.push((record, timeline));
     }
     Ok(out)
@@ -212,8 +206,7 @@ async fn timelines(
 
 /// A channel's measured timeline: the worst of its probes (rule 4), each probe unknown from
 /// the end of its latest observation's coverage if that came before `to` (rule 1).
-/// Declarations and maintenance (rules 5, 6) join here when incidents exist.
-fn channel_timeline(histories: &[ProbeHistory], to: Timestamp) -> Vec<Transition> {
+fn measured_timeline(histories: &[ProbeHistory], to: Timestamp) -> Vec<Transition> {
     let probes: Vec<Vec<Transition>> = histories
         .iter()
         .map(|h| {
@@ -235,7 +228,7 @@ fn channel_timeline(histories: &[ProbeHistory], to: Timestamp) -> Vec<Transition
         })
         .collect();
     let slices: Vec<&[Transition]> = probes.iter().map(Vec::as_slice).collect();
-    sla::channel_timeline(&sla::combine_worst(&slices), &[], &[])
+    sla::combine_worst(&slices)
 }
 
 fn figures(

@@ -9,6 +9,7 @@ mod build;
 mod csv;
 mod html;
 mod model;
+pub mod overlays;
 pub mod schedule;
 
 pub use build::{build, channel_sla, period, ChannelSla, ReportError};

@@ -8,11 +8,13 @@
 //! on the async runtime.
 
 mod history;
+mod incidents;
 mod read;
 mod schema;
 mod writer;
 
 pub use history::{ChannelRecord, ProbeHistory};
+pub use incidents::{AuditEntry, TokenRecord};
 pub use read::{LiveRestore, ProbeRestore};
 pub use writer::{ImportBatch, ObservationRecord, ProbeRecompute};
 

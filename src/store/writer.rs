@@ -57,10 +57,16 @@ pub(super) enum WriteOp {
     Ping {
         ack: oneshot::Sender<Result<()>>,
     },
+    /// A write that runs in its own transaction and answers its caller itself (incidents,
+    /// tokens, audit: rare, so they need no batching).
+    Job(Job),
     Shutdown {
         ack: oneshot::Sender<Result<()>>,
     },
 }
+
+/// See [`WriteOp::Job`].
+pub(super) type Job = Box<dyn FnOnce(&mut Connection) + Send>;
 
 /// History to import: see [`super::Store::import`].
 #[derive(Debug, Clone, Default)]
@@ -88,7 +94,7 @@ impl WriteOp {
     /// Answers the caller once the batch is committed; `count` is the rows this op changed.
     fn reply(self, result: &std::result::Result<(), String>, count: usize) {
         let ack = match self {
-            WriteOp::Record(_) | WriteOp::ChannelTimeline { .. } => return,
+            WriteOp::Record(_) | WriteOp::ChannelTimeline { .. } | WriteOp::Job(_) => return,
             WriteOp::Import { ack, .. } | WriteOp::Prune { ack, .. } => {
                 let _ = ack.send(result.clone().map(|()| count).map_err(Error::Write));
                 return;
@@ -126,55 +132,76 @@ struct Writer {
 impl Writer {
     fn run(mut self, mut rx: mpsc::Receiver<WriteOp>) {
         while let Some(first) = rx.blocking_recv() {
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(op) => batch.push(op),
-                    Err(_) => break,
-                }
-            }
-            let shutdown = batch
-                .iter()
-                .any(|op| matches!(op, WriteOp::Shutdown { .. }));
-            let (result, mut counts) = match self.commit(&batch) {
-                Ok(counts) => (Ok(()), counts),
-                Err(e) => {
-                    tracing::error!(error = %e, ops = batch.len(), "write batch failed; retrying one by one");
-                    self.commit_one_by_one(&batch)
-                }
-            };
-            self.writable.store(result.is_ok(), Ordering::Relaxed);
-            let mut result = result.map_err(|e| e.to_string());
-            if shutdown {
-                rx.close();
-                // Writes that raced the shutdown are still committed, then the WAL is folded
-                // into the main file so the database is one consistent file at rest.
-                let rest: Vec<WriteOp> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
-                let mut rest_counts = vec![0; rest.len()];
-                if !rest.is_empty() {
-                    let (rest_result, c) = self.commit_one_by_one(&rest);
-                    rest_counts = c;
-                    if let Err(e) = rest_result {
-                        result = Err(e.to_string());
+            // Collect a batch; a job ends it (it runs in its own transaction, after the ops
+            // queued before it, so order is kept).
+            let mut batch = Vec::new();
+            let mut job = None;
+            let mut next = Some(first);
+            while let Some(op) = next.take() {
+                match op {
+                    WriteOp::Job(j) => {
+                        job = Some(j);
+                        break;
                     }
+                    other => batch.push(other),
                 }
-                if let Err(e) = self.conn.pragma_update(None, "wal_checkpoint", "TRUNCATE") {
-                    tracing::warn!(error = %e, "final WAL checkpoint failed");
+                if batch.len() >= MAX_BATCH {
+                    break;
                 }
-                rest.into_iter()
-                    .zip(rest_counts)
-                    .for_each(|(op, n)| op.reply(&result, n));
+                next = rx.try_recv().ok();
             }
-            counts.resize(batch.len(), 0);
-            batch
-                .into_iter()
-                .zip(counts)
-                .for_each(|(op, n)| op.reply(&result, n));
-            if shutdown {
-                tracing::info!("database writer stopped");
+            if !batch.is_empty() && self.commit_batch(batch, &mut rx) {
                 return;
             }
+            if let Some(job) = job {
+                job(&mut self.conn);
+            }
         }
+    }
+
+    /// Commits one batch and answers its callers; true once the writer must stop.
+    fn commit_batch(&mut self, batch: Vec<WriteOp>, rx: &mut mpsc::Receiver<WriteOp>) -> bool {
+        let shutdown = batch
+            .iter()
+            .any(|op| matches!(op, WriteOp::Shutdown { .. }));
+        let (result, mut counts) = match self.commit(&batch) {
+            Ok(counts) => (Ok(()), counts),
+            Err(e) => {
+                tracing::error!(error = %e, ops = batch.len(), "write batch failed; retrying one by one");
+                self.commit_one_by_one(&batch)
+            }
+        };
+        self.writable.store(result.is_ok(), Ordering::Relaxed);
+        let mut result = result.map_err(|e| e.to_string());
+        if shutdown {
+            rx.close();
+            // Writes that raced the shutdown are still committed, then the WAL is folded
+            // into the main file so the database is one consistent file at rest.
+            let rest: Vec<WriteOp> = std::iter::from_fn(|| rx.try_recv().ok()).collect();
+            let mut rest_counts = vec![0; rest.len()];
+            if !rest.is_empty() {
+                let (rest_result, c) = self.commit_one_by_one(&rest);
+                rest_counts = c;
+                if let Err(e) = rest_result {
+                    result = Err(e.to_string());
+                }
+            }
+            if let Err(e) = self.conn.pragma_update(None, "wal_checkpoint", "TRUNCATE") {
+                tracing::warn!(error = %e, "final WAL checkpoint failed");
+            }
+            rest.into_iter()
+                .zip(rest_counts)
+                .for_each(|(op, n)| op.reply(&result, n));
+        }
+        counts.resize(batch.len(), 0);
+        batch
+            .into_iter()
+            .zip(counts)
+            .for_each(|(op, n)| op.reply(&result, n));
+        if shutdown {
+            tracing::info!("database writer stopped");
+        }
+        shutdown
     }
 
     /// Applies the batch in one transaction; returns the rows each op changed.
@@ -261,7 +288,7 @@ fn apply(
             .execute(params![probe_id, token_hash, at.millis()])?;
             Ok(1)
         }
-        WriteOp::Ping { .. } | WriteOp::Shutdown { .. } => Ok(0),
+        WriteOp::Ping { .. } | WriteOp::Shutdown { .. } | WriteOp::Job(_) => Ok(0),
     }
 }
 

@@ -67,15 +67,11 @@ impl From<ChannelStatus> for ChannelBody {
 }
 
 /// `GET /api/v1/status`: every channel's live state.
-async fn status(State(app): State<AppState>) -> impl IntoResponse {
+async fn status(State(app): State<AppState>) -> Result<impl IntoResponse, super::Error> {
     let now = app.clock.now();
-    let channels = app.live.statuses(now);
-    let indicator = Indicator::from_states(
-        &channels
-            .iter()
-            .map(|c| (c.state, c.in_commitment))
-            .collect::<Vec<_>>(),
-    );
+    let view = super::live::live(&app).await?;
+    let indicator = view.indicator();
+    let channels = view.channels;
     let body = StatusBody {
         service: ServiceBody {
             name: app.config().service.name.clone(),
@@ -85,7 +81,7 @@ async fn status(State(app): State<AppState>) -> impl IntoResponse {
         generated_at: now.to_rfc3339(),
         channels: channels.into_iter().map(ChannelBody::from).collect(),
     };
-    ([(header::CACHE_CONTROL, "no-cache")], Json(body))
+    Ok(([(header::CACHE_CONTROL, "no-cache")], Json(body)))
 }
 
 #[derive(Serialize)]

@@ -11,6 +11,10 @@ pub enum Error {
     #[error("{message}")]
     Invalid { message: String, field: String },
     #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
     Forbidden(String),
@@ -26,6 +30,8 @@ impl Error {
     fn status_code(&self) -> StatusCode {
         match self {
             Error::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Error::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
@@ -49,6 +55,14 @@ impl IntoResponse for Error {
         } else {
             self.to_string()
         };
-        (status, Json(json!({ "error": message, "field": field }))).into_response()
+        let mut response =
+            (status, Json(json!({ "error": message, "field": field }))).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
     }
 }

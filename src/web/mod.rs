@@ -5,7 +5,12 @@
 //! steps: extract, one call into the layer below, render.
 
 mod api;
+mod auth;
+mod body;
 mod error;
+mod incidents;
+mod live;
+mod markdown;
 mod page;
 mod push;
 mod reports;
@@ -54,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::router())
         .merge(push::router())
         .merge(reports::router())
+        .merge(incidents::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(SetResponseHeaderLayer::if_not_present(

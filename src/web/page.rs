@@ -1,7 +1,7 @@
 //! The public status page, rendered with maud. No JavaScript; absolute UTC times only.
 
 use super::AppState;
-use crate::domain::{Indicator, State as ChannelState, Timestamp};
+use crate::domain::{Impact, Incident, Indicator, State as ChannelState, Timestamp, UpdateStatus};
 use crate::probe::ChannelStatus;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
@@ -24,17 +24,21 @@ struct PageView {
     indicator: Indicator,
     generated_at: Timestamp,
     groups: Vec<(String, String, Vec<ChannelStatus>)>,
+    incidents: Vec<Incident>,
+    /// Channel ids to names, for the affected lists.
+    names: Vec<(String, String)>,
 }
 
-async fn index(State(app): State<AppState>) -> impl IntoResponse {
+async fn index(State(app): State<AppState>) -> Result<impl IntoResponse, super::Error> {
     let now = app.clock.now();
-    let channels = app.live.statuses(now);
-    let indicator = Indicator::from_states(
-        &channels
-            .iter()
-            .map(|c| (c.state, c.in_commitment))
-            .collect::<Vec<_>>(),
-    );
+    let public = super::live::live(&app).await?;
+    let indicator = public.indicator();
+    let incidents = public.incidents;
+    let channels = public.channels;
+    let names = channels
+        .iter()
+        .map(|c| (c.id.clone(), c.name.clone()))
+        .collect();
     let mut groups: Vec<(String, String, Vec<ChannelStatus>)> = Vec::new();
     for channel in channels {
         match groups.iter_mut().find(|(id, _, _)| *id == channel.group_id) {
@@ -51,11 +55,13 @@ async fn index(State(app): State<AppState>) -> impl IntoResponse {
         indicator,
         generated_at: now,
         groups,
+        incidents,
+        names,
     };
-    (
+    Ok((
         [(header::CACHE_CONTROL, "public, max-age=5")],
         Html(render(&view).into_string()),
-    )
+    ))
 }
 
 async fn stylesheet() -> impl IntoResponse {
@@ -112,6 +118,14 @@ fn render(view: &PageView) -> Markup {
             section class=(banner_class) aria-label="Overall status" {
                 p { (banner_text(view)) }
             }
+            @if !view.incidents.is_empty() {
+                section class="incidents" aria-labelledby="incidents-heading" {
+                    h2 id="incidents-heading" { "Current incidents and maintenance" }
+                    @for incident in &view.incidents {
+                        (incident_card(incident, &view.names))
+                    }
+                }
+            }
             @for (group_id, group, channels) in &view.groups {
                 section class="group" aria-labelledby=(format!("group-{group_id}")) {
                     h2 id=(format!("group-{group_id}")) { (group) }
@@ -135,13 +149,92 @@ fn render(view: &PageView) -> Markup {
     )
 }
 
+/// An incident with its latest public update on top, then the earlier ones.
+fn incident_card(incident: &Incident, names: &[(String, String)]) -> Markup {
+    let mut updates: Vec<_> = incident
+        .updates
+        .iter()
+        .filter(|u| u.published_at.is_some())
+        .collect();
+    updates.sort_by_key(|u| std::cmp::Reverse((u.published_at, u.id)));
+    let affected: Vec<String> = incident
+        .updates
+        .iter()
+        .rev()
+        .find_map(|u| u.affected.as_ref())
+        .map(|a| {
+            a.keys()
+                .map(|k| {
+                    names
+                        .iter()
+                        .find(|(id, _)| id == k)
+                        .map_or(k.clone(), |(_, n)| n.clone())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    html! {
+        article class=(format!("incident impact-{}", impact_name(incident.impact))) {
+            h3 { (incident.title) }
+            @if !affected.is_empty() {
+                p class="affected" { "Affects: " (affected.join(", ")) }
+            }
+            @if let (Some(from), Some(until)) = (incident.scheduled_for, incident.scheduled_until) {
+                p class="window" {
+                    "Scheduled "
+                    time datetime=(from.to_rfc3339()) { (from.to_display()) }
+                    " to "
+                    time datetime=(until.to_rfc3339()) { (until.to_display()) }
+                }
+            }
+            ol class="updates" {
+                @for u in updates {
+                    li {
+                        strong { (status_label(u.status)) }
+                        " — "
+                        @if let Some(at) = u.published_at {
+                            time datetime=(at.to_rfc3339()) { (at.to_display()) }
+                        }
+                        div class="message" { (super::markdown::render(&u.message)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn impact_name(impact: Impact) -> &'static str {
+    match impact {
+        Impact::None => "none",
+        Impact::Minor => "minor",
+        Impact::Major => "major",
+        Impact::Critical => "critical",
+        Impact::Maintenance => "maintenance",
+    }
+}
+
+fn status_label(status: UpdateStatus) -> &'static str {
+    use UpdateStatus::*;
+    match status {
+        Investigating => "Investigating",
+        Identified => "Identified",
+        Monitoring => "Monitoring",
+        Resolved => "Resolved",
+        Postmortem => "Postmortem",
+        Scheduled => "Scheduled",
+        InProgress => "In progress",
+        Verifying => "Verifying",
+        Completed => "Completed",
+    }
+}
+
 fn banner_text(view: &PageView) -> &'static str {
     let all_unknown = view
         .groups
         .iter()
         .flat_map(|(_, _, cs)| cs)
         .all(|c| c.state == ChannelState::Unknown);
-    if all_unknown {
+    if all_unknown && view.incidents.is_empty() {
         "Status unknown: no confirmed checks yet"
     } else {
         view.indicator.description()

@@ -1,0 +1,426 @@
+//! Incidents, maintenance windows, API tokens and the audit log. Every write runs as one
+//! job (its own transaction) and appends its audit entry in that same transaction.
+
+use super::writer::WriteOp;
+use super::{Error, Result, Store};
+use crate::domain::{
+    Actor, Affected, Impact, Incident, IncidentKind, IncidentUpdate, NewIncident, NewUpdate,
+    Timestamp, UpdateStatus,
+};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
+use tokio::sync::oneshot;
+
+/// An API token as stored (never the token itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub id: i64,
+    pub name: String,
+    pub role: String,
+    pub created_at: Timestamp,
+    pub last_used_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+/// One audit log entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub at: Timestamp,
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub detail: String,
+    pub source: String,
+}
+
+impl Store {
+    /// Runs `f` in its own write transaction on the writer thread; commits if it succeeds.
+    async fn job<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job = Box::new(move |conn: &mut Connection| {
+            let outcome = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(Error::from)
+                .and_then(|tx| {
+                    let value = f(&tx)?;
+                    tx.commit()?;
+                    Ok(value)
+                });
+            let _ = reply.send(outcome);
+        });
+        self.writes
+            .send(WriteOp::Job(job))
+            .await
+            .map_err(|_| Error::Closed)?;
+        answer.await.map_err(|_| Error::Closed)?
+    }
+
+    /// Creates an incident or maintenance window with its first update. Published at once
+    /// (stamped `now`, the server's time) when asked, else a draft.
+    pub async fn create_incident(
+        &self,
+        new: NewIncident,
+        now: Timestamp,
+        actor: Actor,
+    ) -> Result<Incident> {
+        let id = self
+            .job(move |tx| {
+                let published = new.publish.then_some(now.millis());
+                tx.execute(
+                    "INSERT INTO incidents (kind, title, impact, service_wide, started_at_ms, created_at_ms,
+                         published_at_ms, scheduled_for_ms, scheduled_until_ms, auto_start, auto_end)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                    params![
+                        kind_str(new.kind),
+                        new.title,
+                        impact_str(new.impact),
+                        new.service_wide,
+                        new.started_at.map(Timestamp::millis),
+                        now.millis(),
+                        published,
+                        new.scheduled_for.map(Timestamp::millis),
+                        new.scheduled_until.map(Timestamp::millis),
+                        new.auto_start,
+                        new.auto_end,
+                    ],
+                )?;
+                let id = tx.last_insert_rowid();
+                insert_update(tx, id, new.status, &new.message, new.affected.as_ref(), now, published, &actor.who)?;
+                let action = if new.publish { "create and publish" } else { "create draft" };
+                audit(tx, now, &actor, action, &format!("{} {id}", kind_str(new.kind)), &new.title)?;
+                Ok(id)
+            })
+            .await?;
+        self.incident(id).await
+    }
+
+    /// Appends an update; it is public at once if the incident is published.
+    pub async fn add_update(
+        &self,
+        id: i64,
+        update: NewUpdate,
+        now: Timestamp,
+        actor: Actor,
+    ) -> Result<Incident> {
+        self.job(move |tx| {
+            let published: Option<i64> = tx
+                .query_row(
+                    "SELECT published_at_ms FROM incidents WHERE id = ?1",
+                    [id],
+                    |r| r.get(0),
+                )
+                .optional()?
+                .ok_or(Error::NotFound)?;
+            let at = published.map(|_| now.millis());
+            insert_update(
+                tx,
+                id,
+                update.status,
+                &update.message,
+                update.affected.as_ref(),
+                now,
+                at,
+                &actor.who,
+            )?;
+            audit(
+                tx,
+                now,
+                &actor,
+                "update",
+                &format!("incident {id}"),
+                update.status.as_str(),
+            )?;
+            Ok(())
+        })
+        .await?;
+        self.incident(id).await
+    }
+
+    /// Publishes a draft: the incident and its draft updates go public now. Publishing an
+    /// already published incident changes nothing (its acknowledgement time stays).
+    pub async fn publish_incident(
+        &self,
+        id: i64,
+        now: Timestamp,
+        actor: Actor,
+    ) -> Result<Incident> {
+        self.job(move |tx| {
+            let published: Option<i64> = tx
+                .query_row("SELECT published_at_ms FROM incidents WHERE id = ?1", [id], |r| r.get(0))
+                .optional()?
+                .ok_or(Error::NotFound)?;
+            if published.is_none() {
+                tx.execute("UPDATE incidents SET published_at_ms = ?2 WHERE id = ?1", params![id, now.millis()])?;
+                tx.execute(
+                    "UPDATE incident_updates SET published_at_ms = ?2 WHERE incident_id = ?1 AND published_at_ms IS NULL",
+                    params![id, now.millis()],
+                )?;
+                audit(tx, now, &actor, "publish", &format!("incident {id}"), "")?;
+            }
+            Ok(())
+        })
+        .await?;
+        self.incident(id).await
+    }
+
+    /// Hides an incident from the public page; its record and times stay.
+    pub async fn hide_incident(&self, id: i64, now: Timestamp, actor: Actor) -> Result<()> {
+        self.job(move |tx| {
+            let n = tx.execute("UPDATE incidents SET hidden = 1 WHERE id = ?1", [id])?;
+            if n == 0 {
+                return Err(Error::NotFound);
+            }
+            audit(tx, now, &actor, "hide", &format!("incident {id}"), "")
+        })
+        .await
+    }
+
+    /// One incident with its updates.
+    pub async fn incident(&self, id: i64) -> Result<Incident> {
+        self.read(move |conn| {
+            load(conn, "WHERE i.id = ?1", params![id])?
+                .pop()
+                .ok_or(Error::NotFound)
+        })
+        .await
+    }
+
+    /// Every incident and maintenance window, newest first.
+    pub async fn incidents(&self) -> Result<Vec<Incident>> {
+        self.read(|conn| load(conn, "", params![])).await
+    }
+
+    /// Stores a new API token's hash; returns its id.
+    pub async fn create_token(
+        &self,
+        name: String,
+        role: String,
+        token_hash: String,
+        now: Timestamp,
+        actor: Actor,
+    ) -> Result<i64> {
+        self.job(move |tx| {
+            tx.execute(
+                "INSERT INTO api_tokens (name, role, token_hash, created_ms) VALUES (?1, ?2, ?3, ?4)",
+                params![name, role, token_hash, now.millis()],
+            )?;
+            let id = tx.last_insert_rowid();
+            audit(tx, now, &actor, "create token", &format!("token {id}"), &format!("{name} ({role})"))?;
+            Ok(id)
+        })
+        .await
+    }
+
+    /// Revokes a token by name; it stops working at once.
+    pub async fn revoke_token(&self, name: String, now: Timestamp, actor: Actor) -> Result<()> {
+        self.job(move |tx| {
+            let n = tx.execute(
+                "UPDATE api_tokens SET revoked_ms = ?2 WHERE name = ?1 AND revoked_ms IS NULL",
+                params![name, now.millis()],
+            )?;
+            if n == 0 {
+                return Err(Error::NotFound);
+            }
+            audit(tx, now, &actor, "revoke token", &name, "")
+        })
+        .await
+    }
+
+    /// The live (unrevoked) token with this hash, if any; notes its use.
+    pub async fn use_token(&self, token_hash: String, now: Timestamp) -> Result<TokenRecord> {
+        let record = self
+            .read(move |conn| {
+                Ok(conn
+                    .prepare_cached(
+                        "SELECT id, name, role, created_ms, last_used_ms, revoked_ms FROM api_tokens
+                         WHERE token_hash = ?1 AND revoked_ms IS NULL",
+                    )?
+                    .query_row([token_hash], token_from_row)?)
+            })
+            .await?;
+        let id = record.id;
+        // Last use is informative; a failure to note it must not fail the request.
+        let _ = self
+            .job(move |tx| {
+                tx.execute(
+                    "UPDATE api_tokens SET last_used_ms = ?2 WHERE id = ?1",
+                    params![id, now.millis()],
+                )?;
+                Ok(())
+            })
+            .await;
+        Ok(record)
+    }
+
+    /// Every token, newest first.
+    pub async fn tokens(&self) -> Result<Vec<TokenRecord>> {
+        self.read(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT id, name, role, created_ms, last_used_ms, revoked_ms FROM api_tokens ORDER BY id DESC",
+            )?;
+            let rows = stmt.query_map([], token_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    /// The latest audit entries, newest first.
+    pub async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT at_ms, actor, action, target, detail, source FROM audit_log ORDER BY id DESC LIMIT ?1",
+            )?;
+            let rows = stmt.query_map([limit], |r| {
+                Ok(AuditEntry {
+                    at: Timestamp(r.get(0)?),
+                    actor: r.get(1)?,
+                    action: r.get(2)?,
+                    target: r.get(3)?,
+                    detail: r.get(4)?,
+                    source: r.get(5)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn insert_update(
+    tx: &Transaction<'_>,
+    incident: i64,
+    status: UpdateStatus,
+    message: &str,
+    affected: Option<&Affected>,
+    now: Timestamp,
+    published: Option<i64>,
+    author: &str,
+) -> Result<()> {
+    let affected = affected
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| Error::Write(e.to_string()))?;
+    tx.execute(
+        "INSERT INTO incident_updates (incident_id, status, message, affected, created_at_ms, published_at_ms, author)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![incident, status.as_str(), message, affected, now.millis(), published, author],
+    )?;
+    Ok(())
+}
+
+fn audit(
+    tx: &Transaction<'_>,
+    now: Timestamp,
+    actor: &Actor,
+    action: &str,
+    target: &str,
+    detail: &str,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO audit_log (at_ms, actor, action, target, detail, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![now.millis(), actor.who, action, target, detail, actor.source],
+    )?;
+    Ok(())
+}
+
+/// Incidents matching `filter` (a WHERE clause on `i`), newest first, with their updates.
+fn load(conn: &Connection, filter: &str, args: impl rusqlite::Params) -> Result<Vec<Incident>> {
+    let sql = format!(
+        "SELECT i.id, i.kind, i.title, i.impact, i.service_wide, i.started_at_ms, i.created_at_ms,
+                i.published_at_ms, i.hidden, i.origin, i.scheduled_for_ms, i.scheduled_until_ms,
+                i.auto_start, i.auto_end
+         FROM incidents i {filter} ORDER BY i.id DESC"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let mut incidents: Vec<Incident> = stmt
+        .query_map(args, incident_from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut updates = conn.prepare_cached(
+        "SELECT id, status, message, affected, created_at_ms, published_at_ms, author
+         FROM incident_updates WHERE incident_id = ?1 ORDER BY id",
+    )?;
+    for incident in &mut incidents {
+        incident.updates = updates
+            .query_map([incident.id], update_from_row)?
+            .collect::<rusqlite::Result<_>>()?;
+    }
+    Ok(incidents)
+}
+
+fn incident_from_row(r: &Row<'_>) -> rusqlite::Result<Incident> {
+    let kind: String = r.get(1)?;
+    let impact: String = r.get(3)?;
+    Ok(Incident {
+        id: r.get(0)?,
+        kind: if kind == "maintenance" {
+            IncidentKind::Maintenance
+        } else {
+            IncidentKind::Incident
+        },
+        title: r.get(2)?,
+        impact: match impact.as_str() {
+            "minor" => Impact::Minor,
+            "major" => Impact::Major,
+            "critical" => Impact::Critical,
+            "maintenance" => Impact::Maintenance,
+            _ => Impact::None,
+        },
+        service_wide: r.get(4)?,
+        started_at: r.get::<_, Option<i64>>(5)?.map(Timestamp),
+        created_at: Timestamp(r.get(6)?),
+        published_at: r.get::<_, Option<i64>>(7)?.map(Timestamp),
+        hidden: r.get(8)?,
+        origin: r.get(9)?,
+        scheduled_for: r.get::<_, Option<i64>>(10)?.map(Timestamp),
+        scheduled_until: r.get::<_, Option<i64>>(11)?.map(Timestamp),
+        auto_start: r.get(12)?,
+        auto_end: r.get(13)?,
+        updates: Vec::new(),
+    })
+}
+
+fn update_from_row(r: &Row<'_>) -> rusqlite::Result<IncidentUpdate> {
+    let status: String = r.get(1)?;
+    let affected: Option<String> = r.get(3)?;
+    Ok(IncidentUpdate {
+        id: r.get(0)?,
+        status: UpdateStatus::parse(&status).unwrap_or(UpdateStatus::Investigating),
+        message: r.get(2)?,
+        affected: affected.and_then(|a| serde_json::from_str(&a).ok()),
+        created_at: Timestamp(r.get(4)?),
+        published_at: r.get::<_, Option<i64>>(5)?.map(Timestamp),
+        author: r.get(6)?,
+    })
+}
+
+fn token_from_row(r: &Row<'_>) -> rusqlite::Result<TokenRecord> {
+    Ok(TokenRecord {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        role: r.get(2)?,
+        created_at: Timestamp(r.get(3)?),
+        last_used_at: r.get::<_, Option<i64>>(4)?.map(Timestamp),
+        revoked_at: r.get::<_, Option<i64>>(5)?.map(Timestamp),
+    })
+}
+
+fn kind_str(kind: IncidentKind) -> &'static str {
+    match kind {
+        IncidentKind::Incident => "incident",
+        IncidentKind::Maintenance => "maintenance",
+    }
+}
+
+fn impact_str(impact: Impact) -> &'static str {
+    match impact {
+        Impact::None => "none",
+        Impact::Minor => "minor",
+        Impact::Major => "major",
+        Impact::Critical => "critical",
+        Impact::Maintenance => "maintenance",
+    }
+}

@@ -1,0 +1,50 @@
+//! JSON request bodies with the API's error convention: malformed JSON is 400, well-formed
+//! but invalid (missing or unknown field, bad enum) is 422 naming the field.
+
+use super::Error;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use serde::de::DeserializeOwned;
+
+/// Like `axum::Json`, with Beacon's JSON errors.
+pub struct Body<T>(pub T);
+
+impl<S, T> FromRequest<S> for Body<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(Body(value)),
+            Err(JsonRejection::JsonDataError(e)) => {
+                let message = e.body_text();
+                Err(Error::Invalid {
+                    field: field_of(&message),
+                    message,
+                })
+            }
+            Err(e) => Err(Error::BadRequest(e.body_text())),
+        }
+    }
+}
+
+/// The field serde complains about (`missing field `title``, `unknown field `x``, or a
+/// path like `channels.live-chat: unknown variant`), or `body`.
+fn field_of(message: &str) -> String {
+    for marker in ["missing field `", "unknown field `"] {
+        if let Some(rest) = message.split(marker).nth(1) {
+            if let Some(field) = rest.split('`').next() {
+                return field.to_owned();
+            }
+        }
+    }
+    message
+        .split(": ")
+        .nth(1)
+        .filter(|p| !p.contains(' ') && !p.is_empty())
+        .unwrap_or("body")
+        .to_owned()
+}
