@@ -105,27 +105,31 @@ fn push_declaration(
 }
 
 /// The window: from its `in_progress` update (or its scheduled start when it starts by
-/// itself) to its `completed` update (or its scheduled end when it ends by itself).
+/// itself) to its `completed` update (or its scheduled end when it ends by itself). When
+/// both apply the earlier wins: an operator may start or finish early, and the automatic
+/// update itself is published a moment after the scheduled time it stands for.
 pub fn maintenance_window(incident: &Incident) -> Option<Window> {
     let updates = public_updates(incident);
-    let started = updates
+    let earliest = |a: Option<Timestamp>, b: Option<Timestamp>| match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let announced = updates
         .iter()
         .find(|(_, u)| u.status == UpdateStatus::InProgress)
-        .map(|(p, _)| *p)
-        .or(if incident.auto_start {
-            incident.scheduled_for
-        } else {
-            None
-        })?;
-    let ended = updates
+        .map(|(p, _)| *p);
+    let started = earliest(
+        announced,
+        incident.scheduled_for.filter(|_| incident.auto_start),
+    )?;
+    let completed = updates
         .iter()
         .find(|(p, u)| u.status == UpdateStatus::Completed && *p >= started)
-        .map(|(p, _)| *p)
-        .or(if incident.auto_end {
-            incident.scheduled_until
-        } else {
-            None
-        });
+        .map(|(p, _)| *p);
+    let ended = earliest(
+        completed,
+        incident.scheduled_until.filter(|_| incident.auto_end),
+    );
     Some(Window {
         from: started,
         to: ended,
