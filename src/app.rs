@@ -92,6 +92,13 @@ pub async fn run(
         state_clock.clone(),
         stopping.clone(),
     ));
+    let auto_drafts = spawn_auto_drafts(
+        &prober,
+        &config_tx,
+        store.clone(),
+        state_clock.clone(),
+        stopping.clone(),
+    );
     let mut reloads = reload_triggers(config_file.clone(), stopping.clone());
     let mut prune = tokio::time::interval(PRUNE_EVERY);
     loop {
@@ -130,7 +137,11 @@ pub async fn run(
 
     tracing::info!("shutting down");
     prober.stop().await;
-    for (name, job) in [("report", reports), ("maintenance", maintenance)] {
+    for (name, job) in [
+        ("report", reports),
+        ("maintenance", maintenance),
+        ("auto-draft", auto_drafts),
+    ] {
         if let Err(e) = job.await {
             tracing::warn!(error = %e, job = name, "background job failed");
         }
@@ -144,6 +155,57 @@ pub async fn run(
     store.close().await?;
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// Forwards the prober's confirmed channel states to the auto-draft task (the incident module
+/// does not know the prober; the app wires them).
+fn spawn_auto_drafts(
+    prober: &Prober,
+    config: &watch::Sender<Arc<Config>>,
+    store: Store,
+    clock: Arc<dyn Clock>,
+    stop: CancellationToken,
+) -> tokio::task::JoinHandle<()> {
+    let mut events = prober.subscribe();
+    let config = config.subscribe();
+    let auto_publish = config.borrow().service.auto_publish;
+    let (tx, rx) = mpsc::channel(256);
+    tokio::spawn(crate::incident::auto::run(rx, store, clock, auto_publish));
+    tokio::spawn(async move {
+        loop {
+            let event = tokio::select! {
+                _ = stop.cancelled() => return,
+                event = events.recv() => event,
+            };
+            match event {
+                Ok(crate::probe::ProbeEvent::ChannelState {
+                    channel,
+                    state,
+                    since,
+                }) => {
+                    let name = config
+                        .borrow()
+                        .channels
+                        .iter()
+                        .find(|c| c.id == channel)
+                        .map_or_else(|| channel.clone(), |c| c.name.clone());
+                    let change = crate::incident::auto::ChannelChange {
+                        channel,
+                        name,
+                        state,
+                        since,
+                    };
+                    if tx.send(change).await.is_err() {
+                        return;
+                    }
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(missed = n, "auto-draft fell behind the prober's events");
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    })
 }
 
 /// Sends a unit on each SIGHUP and each change of the file's modification time or size.

@@ -20,7 +20,7 @@ fn malformed_configs_name_file_line_column_and_key() {
         ),
         (
             "[service]\ncolour = \"red\"\n".into(),
-            "probes.toml:2:1: unknown key \"colour\" in [service] (expected one of: name, location, commitment, partial_weight, maintenance_counts_as_downtime, connectivity_check, retention, public_reports, report_schedule, report_dir)",
+            "probes.toml:2:1: unknown key \"colour\" in [service] (expected one of: name, location, commitment, partial_weight, maintenance_counts_as_downtime, connectivity_check, retention, public_reports, report_schedule, report_dir, auto_publish)",
         ),
         (
             with_probe("url = \"https://x.test/\"\nintervl = \"30s\"\n"),

@@ -383,3 +383,90 @@ async fn a_declared_outage_over_unknown_counts_exactly_in_the_report() {
     );
     beacon.stop().await;
 }
+
+#[tokio::test]
+async fn a_confirmed_outage_opens_one_draft_and_recovery_offers_resolution() {
+    let upstream = common::Upstream::start().await;
+    upstream.set(common::Mode::Down);
+    let beacon = Beacon::start(&common::fast_config(&[("chat", &upstream.url())], 2, 1)).await;
+    let token = token(&beacon, "operator").await;
+    beacon
+        .wait_for_state("chat", "down", Duration::from_secs(10))
+        .await;
+    let list = || {
+        let url = beacon.url("/api/v1/incidents");
+        let token = token.clone();
+        async move { send(reqwest::Method::GET, url, Some(&token), None).await.1 }
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let draft = loop {
+        let incidents = list().await["incidents"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        if let Some(first) = incidents.first() {
+            assert_eq!(incidents.len(), 1, "one per outage");
+            break first.clone();
+        }
+        assert!(Instant::now() < deadline, "no automatic draft");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(draft["title"], "Channel chat is down");
+    assert_eq!(
+        draft["published_at"],
+        Value::Null,
+        "a draft until an operator publishes it"
+    );
+    let html = reqwest::get(beacon.url("/"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        !html.contains("Channel chat is down"),
+        "drafts are internal"
+    );
+
+    upstream.set(common::Mode::Up);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while list().await["incidents"][0]["status"] != "monitoring" {
+        assert!(Instant::now() < deadline, "recovery not noted");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(list().await["incidents"].as_array().unwrap().len(), 1);
+    beacon.stop().await;
+}
+
+#[tokio::test]
+async fn auto_publish_acknowledges_at_once() {
+    let upstream = common::Upstream::start().await;
+    upstream.set(common::Mode::Down);
+    let config = common::fast_config(&[("chat", &upstream.url())], 2, 1).replacen(
+        "[service]\n",
+        "[service]\nauto_publish = true\n",
+        1,
+    );
+    let beacon = Beacon::start(&config).await;
+    beacon
+        .wait_for_state("chat", "down", Duration::from_secs(10))
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let html = reqwest::get(beacon.url("/"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if html.contains("Channel chat is down") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "automatic incident not published"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    beacon.stop().await;
+}

@@ -195,6 +195,7 @@ fn config(count: usize, every: Duration, upstream: &str) -> Config {
             public_reports: false,
             report_schedule: "0 0 6 1 * *".into(),
             report_dir: None,
+            auto_publish: false,
         },
         channels,
     }

@@ -215,6 +215,7 @@ fn config(count: usize) -> Config {
             public_reports: false,
             report_schedule: "0 0 6 1 * *".into(),
             report_dir: None,
+            auto_publish: false,
         },
         channels: (0..count)
             .map(|i| Channel {

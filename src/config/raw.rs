@@ -26,6 +26,7 @@ pub(super) struct RawService {
     pub public_reports: Option<bool>,
     pub report_schedule: Option<Spanned<String>>,
     pub report_dir: Option<Spanned<String>>,
+    pub auto_publish: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -44,6 +44,7 @@ fn service(raw: Option<RawService>, src: &Source<'_>) -> Result<ServiceSettings,
         public_reports: None,
         report_schedule: None,
         report_dir: None,
+        auto_publish: None,
     });
     let name = non_empty(raw.name, "name", src)?.unwrap_or_else(|| "Beacon".to_owned());
     let location = non_empty(raw.location, "location", src)?.unwrap_or_else(|| "local".to_owned());
@@ -114,6 +115,7 @@ fn service(raw: Option<RawService>, src: &Source<'_>) -> Result<ServiceSettings,
         public_reports: raw.public_reports.unwrap_or(false),
         report_schedule,
         report_dir,
+        auto_publish: raw.auto_publish.unwrap_or(false),
         name,
         location,
         commitment_percent,

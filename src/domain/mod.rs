@@ -163,6 +163,8 @@ pub struct ServiceSettings {
     pub report_schedule: String,
     /// Where the scheduled job writes `YYYY-MM.{html,csv,json}`.
     pub report_dir: Option<std::path::PathBuf>,
+    /// Publish automatic incidents at once instead of leaving them as drafts.
+    pub auto_publish: bool,
 }
 
 /// A support channel or other component shown on the status page.

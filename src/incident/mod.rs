@@ -1,5 +1,6 @@
 //! Incident lifecycle rules that run by themselves: maintenance windows start and end at
-//! their scheduled times unless opted out.
+//! their scheduled times unless opted out, and a channel confirmed down opens a draft
+//! incident ([`auto`]).
 //!
 //! Owns: when a maintenance moves on without an operator. May use: `domain`, `store`.
 //! The decision ([`due`]) is pure; [`run`] applies it every second through the store, so the
@@ -10,6 +11,8 @@ use crate::store::Store;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
+
+pub mod auto;
 
 const TICK: Duration = Duration::from_secs(1);
 
