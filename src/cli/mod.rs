@@ -143,6 +143,18 @@ enum ImportCommand {
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
         db: PathBuf,
     },
+    /// Incidents from a Statuspage `incidents.json` (v2), keeping their publication times;
+    /// all or nothing, and importing twice adds nothing.
+    Incidents {
+        file: PathBuf,
+        /// Statuspage component name to channel id, e.g. --map "Chat=live-chat"; repeatable.
+        #[arg(long = "map")]
+        map: Vec<String>,
+        #[arg(long, env = "BEACON_CONFIG", default_value = "probes.toml")]
+        config: PathBuf,
+        #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
+        db: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -229,6 +241,21 @@ pub fn main() -> ExitCode {
                 Err(code) => return code,
             };
             import_observations(&file, &config, &db)
+        }
+        Command::Import {
+            what:
+                ImportCommand::Incidents {
+                    file,
+                    map,
+                    config,
+                    db,
+                },
+        } => {
+            let config = match load_config(&config) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            operator::import_incidents(&file, &map, &config, &db)
         }
         Command::Bench {
             what:

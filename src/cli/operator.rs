@@ -278,3 +278,51 @@ fn post_update(
         Ok(())
     })
 }
+
+/// `beacon import incidents`: exit 2 for a bad file (nothing imported).
+pub(super) fn import_incidents(
+    file: &Path,
+    map: &[String],
+    config: &crate::domain::Config,
+    db: &Path,
+) -> ExitCode {
+    let mut names = std::collections::BTreeMap::new();
+    for pair in map {
+        match pair.split_once('=') {
+            Some((name, id)) => {
+                names.insert(name.to_owned(), id.to_owned());
+            }
+            None => {
+                eprintln!("error: --map {pair:?}: expected \"Component name=channel-id\"");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {}: cannot read: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let incidents = match crate::incident::statuspage::parse(&text, &config.channels, &names) {
+        Ok(i) => i,
+        Err(e) => {
+            eprintln!("error: {}: {e}\nnothing imported", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let total = incidents.len();
+    let config = config.clone();
+    with_store(db, |store| async move {
+        store.sync_config(&config).await?;
+        let added = store
+            .import_incidents(incidents, SystemClock.now(), cli_actor())
+            .await?;
+        println!(
+            "imported {added} new incidents ({} already present)",
+            total - added
+        );
+        Ok(())
+    })
+}

@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 pub mod auto;
+pub mod statuspage;
 
 const TICK: Duration = Duration::from_secs(1);
 

@@ -10,6 +10,27 @@ use crate::domain::{
 use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
 use tokio::sync::oneshot;
 
+/// An incident from another status page, with its original times.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedIncident {
+    pub external_id: String,
+    pub title: String,
+    pub impact: Impact,
+    pub started_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    /// Oldest first; the first one's time is the acknowledgement.
+    pub updates: Vec<ImportedUpdate>,
+}
+
+/// One public update of an imported incident.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedUpdate {
+    pub status: UpdateStatus,
+    pub message: String,
+    pub affected: Option<Affected>,
+    pub published_at: Timestamp,
+}
+
 /// An API token as stored (never the token itself).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRecord {
@@ -164,6 +185,50 @@ impl Store {
         })
         .await?;
         self.incident(id).await
+    }
+
+    /// Imports incidents from another status page with their original publication times
+    /// (origin `imported`), all in one transaction; ones already imported (same external
+    /// id) are skipped. Returns how many were new.
+    pub async fn import_incidents(
+        &self,
+        incidents: Vec<ImportedIncident>,
+        now: Timestamp,
+        actor: Actor,
+    ) -> Result<usize> {
+        self.job(move |tx| {
+            let mut added = 0;
+            for i in &incidents {
+                let exists: bool = tx
+                    .prepare_cached("SELECT 1 FROM incidents WHERE external_id = ?1")?
+                    .exists([&i.external_id])?;
+                if exists {
+                    continue;
+                }
+                let first = i.updates.first().map(|u| u.published_at.millis());
+                tx.execute(
+                    "INSERT INTO incidents (kind, title, impact, started_at_ms, created_at_ms, published_at_ms,
+                         origin, external_id, auto_start, auto_end)
+                     VALUES ('incident', ?1, ?2, ?3, ?4, ?5, 'imported', ?6, 0, 0)",
+                    params![
+                        i.title,
+                        impact_str(i.impact),
+                        i.started_at.map(Timestamp::millis),
+                        i.created_at.millis(),
+                        first,
+                        i.external_id
+                    ],
+                )?;
+                let id = tx.last_insert_rowid();
+                for u in &i.updates {
+                    insert_update(tx, id, u.status, &u.message, u.affected.as_ref(), u.published_at, Some(u.published_at.millis()), "import")?;
+                }
+                added += 1;
+            }
+            audit(tx, now, &actor, "import incidents", "incidents", &format!("{added} new of {}", incidents.len()))?;
+            Ok(added)
+        })
+        .await
     }
 
     /// Hides an incident from the public page; its record and times stay.

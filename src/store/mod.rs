@@ -14,7 +14,7 @@ mod schema;
 mod writer;
 
 pub use history::{ChannelRecord, ProbeHistory};
-pub use incidents::{AuditEntry, TokenRecord};
+pub use incidents::{AuditEntry, ImportedIncident, ImportedUpdate, TokenRecord};
 pub use read::{LiveRestore, ProbeRestore};
 pub use writer::{ImportBatch, ObservationRecord, ProbeRecompute};
 

@@ -12,6 +12,8 @@ CREATE TABLE incidents (
     published_at_ms    INTEGER,
     hidden             INTEGER NOT NULL DEFAULT 0,
     origin             TEXT NOT NULL DEFAULT 'beacon',
+    -- The id on the status page it was imported from; imports never repeat.
+    external_id        TEXT UNIQUE,
     scheduled_for_ms   INTEGER,
     scheduled_until_ms INTEGER,
     auto_start         INTEGER NOT NULL DEFAULT 1,
