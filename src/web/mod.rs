@@ -14,6 +14,7 @@ mod markdown;
 mod page;
 mod push;
 mod reports;
+mod v2;
 
 pub use error::Error;
 
@@ -60,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .merge(push::router())
         .merge(reports::router())
         .merge(incidents::router())
+        .merge(v2::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -1,0 +1,327 @@
+//! Statuspage-compatible public JSON (`/api/v2/*.json`): the same field layout as
+//! Statuspage's public v2 API, so existing clients, widgets and aggregators read Beacon
+//! unchanged. Answers carry `Access-Control-Allow-Origin: *` for widgets on other sites.
+
+use super::live::{live, PublicView};
+use super::{AppState, Error};
+use crate::domain::{
+    Impact, Incident, IncidentKind, State as ChannelState, Timestamp, UpdateStatus,
+};
+use crate::probe::ChannelStatus;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v2/summary.json", get(summary))
+        .route("/api/v2/status.json", get(status))
+        .route("/api/v2/components.json", get(components))
+        .route("/api/v2/incidents.json", get(incidents))
+        .route("/api/v2/incidents/unresolved.json", get(unresolved))
+        .route("/api/v2/scheduled-maintenances.json", get(maintenances))
+        .route(
+            "/api/v2/scheduled-maintenances/upcoming.json",
+            get(upcoming),
+        )
+        .route("/api/v2/scheduled-maintenances/active.json", get(active))
+}
+
+/// What every v2 answer is built from.
+struct Snapshot {
+    page: Value,
+    view: PublicView,
+    all: Vec<Incident>,
+    last_known: Vec<Option<ChannelState>>,
+    now: Timestamp,
+}
+
+async fn snapshot(app: &AppState) -> Result<Snapshot, Error> {
+    let now = app.clock.now();
+    let config = app.config();
+    let view = live(app).await?;
+    let all = app.store.incidents().await?;
+    let mut last_known = Vec::with_capacity(view.channels.len());
+    for c in &view.channels {
+        let transitions = app
+            .store
+            .channel_transitions(c.id.clone(), Timestamp(i64::MIN), now)
+            .await?;
+        last_known.push(
+            transitions
+                .iter()
+                .rev()
+                .map(|t| t.state)
+                .find(|s| *s != ChannelState::Unknown),
+        );
+    }
+    let page = json!({
+        "id": crate::domain::slug(&config.service.name),
+        "name": config.service.name,
+        "url": "/",
+        "time_zone": "Etc/UTC",
+        "updated_at": now.to_rfc3339(),
+    });
+    Ok(Snapshot {
+        page,
+        view,
+        all,
+        last_known,
+        now,
+    })
+}
+
+fn answer(body: Value) -> impl IntoResponse {
+    (
+        [
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+            (header::CACHE_CONTROL, "public, max-age=5"),
+        ],
+        Json(body),
+    )
+}
+
+async fn summary(State(app): State<AppState>) -> Result<impl IntoResponse, Error> {
+    let s = snapshot(&app).await?;
+    Ok(answer(json!({
+        "page": s.page,
+        "components": components_of(&s),
+        "incidents": published(&s, IncidentKind::Incident).filter(|i| i.is_open_at(s.now)).map(|i| incident(i, &s)).collect::<Vec<_>>(),
+        "scheduled_maintenances": published(&s, IncidentKind::Maintenance)
+            .filter(|i| !closed(i, s.now))
+            .map(|i| incident(i, &s))
+            .collect::<Vec<_>>(),
+        "status": status_of(&s),
+    })))
+}
+
+async fn status(State(app): State<AppState>) -> Result<impl IntoResponse, Error> {
+    let s = snapshot(&app).await?;
+    Ok(answer(json!({ "page": s.page, "status": status_of(&s) })))
+}
+
+async fn components(State(app): State<AppState>) -> Result<impl IntoResponse, Error> {
+    let s = snapshot(&app).await?;
+    Ok(answer(
+        json!({ "page": s.page, "components": components_of(&s) }),
+    ))
+}
+
+async fn incidents(State(app): State<AppState>) -> Result<impl IntoResponse, Error> {
+    let s = snapshot(&app).await?;
+    let list: Vec<Value> = published(&s, IncidentKind::Incident)
+        .take(50)
+        .map(|i| incident(i, &s))
+        .collect();
+    Ok(answer(json!({ "page": s.page, "incidents": list })))
+}
+
+async fn unresolved(State(app): State<AppState>) -> Result<impl IntoResponse, Error> {
+    let s = snapshot(&app).await?;
+    let list: Vec<Value> = published(&s, IncidentKind::Incident)
+        .filter(|i| i.is_open_at(s.now))
+        .map(|i| incident(i, &s))
+        .collect();
+    Ok(answer(json!({ "page": s.page, "incidents": list })))
+}
+
+async fn maintenances(State(app): State<AppState>) -> Result<impl IntoResponse, Error> {
+    maintenance_list(app, |_, _| true).await
+}
+
+async fn upcoming(State(app): State<AppState>) -> Result<impl IntoResponse, Error> {
+    maintenance_list(app, |i, now| {
+        status_at(i, now) == Some(UpdateStatus::Scheduled)
+    })
+    .await
+}
+
+async fn active(State(app): State<AppState>) -> Result<impl IntoResponse, Error> {
+    maintenance_list(app, |i, now| {
+        matches!(
+            status_at(i, now),
+            Some(UpdateStatus::InProgress | UpdateStatus::Verifying)
+        )
+    })
+    .await
+}
+
+async fn maintenance_list(
+    app: AppState,
+    keep: impl Fn(&Incident, Timestamp) -> bool,
+) -> Result<impl IntoResponse, Error> {
+    let s = snapshot(&app).await?;
+    let list: Vec<Value> = published(&s, IncidentKind::Maintenance)
+        .filter(|i| keep(i, s.now))
+        .map(|i| incident(i, &s))
+        .collect();
+    Ok(answer(
+        json!({ "page": s.page, "scheduled_maintenances": list }),
+    ))
+}
+
+fn published(s: &Snapshot, kind: IncidentKind) -> impl Iterator<Item = &Incident> {
+    s.all
+        .iter()
+        .filter(move |i| i.kind == kind && i.published_at.is_some() && !i.hidden)
+}
+
+fn status_at(i: &Incident, now: Timestamp) -> Option<UpdateStatus> {
+    i.public_state_at(now).map(|u| u.status)
+}
+
+fn closed(i: &Incident, now: Timestamp) -> bool {
+    status_at(i, now).is_some_and(UpdateStatus::is_closed)
+}
+
+fn status_of(s: &Snapshot) -> Value {
+    let indicator = s.view.indicator();
+    json!({ "indicator": indicator.as_str(), "description": indicator.description() })
+}
+
+/// The v2 component status of a channel: unknown shows the last known status (operational
+/// if none), as the design says; the HTML page shows "unknown" plainly.
+fn component_status(c: &ChannelStatus, last_known: Option<ChannelState>) -> &'static str {
+    c.state
+        .v2_component_status()
+        .or_else(|| last_known.and_then(ChannelState::v2_component_status))
+        .unwrap_or("operational")
+}
+
+fn severity_of(status: &str) -> u8 {
+    match status {
+        "major_outage" => 4,
+        "partial_outage" => 3,
+        "degraded_performance" => 2,
+        "under_maintenance" => 1,
+        _ => 0,
+    }
+}
+
+fn components_of(s: &Snapshot) -> Vec<Value> {
+    let page_id = s.page["id"].clone();
+    let created = Timestamp(0).to_rfc3339();
+    let mut out = Vec::new();
+    let mut groups: Vec<(String, String, Vec<String>, &'static str)> = Vec::new();
+    for (position, (c, last)) in s.view.channels.iter().zip(&s.last_known).enumerate() {
+        let status = component_status(c, *last);
+        out.push(json!({
+            "id": c.id, "name": c.name, "status": status,
+            "created_at": created, "updated_at": c.since.unwrap_or(s.now).to_rfc3339(),
+            "position": position + 1, "description": null, "showcase": true, "start_date": null,
+            "group_id": c.group_id, "page_id": page_id, "group": false, "only_show_if_degraded": false,
+        }));
+        match groups.iter_mut().find(|g| g.0 == c.group_id) {
+            Some(g) => {
+                g.2.push(c.id.clone());
+                if severity_of(status) > severity_of(g.3) {
+                    g.3 = status;
+                }
+            }
+            None => groups.push((
+                c.group_id.clone(),
+                c.group.clone(),
+                vec![c.id.clone()],
+                status,
+            )),
+        }
+    }
+    let base = out.len();
+    for (n, (id, name, members, status)) in groups.into_iter().enumerate() {
+        out.push(json!({
+            "id": id, "name": name, "status": status,
+            "created_at": created, "updated_at": s.now.to_rfc3339(),
+            "position": base + n + 1, "description": null, "showcase": false, "start_date": null,
+            "group_id": null, "page_id": page_id, "group": true, "only_show_if_degraded": false,
+            "components": members,
+        }));
+    }
+    out
+}
+
+fn impact_name(impact: Impact) -> &'static str {
+    match impact {
+        Impact::None => "none",
+        Impact::Minor => "minor",
+        Impact::Major => "major",
+        Impact::Critical => "critical",
+        Impact::Maintenance => "maintenance",
+    }
+}
+
+/// An incident or maintenance in Statuspage's layout, with its public updates newest first.
+fn incident(i: &Incident, s: &Snapshot) -> Value {
+    let id = i.id.to_string();
+    let mut updates: Vec<_> = i
+        .updates
+        .iter()
+        .filter(|u| u.published_at.is_some())
+        .collect();
+    updates.sort_by_key(|u| std::cmp::Reverse((u.published_at, u.id)));
+    let time_of = |status: UpdateStatus| {
+        updates
+            .iter()
+            .rev()
+            .find(|u| u.status == status)
+            .and_then(|u| u.published_at)
+            .map(Timestamp::to_rfc3339)
+    };
+    let updated_at = updates
+        .first()
+        .and_then(|u| u.published_at)
+        .unwrap_or(i.created_at);
+    let affected_ids: Vec<String> = i
+        .updates
+        .iter()
+        .rev()
+        .find_map(|u| u.affected.as_ref())
+        .map(|a| a.keys().cloned().collect())
+        .unwrap_or_default();
+    let components: Vec<Value> = components_of(s)
+        .into_iter()
+        .filter(|c| {
+            c["id"].as_str().is_some_and(|id| {
+                affected_ids
+                    .iter()
+                    .any(|a| a == id || a == &format!("group:{id}"))
+            })
+        })
+        .collect();
+    let status = updates
+        .first()
+        .map_or("investigating", |u| u.status.as_str());
+    let mut value = json!({
+        "id": id,
+        "name": i.title,
+        "status": status,
+        "created_at": i.published_at.unwrap_or(i.created_at).to_rfc3339(),
+        "updated_at": updated_at.to_rfc3339(),
+        "monitoring_at": time_of(UpdateStatus::Monitoring),
+        "resolved_at": time_of(UpdateStatus::Resolved).or_else(|| time_of(UpdateStatus::Completed)),
+        "impact": impact_name(i.impact),
+        "shortlink": format!("/incidents/{id}"),
+        "started_at": i.started_at.or(i.published_at).unwrap_or(i.created_at).to_rfc3339(),
+        "page_id": s.page["id"],
+        "incident_updates": updates.iter().map(|u| {
+            let at = u.published_at.unwrap_or(u.created_at).to_rfc3339();
+            json!({
+                "id": u.id.to_string(), "status": u.status.as_str(), "body": u.message,
+                "incident_id": id, "created_at": at, "updated_at": at, "display_at": at,
+                "affected_components": u.affected.as_ref().map(|a| a.iter().map(|(k, v)| json!({
+                    "code": k, "name": k, "old_status": null,
+                    "new_status": serde_json::to_value(v).unwrap_or(Value::Null),
+                })).collect::<Vec<_>>()),
+                "deliver_notifications": true, "custom_tweet": null, "tweet_id": null,
+            })
+        }).collect::<Vec<_>>(),
+        "components": components,
+    });
+    if i.kind == IncidentKind::Maintenance {
+        value["scheduled_for"] = json!(i.scheduled_for.map(Timestamp::to_rfc3339));
+        value["scheduled_until"] = json!(i.scheduled_until.map(Timestamp::to_rfc3339));
+    }
+    value
+}
