@@ -9,6 +9,7 @@
 //! - [`store`]: SQLite schema, migrations, the single batched writer, read queries.
 //! - [`probe`]: the checks (HTTP first), the scheduler and the recorder; live state via [`sla`].
 //! - [`report`]: the monthly uptime report model and its HTML, CSV and JSON renderings.
+//! - [`notify`]: webhooks and chat messages from a durable outbox, with retries and signatures.
 //! - [`web`]: the axum router: status page, JSON API, health.
 //! - [`app`]: wires prober, web and store together; [`run`] is the entry point.
 //! - [`cli`]: the clap commands; `main.rs` only calls [`cli::main`].
@@ -18,6 +19,7 @@ pub mod cli;
 pub mod condition;
 pub mod config;
 pub mod domain;
+pub mod notify;
 pub mod probe;
 pub mod report;
 pub mod sla;

@@ -196,6 +196,7 @@ fn config(count: usize, every: Duration, upstream: &str) -> Config {
             report_schedule: "0 0 6 1 * *".into(),
             report_dir: None,
         },
+        notify: Default::default(),
         channels,
     }
 }

@@ -216,6 +216,7 @@ fn config(count: usize) -> Config {
             report_schedule: "0 0 6 1 * *".into(),
             report_dir: None,
         },
+        notify: Default::default(),
         channels: (0..count)
             .map(|i| Channel {
                 id: format!("channel-{i:03}"),

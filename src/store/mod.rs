@@ -8,11 +8,15 @@
 //! on the async runtime.
 
 mod history;
+mod outbox;
 mod read;
 mod schema;
 mod writer;
 
 pub use history::{ChannelRecord, ProbeHistory};
+pub use outbox::{
+    DeliveryAttempt, DeliveryStatus, NotifyDelivery, OutboxEntry, PendingNotification,
+};
 pub use read::{LiveRestore, ProbeRestore};
 pub use writer::{ImportBatch, ObservationRecord, ProbeRecompute};
 

@@ -57,6 +57,8 @@ pub(super) enum WriteOp {
     Ping {
         ack: oneshot::Sender<Result<()>>,
     },
+    /// The notification outbox (`outbox.rs`).
+    Outbox(super::outbox::OutboxOp),
     Shutdown {
         ack: oneshot::Sender<Result<()>>,
     },
@@ -89,6 +91,7 @@ impl WriteOp {
     fn reply(self, result: &std::result::Result<(), String>, count: usize) {
         let ack = match self {
             WriteOp::Record(_) | WriteOp::ChannelTimeline { .. } => return,
+            WriteOp::Outbox(op) => return op.reply(result, count),
             WriteOp::Import { ack, .. } | WriteOp::Prune { ack, .. } => {
                 let _ = ack.send(result.clone().map(|()| count).map_err(Error::Write));
                 return;
@@ -261,6 +264,7 @@ fn apply(
             .execute(params![probe_id, token_hash, at.millis()])?;
             Ok(1)
         }
+        WriteOp::Outbox(op) => super::outbox::apply(tx, op),
         WriteOp::Ping { .. } | WriteOp::Shutdown { .. } => Ok(0),
     }
 }
