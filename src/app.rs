@@ -1,11 +1,14 @@
-//! Wiring: starts the prober and the web server on one store, reloads the configuration on
-//! SIGHUP or when its file changes, and stops everything in order.
+//! Wiring: starts the prober, the notifier and the web server on one store, forwards the
+//! prober's state changes to the notifier, reloads the configuration on SIGHUP or when its
+//! file changes, and stops everything in order.
 //!
 //! Shutdown order (as gatus and mini-redis do it): stop scheduling probes and let running ones
-//! finish, stop accepting requests and finish those in flight, then flush and close the store.
+//! finish, enqueue the notifications of their last state changes and stop delivering, stop
+//! accepting requests and finish those in flight, then flush and close the store.
 
 use crate::domain::{Clock, Config};
-use crate::probe::Prober;
+use crate::notify::{Notifier, NotifyEvent};
+use crate::probe::{ProbeEvent, Prober};
 use crate::store::Store;
 use crate::web::{self, AppState};
 use std::future::Future;
@@ -30,6 +33,8 @@ pub enum RunError {
     Store(#[from] crate::store::Error),
     #[error(transparent)]
     Prober(#[from] crate::probe::StartError),
+    #[error(transparent)]
+    Notify(#[from] crate::notify::StartError),
     #[error("http server: {0}")]
     Serve(#[from] std::io::Error),
 }
@@ -52,6 +57,14 @@ pub async fn run(
     store.sync_config(&config).await?;
     let mut prober = Prober::start(config.clone(), store.clone(), clock.clone()).await?;
     let (config_tx, config_rx) = watch::channel(config);
+    // Subscribed right after the prober starts, with no await between: its first state
+    // change needs a finished check, so none is missed.
+    let (notifier, delivery) =
+        Notifier::start(config_tx.subscribe(), store.clone(), clock.clone())?;
+    let notices = notifier.forward(
+        prober.subscribe(),
+        channel_state_notice(config_tx.subscribe()),
+    );
     let (error_tx, error_rx) = watch::channel(None);
     let state_clock = clock.clone();
     let state = AppState {
@@ -137,6 +150,11 @@ pub async fn run(
 
     tracing::info!("shutting down");
     prober.stop().await;
+    // The prober is gone, so the forwarder has seen its last event; then deliveries stop.
+    if let Err(e) = notices.await {
+        tracing::warn!(error = %e, "notification forwarder failed");
+    }
+    delivery.stop().await;
     for (name, job) in [
         ("report", reports),
         ("maintenance", maintenance),
@@ -206,6 +224,32 @@ fn spawn_auto_drafts(
             }
         }
     })
+}
+
+/// Maps the prober's state changes to notifications, naming the channel as configured now.
+fn channel_state_notice(
+    config: watch::Receiver<Arc<Config>>,
+) -> impl FnMut(ProbeEvent) -> Option<NotifyEvent> + Send + 'static {
+    move |event| match event {
+        ProbeEvent::ChannelState {
+            channel,
+            state,
+            since,
+        } => {
+            let channel_name = config
+                .borrow()
+                .channels
+                .iter()
+                .find(|c| c.id == channel)
+                .map_or_else(|| channel.clone(), |c| c.name.clone());
+            Some(NotifyEvent::ChannelState {
+                channel,
+                channel_name,
+                state,
+                since,
+            })
+        }
+    }
 }
 
 /// Sends a unit on each SIGHUP and each change of the file's modification time or size.

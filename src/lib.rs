@@ -10,6 +10,7 @@
 //! - [`incident`]: incident lifecycle that runs by itself (maintenance start and end).
 //! - [`probe`]: the checks (HTTP first), the scheduler and the recorder; live state via [`sla`].
 //! - [`report`]: the monthly uptime report model and its HTML, CSV and JSON renderings.
+//! - [`notify`]: webhooks and chat messages from a durable outbox, with retries and signatures.
 //! - [`web`]: the axum router: status page, JSON API, health.
 //! - [`app`]: wires prober, web and store together; [`run`] is the entry point.
 //! - [`cli`]: the clap commands; `main.rs` only calls [`cli::main`].
@@ -20,6 +21,7 @@ pub mod condition;
 pub mod config;
 pub mod domain;
 pub mod incident;
+pub mod notify;
 pub mod probe;
 pub mod report;
 pub mod sla;

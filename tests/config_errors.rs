@@ -11,6 +11,10 @@ fn with_probe(probe_lines: &str) -> String {
     format!("{CHANNEL}\n[[channel.probe]]\n{probe_lines}")
 }
 
+fn webhook(lines: &str) -> String {
+    format!("[notify]\n[[notify.webhook]]\n{lines}")
+}
+
 #[test]
 fn malformed_configs_name_file_line_column_and_key() {
     let cases: Vec<(String, &str)> = vec![
@@ -28,7 +32,7 @@ fn malformed_configs_name_file_line_column_and_key() {
         ),
         (
             "[servce]\nname = \"S\"\n".into(),
-            "probes.toml:1:2: unknown key \"servce\" in the top level (expected one of: service, channel)",
+            "probes.toml:1:2: unknown key \"servce\" in the top level (expected one of: service, channel, notify)",
         ),
         (
             "[[channel]]\nname = \"No id\"\n".into(),
@@ -180,6 +184,74 @@ fn malformed_configs_name_file_line_column_and_key() {
         (
             "[service]\nname = \"S\"\nname = \"T\"\n".into(),
             "probes.toml:3:1: duplicate key",
+        ),
+        // [notify] and [[notify.webhook]].
+        (
+            "[notify]\nretries = 3\n".into(),
+            "probes.toml:2:1: unknown key \"retries\" in [notify] (expected one of: retry_base, retry_max, timeout, max_attempts, webhook)",
+        ),
+        (
+            webhook("url = \"https://x.test/\"\nsecrett = \"k\"\n"),
+            "probes.toml:4:1: unknown key \"secrett\" in [[notify.webhook]] (expected one of: url, name, events, format, secret)",
+        ),
+        (
+            webhook("name = \"ops\"\n"),
+            "probes.toml:2:1: missing key \"url\" in [[notify.webhook]]",
+        ),
+        (
+            webhook("url = \"ftp://x.test/hook\"\n"),
+            "probes.toml:3:7: invalid URL scheme \"ftp\" in \"ftp://x.test/hook\": a webhook is http or https",
+        ),
+        (
+            webhook("url = \"hooks\"\n"),
+            "probes.toml:3:7: invalid URL \"hooks\": relative URL without a base",
+        ),
+        (
+            webhook("url = \"https://x.test/\"\nevents = [\"channel_state\", \"incident\"]\n"),
+            "probes.toml:4:28: unknown event \"incident\" in events: expected channel_state, incident_update",
+        ),
+        (
+            webhook("url = \"https://x.test/\"\nevents = []\n"),
+            "probes.toml:4:10: events must name at least one of channel_state, incident_update; leave the key out for all of them",
+        ),
+        (
+            webhook("url = \"https://x.test/\"\nevents = [\"channel_state\", \"channel_state\"]\n"),
+            "probes.toml:4:28: duplicate event \"channel_state\" in events",
+        ),
+        (
+            webhook("url = \"https://x.test/\"\nevents = \"channel_state\"\n"),
+            "probes.toml:4:10: invalid value for key \"events\" in [[notify.webhook]]: invalid type: string \"channel_state\", expected a sequence",
+        ),
+        (
+            webhook("url = \"https://x.test/\"\nformat = \"teams\"\n"),
+            "probes.toml:4:10: unknown format \"teams\": expected json or slack",
+        ),
+        (
+            webhook("url = \"https://x.test/\"\nsecret = \"\"\n"),
+            "probes.toml:4:10: secret must not be empty",
+        ),
+        (
+            format!(
+                "{}\n[[notify.webhook]]\nurl = \"https://x.test/other\"\n",
+                webhook("url = \"https://x.test/one\"\n")
+            ),
+            "probes.toml:6:7: duplicate webhook name \"x.test\" (first defined at line 3); give each webhook its own name",
+        ),
+        (
+            "[notify]\nretry_base = \"0s\"\n".into(),
+            "probes.toml:2:14: retry_base = \"0s\" must be longer than zero",
+        ),
+        (
+            "[notify]\nretry_base = \"1m\"\nretry_max = \"10s\"\n".into(),
+            "probes.toml:3:13: retry_max 10s is shorter than retry_base 1m: the delay grows from retry_base up to retry_max",
+        ),
+        (
+            "[notify]\nmax_attempts = 0\n".into(),
+            "probes.toml:2:16: max_attempts = 0 is out of range: from 1 to 100",
+        ),
+        (
+            "[notify]\ntimeout = \"soon\"\n".into(),
+            "probes.toml:2:11: invalid duration timeout = \"soon\": expected a positive duration like \"30s\", \"5m\" or \"1h\"",
         ),
     ];
     assert!(cases.len() >= 15);

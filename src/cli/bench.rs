@@ -197,6 +197,7 @@ fn config(count: usize, every: Duration, upstream: &str) -> Config {
             report_dir: None,
             auto_publish: false,
         },
+        notify: Default::default(),
         channels,
     }
 }

@@ -217,6 +217,7 @@ fn config(count: usize) -> Config {
             report_dir: None,
             auto_publish: false,
         },
+        notify: Default::default(),
         channels: (0..count)
             .map(|i| Channel {
                 id: format!("channel-{i:03}"),

@@ -11,6 +11,7 @@ pub(super) struct RawFile {
     pub service: Option<RawService>,
     #[serde(default, rename = "channel")]
     pub channels: Vec<RawChannel>,
+    pub notify: Option<super::notify::RawNotify>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -29,7 +29,12 @@ pub(super) fn validate(raw: RawFile, src: &Source<'_>) -> Result<Config, ConfigE
         seen.insert(id.get_ref().clone(), src.position(id.span().start).0);
         channels.push(channel(raw_channel, src)?);
     }
-    Ok(Config { service, channels })
+    let notify = super::notify::notify(raw.notify, src)?;
+    Ok(Config {
+        service,
+        channels,
+        notify,
+    })
 }
 
 fn service(raw: Option<RawService>, src: &Source<'_>) -> Result<ServiceSettings, ConfigError> {

@@ -13,6 +13,9 @@ pub use self::incident::{
 pub use self::probe::{DnsRecord, HttpTarget, ProbeSpec, ProbeTarget, Schedule, Thresholds};
 pub use self::time::{Clock, SystemClock, Timestamp};
 
+mod notify;
+pub use self::notify::{NotifyEventKind, NotifySettings, Secret, Webhook, WebhookFormat};
+
 use serde::{Deserialize, Serialize};
 
 /// The state of a probe, a channel or the whole service at an instant.
@@ -139,6 +142,8 @@ impl Outcome {
 pub struct Config {
     pub service: ServiceSettings,
     pub channels: Vec<Channel>,
+    /// `[notify]`: webhooks and their delivery timings.
+    pub notify: NotifySettings,
 }
 
 /// `[service]`: who we are and the commitment we measure against.

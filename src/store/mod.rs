@@ -9,12 +9,16 @@
 
 mod history;
 mod incidents;
+mod outbox;
 mod read;
 mod schema;
 mod writer;
 
 pub use history::{ChannelRecord, ProbeHistory};
 pub use incidents::{AuditEntry, ImportedIncident, ImportedUpdate, TokenRecord};
+pub use outbox::{
+    DeliveryAttempt, DeliveryStatus, NotifyDelivery, OutboxEntry, PendingNotification,
+};
 pub use read::{LiveRestore, ProbeRestore};
 pub use writer::{ImportBatch, ObservationRecord, ProbeRecompute};
 

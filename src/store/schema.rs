@@ -9,6 +9,7 @@ use std::path::Path;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_initial.sql"),
     include_str!("migrations/002_incidents.sql"),
+    include_str!("migrations/003_outbox.sql"),
 ];
 
 /// The schema version this build writes.

@@ -60,6 +60,8 @@ pub(super) enum WriteOp {
     /// A write that runs in its own transaction and answers its caller itself (incidents,
     /// tokens, audit: rare, so they need no batching).
     Job(Job),
+    /// The notification outbox (`outbox.rs`).
+    Outbox(super::outbox::OutboxOp),
     Shutdown {
         ack: oneshot::Sender<Result<()>>,
     },
@@ -95,6 +97,7 @@ impl WriteOp {
     fn reply(self, result: &std::result::Result<(), String>, count: usize) {
         let ack = match self {
             WriteOp::Record(_) | WriteOp::ChannelTimeline { .. } | WriteOp::Job(_) => return,
+            WriteOp::Outbox(op) => return op.reply(result, count),
             WriteOp::Import { ack, .. } | WriteOp::Prune { ack, .. } => {
                 let _ = ack.send(result.clone().map(|()| count).map_err(Error::Write));
                 return;
@@ -288,6 +291,7 @@ fn apply(
             .execute(params![probe_id, token_hash, at.millis()])?;
             Ok(1)
         }
+        WriteOp::Outbox(op) => super::outbox::apply(tx, op),
         WriteOp::Ping { .. } | WriteOp::Shutdown { .. } | WriteOp::Job(_) => Ok(0),
     }
 }

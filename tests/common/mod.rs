@@ -6,6 +6,7 @@ pub mod dns;
 pub mod raw;
 pub mod scripted;
 pub mod tls;
+pub mod webhook;
 
 use axum::http::StatusCode;
 use axum::routing::get;
