@@ -65,9 +65,12 @@ pub async fn run(
         prober.subscribe(),
         channel_state_notice(config_tx.subscribe()),
     );
+    let (published_tx, published_rx) = tokio::sync::broadcast::channel(256);
+    let incident_notices = notifier.forward(published_rx, incident_notice);
     let (error_tx, error_rx) = watch::channel(None);
     let state_clock = clock.clone();
     let state = AppState {
+        published: published_tx,
         config: config_rx,
         reload_error: error_rx,
         store: store.clone(),
@@ -154,6 +157,7 @@ pub async fn run(
     if let Err(e) = notices.await {
         tracing::warn!(error = %e, "notification forwarder failed");
     }
+    incident_notices.abort();
     delivery.stop().await;
     for (name, job) in [
         ("report", reports),
@@ -223,6 +227,27 @@ fn spawn_auto_drafts(
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
             }
         }
+    })
+}
+
+/// The latest public update of a just published or updated incident, as a notification.
+fn incident_notice(incident: crate::domain::Incident) -> Option<NotifyEvent> {
+    let update = incident
+        .updates
+        .iter()
+        .filter(|u| u.published_at.is_some())
+        .max_by_key(|u| (u.published_at, u.id))?;
+    Some(NotifyEvent::IncidentUpdate {
+        incident_id: incident.id.to_string(),
+        title: incident.title.clone(),
+        status: update.status.as_str().to_owned(),
+        impact: serde_json::to_value(incident.impact)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        message: update.message.clone(),
+        published_at: update.published_at?,
+        url: None,
     })
 }
 

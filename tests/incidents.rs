@@ -470,3 +470,47 @@ async fn auto_publish_acknowledges_at_once() {
     }
     beacon.stop().await;
 }
+
+#[tokio::test]
+async fn a_published_incident_update_is_sent_to_webhooks() {
+    let receiver = common::webhook::Receiver::start().await;
+    let config = format!(
+        "{CONFIG}\n[notify]\nretry_base = \"100ms\"\n\n[[notify.webhook]]\nurl = \"{}\"\nevents = [\"incident_update\"]\nsecret = \"s3cret\"\n",
+        receiver.url()
+    );
+    let beacon = Beacon::start(&config).await;
+    let token = token(&beacon, "operator").await;
+    let (code, _) = send(
+        reqwest::Method::POST,
+        beacon.url("/api/v1/incidents"),
+        Some(&token),
+        Some(json!({"title": "Draft only", "impact": "minor", "publish": false})),
+    )
+    .await;
+    assert_eq!(code, 201);
+    let (code, created) = send(
+        reqwest::Method::POST,
+        beacon.url("/api/v1/incidents"),
+        Some(&token),
+        Some(json!({"title": "Chat down", "impact": "major", "message": "Investigating", "channels": {"chat": "major_outage"}})),
+    )
+    .await;
+    assert_eq!(code, 201);
+    let got = receiver
+        .wait_for(Duration::from_secs(10), "incident notification", |b| {
+            b["event"] == "incident_update"
+        })
+        .await;
+    let body = got.json();
+    assert_eq!(body["incident"]["id"], created["id"]);
+    assert_eq!(body["incident"]["title"], "Chat down");
+    assert_eq!(body["update"]["message"], "Investigating");
+    assert!(
+        receiver
+            .requests()
+            .iter()
+            .all(|r| r.json()["incident"]["title"] != "Draft only"),
+        "drafts are not announced"
+    );
+    beacon.stop().await;
+}

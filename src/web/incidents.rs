@@ -191,6 +191,7 @@ async fn create_incident(
         .store
         .create_incident(new, app.clock.now(), caller.actor)
         .await?;
+    announce(&app, &incident);
     Ok((StatusCode::CREATED, Json(incident.into())))
 }
 
@@ -233,6 +234,7 @@ async fn create_maintenance(
         .store
         .create_incident(new, app.clock.now(), caller.actor)
         .await?;
+    announce(&app, &incident);
     Ok((StatusCode::CREATED, Json(incident.into())))
 }
 
@@ -255,6 +257,7 @@ async fn add_update(
         .store
         .add_update(id, update, app.clock.now(), caller.actor)
         .await?;
+    announce(&app, &incident);
     Ok((StatusCode::CREATED, Json(incident.into())))
 }
 
@@ -268,6 +271,7 @@ async fn publish(
         .store
         .publish_incident(parse_id(&id)?, app.clock.now(), caller.actor)
         .await?;
+    announce(&app, &incident);
     Ok(Json(incident.into()))
 }
 
@@ -344,6 +348,14 @@ async fn list(
         incidents,
         next: None,
     }))
+}
+
+/// Tells whoever listens (notifications) about a public change; drafts stay quiet.
+fn announce(app: &AppState, incident: &Incident) {
+    if incident.published_at.is_some() {
+        // Nobody listening is fine.
+        let _ = app.published.send(incident.clone());
+    }
 }
 
 /// Checks every key names a channel or `group:<slug>` of the configuration.

@@ -31,6 +31,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 /// Everything a handler may need; cloned per request (all fields are handles).
 #[derive(Clone)]
 pub struct AppState {
+    /// Incidents just published or updated in public, for notifications.
+    pub published: tokio::sync::broadcast::Sender<crate::domain::Incident>,
     /// The configuration in force; replaced on a successful reload.
     pub config: watch::Receiver<Arc<Config>>,
     /// Why the latest reload was refused, if it was (shown on `/healthz`).
