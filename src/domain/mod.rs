@@ -4,6 +4,7 @@
 
 mod incident;
 mod probe;
+mod ticket;
 mod time;
 
 pub use self::incident::{
@@ -11,6 +12,7 @@ pub use self::incident::{
     NewUpdate, UpdateStatus,
 };
 pub use self::probe::{DnsRecord, HttpTarget, ProbeSpec, ProbeTarget, Schedule, Thresholds};
+pub use self::ticket::{Severity, Ticket, TicketEvent, TicketEventKind};
 pub use self::time::{Clock, SystemClock, Timestamp};
 
 mod notify;

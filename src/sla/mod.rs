@@ -10,25 +10,43 @@
 
 mod availability;
 mod burn;
+mod calendar;
 mod channel;
+mod explain;
 mod machine;
 mod overlay;
 mod period;
+mod ticket;
 mod timeline;
+mod waiver;
 
 pub use availability::{availability, Availability, Settings, StateDurations, PPM};
 pub use burn::{burn_rates, BurnRates, BURN_ALERT_1H, BURN_ALERT_3D, BURN_ALERT_6H};
+pub use calendar::{business_ms, deadline, Calendar, HOUR_MS, TIER2_CLOSE_MS, TIER2_OPEN_MS};
 pub use channel::{ChannelTracker, ChannelUpdate};
 pub use machine::{ObservationInput, ProbeMachine};
 pub use overlay::{channel_timeline, overall_state, overall_timeline, Declaration, Window};
 pub use period::{days, month_bounds, parse_month};
+pub use ticket::{
+    attributed_to, evaluate, Evaluation, Targets, TicketSettings, TicketState, RULE_VERSION,
+};
 pub use timeline::{combine_worst, probe_timeline, segments, state_at, Segment};
+pub use waiver::{
+    acknowledgement_after, acknowledgement_at, covers_at, covers_components, maintenance_window,
+    Acknowledgement,
+};
 
 #[cfg(test)]
 mod availability_tests;
+#[cfg(test)]
+mod calendar_tests;
 #[cfg(test)]
 mod overlay_tests;
 #[cfg(test)]
 mod period_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod ticket_fixtures;
+#[cfg(test)]
+mod ticket_tests;
