@@ -2,9 +2,9 @@
 //! maintenance windows (rule 6), each from the public updates' publication times.
 
 use crate::domain::{
-    Affected, Channel, DeclaredStatus, Incident, IncidentKind, State, Timestamp, UpdateStatus,
+    Affected, Channel, DeclaredStatus, Incident, IncidentKind, State, Timestamp,
 };
-use crate::sla::{Declaration, Window};
+use crate::sla::{self, Declaration, Window};
 use std::collections::{BTreeMap, HashMap};
 
 /// Declarations and maintenance windows of one channel.
@@ -104,40 +104,8 @@ fn push_declaration(
         .push(Declaration { from, to, state });
 }
 
-/// The window: from its `in_progress` update (or its scheduled start when it starts by
-/// itself) to its `completed` update (or its scheduled end when it ends by itself). When
-/// both apply the earlier wins: an operator may start or finish early, and the automatic
-/// update itself is published a moment after the scheduled time it stands for.
-pub fn maintenance_window(incident: &Incident) -> Option<Window> {
-    let updates = public_updates(incident);
-    let earliest = |a: Option<Timestamp>, b: Option<Timestamp>| match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
-    let announced = updates
-        .iter()
-        .find(|(_, u)| u.status == UpdateStatus::InProgress)
-        .map(|(p, _)| *p);
-    let started = earliest(
-        announced,
-        incident.scheduled_for.filter(|_| incident.auto_start),
-    )?;
-    let completed = updates
-        .iter()
-        .find(|(p, u)| u.status == UpdateStatus::Completed && *p >= started)
-        .map(|(p, _)| *p);
-    let ended = earliest(
-        completed,
-        incident.scheduled_until.filter(|_| incident.auto_end),
-    );
-    Some(Window {
-        from: started,
-        to: ended,
-    })
-}
-
 fn maintenance(incident: &Incident, channels: &[Channel], out: &mut HashMap<String, Overlays>) {
-    let Some(window) = maintenance_window(incident) else {
+    let Some(window) = sla::maintenance_window(incident) else {
         return;
     };
     let affected = incident
