@@ -9,6 +9,7 @@
 //! - [`store`]: SQLite schema, migrations, the single batched writer, read queries.
 //! - [`incident`]: incident lifecycle that runs by itself (maintenance start and end).
 //! - [`probe`]: the checks (HTTP first), the scheduler and the recorder; live state via [`sla`].
+//! - [`ticket`]: ticket clocks and the Critical waiver evaluated with `sla`, the queue, CSV import.
 //! - [`report`]: the monthly uptime report model and its HTML, CSV and JSON renderings.
 //! - [`notify`]: webhooks and chat messages from a durable outbox, with retries and signatures.
 //! - [`web`]: the axum router: status page, JSON API, health.
@@ -26,6 +27,7 @@ pub mod probe;
 pub mod report;
 pub mod sla;
 pub mod store;
+pub mod ticket;
 pub mod web;
 
 pub use app::run;

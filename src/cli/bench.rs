@@ -198,6 +198,7 @@ fn config(count: usize, every: Duration, upstream: &str) -> Config {
             auto_publish: false,
         },
         notify: Default::default(),
+        tickets: Default::default(),
         channels,
     }
 }

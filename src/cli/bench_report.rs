@@ -218,6 +218,7 @@ fn config(count: usize) -> Config {
             auto_publish: false,
         },
         notify: Default::default(),
+        tickets: Default::default(),
         channels: (0..count)
             .map(|i| Channel {
                 id: format!("channel-{i:03}"),

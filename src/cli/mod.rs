@@ -300,7 +300,7 @@ fn report_month(
     format: crate::report::Format,
     out: Option<&Path>,
 ) -> ExitCode {
-    use crate::report::{build, period, ReportError};
+    use crate::report::{build_with_tickets, period, ReportError};
     let now = crate::domain::Clock::now(&SystemClock);
     if let Err(e) = period(month, now) {
         eprintln!("error: {e}");
@@ -312,7 +312,7 @@ fn report_month(
     };
     let built = rt.block_on(async {
         let store = store::Store::open(db)?;
-        let result = build(&store, config, month, now).await;
+        let result = build_with_tickets(&store, config, month, now).await;
         store.close().await?;
         Ok::<_, anyhow::Error>(result)
     });

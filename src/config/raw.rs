@@ -12,6 +12,28 @@ pub(super) struct RawFile {
     #[serde(default, rename = "channel")]
     pub channels: Vec<RawChannel>,
     pub notify: Option<super::notify::RawNotify>,
+    pub tickets: Option<RawTickets>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTickets {
+    /// `calendar` (C1, default) or `tier2` (C2) for Medium and Low.
+    pub calendar: Option<Spanned<String>>,
+    pub holidays: Option<Vec<Spanned<String>>>,
+    pub targets: Option<RawTargets>,
+    pub waiver_requires_impact: Option<bool>,
+    pub status_page_counts_as_response: Option<bool>,
+    pub maintenance_never_waives: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTargets {
+    pub critical: Option<Spanned<String>>,
+    pub high: Option<Spanned<String>>,
+    pub medium: Option<Spanned<String>>,
+    pub low: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

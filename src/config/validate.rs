@@ -30,11 +30,76 @@ pub(super) fn validate(raw: RawFile, src: &Source<'_>) -> Result<Config, ConfigE
         channels.push(channel(raw_channel, src)?);
     }
     let notify = super::notify::notify(raw.notify, src)?;
+    let tickets = tickets(raw.tickets, src)?;
     Ok(Config {
         service,
         channels,
         notify,
+        tickets,
     })
+}
+
+fn tickets(
+    raw: Option<super::raw::RawTickets>,
+    src: &Source<'_>,
+) -> Result<crate::domain::TicketPolicy, ConfigError> {
+    let mut policy = crate::domain::TicketPolicy::default();
+    let Some(raw) = raw else { return Ok(policy) };
+    if let Some(calendar) = raw.calendar {
+        policy.tier2 = match calendar.get_ref().as_str() {
+            "calendar" => false,
+            "tier2" => true,
+            other => {
+                return Err(src.error(
+                    calendar.span(),
+                    format!("calendar = \"{other}\": expected \"calendar\" (calendar hours) or \"tier2\" (06:00-16:00 UTC business days)"),
+                ))
+            }
+        };
+    }
+    for day in raw.holidays.unwrap_or_default() {
+        let text = day.get_ref();
+        let parts: Vec<&str> = text.split('-').collect();
+        let parsed = match parts.as_slice() {
+            [y, m, d] if y.len() == 4 && m.len() == 2 && d.len() == 2 => {
+                match (y.parse::<i32>(), m.parse::<u8>(), d.parse::<u8>()) {
+                    (Ok(y), Ok(m), Ok(d)) if (1..=12).contains(&m) && (1..=31).contains(&d) => {
+                        Some((y, m, d))
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        match parsed {
+            Some(date) => policy.holidays.push(date),
+            None => {
+                return Err(src.error(
+                    day.span(),
+                    format!("holiday \"{text}\" is not a date like 2026-12-25"),
+                ))
+            }
+        }
+    }
+    if let Some(t) = raw.targets {
+        for (i, (key, value)) in [
+            ("critical", t.critical),
+            ("high", t.high),
+            ("medium", t.medium),
+            ("low", t.low),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if let Some(d) = duration(value.as_ref(), key, src)? {
+                policy.targets_ms[i] = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+            }
+        }
+    }
+    policy.waiver_requires_impact = raw.waiver_requires_impact.unwrap_or(false);
+    policy.status_page_counts_as_response = raw.status_page_counts_as_response.unwrap_or(false);
+    policy.maintenance_never_waives = raw.maintenance_never_waives.unwrap_or(false);
+    Ok(policy)
 }
 
 fn service(raw: Option<RawService>, src: &Source<'_>) -> Result<ServiceSettings, ConfigError> {

@@ -12,7 +12,7 @@ pub use self::incident::{
     NewUpdate, UpdateStatus,
 };
 pub use self::probe::{DnsRecord, HttpTarget, ProbeSpec, ProbeTarget, Schedule, Thresholds};
-pub use self::ticket::{Severity, Ticket, TicketEvent, TicketEventKind};
+pub use self::ticket::{Severity, Ticket, TicketEvent, TicketEventKind, TicketPolicy};
 pub use self::time::{Clock, SystemClock, Timestamp};
 
 mod notify;
@@ -146,6 +146,8 @@ pub struct Config {
     pub channels: Vec<Channel>,
     /// `[notify]`: webhooks and their delivery timings.
     pub notify: NotifySettings,
+    /// `[tickets]`: response targets and waiver options.
+    pub tickets: TicketPolicy,
 }
 
 /// `[service]`: who we are and the commitment we measure against.

@@ -91,3 +91,34 @@ pub struct Ticket {
     /// Append-only, in recording order.
     pub events: Vec<TicketEvent>,
 }
+
+/// `[tickets]`: response targets and the options of sla-rules sections 1 and 2.1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketPolicy {
+    /// First-response targets in milliseconds: critical, high, medium, low.
+    pub targets_ms: [i64; 4],
+    /// Medium and Low on Tier-2 business hours (C2) instead of calendar hours (C1).
+    pub tier2: bool,
+    /// Holidays for Tier-2 business hours, as (year, month, day).
+    pub holidays: Vec<(i32, u8, u8)>,
+    /// W-impact: the acknowledgement must declare a partial or major outage.
+    pub waiver_requires_impact: bool,
+    /// A2: a covering status-page update before the deadline counts as a response.
+    pub status_page_counts_as_response: bool,
+    /// M0: maintenance never waives.
+    pub maintenance_never_waives: bool,
+}
+
+impl Default for TicketPolicy {
+    fn default() -> Self {
+        const HOUR: i64 = 3_600_000;
+        TicketPolicy {
+            targets_ms: [HOUR, HOUR, 24 * HOUR, 72 * HOUR],
+            tier2: false,
+            holidays: Vec::new(),
+            waiver_requires_impact: false,
+            status_page_counts_as_response: false,
+            maintenance_never_waives: false,
+        }
+    }
+}

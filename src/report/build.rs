@@ -92,7 +92,27 @@ pub async fn build(
         generated_at: now.to_rfc3339(),
         channels,
         overall,
+        tickets: None,
     })
+}
+
+/// The month's report with its ticket section (never public: for operators and managers).
+pub async fn build_with_tickets(
+    store: &Store,
+    config: &Config,
+    month: &str,
+    now: Timestamp,
+) -> Result<MonthReport, ReportError> {
+    let mut report = build(store, config, month, now).await?;
+    let (year, number, from, _) = period(month, now)?;
+    let end = sla::month_bounds(year, number).map_or(from, |(_, end)| end);
+    // A ticket belongs to the month it was received in (sla-rules 1.7 case 16).
+    let records = store.tickets(from, end).await?;
+    let incidents = store.incidents().await?;
+    let evaluated =
+        crate::ticket::evaluate_all(records, &incidents, &config.channels, &config.tickets, now);
+    report.tickets = Some(super::tickets::section(&evaluated, &config.tickets));
+    Ok(report)
 }
 
 /// A channel's month and its error-budget burn rates now (`/api/v1/channels/{id}/sla`).

@@ -22,10 +22,53 @@ const HEADER: [&str; 16] = [
 ];
 
 pub(super) fn render(report: &MonthReport) -> String {
-    let mut writer = ::csv::Writer::from_writer(Vec::new());
     let mut rows: Vec<Vec<String>> = vec![HEADER.iter().map(|h| h.to_string()).collect()];
     rows.extend(report.channels.iter().map(|c| row(report, c)));
     rows.push(row(report, &report.overall.figures));
+    if let Some(tickets) = &report.tickets {
+        // A second table, after an empty line: first responses per severity.
+        rows.push(vec![String::new()]);
+        rows.push(
+            [
+                "month",
+                "severity",
+                "received",
+                "responded",
+                "met",
+                "breached",
+                "pending",
+                "waived",
+                "met_percent",
+                "avg_first_response_min",
+                "median_first_response_min",
+                "p90_first_response_min",
+                "calendar",
+            ]
+            .iter()
+            .map(|h| h.to_string())
+            .collect(),
+        );
+        for (severity, f) in &tickets.by_severity {
+            rows.push(vec![
+                report.month.clone(),
+                severity.clone(),
+                f.received.to_string(),
+                f.responded.to_string(),
+                f.met.to_string(),
+                f.breached.to_string(),
+                f.pending.to_string(),
+                f.waived.to_string(),
+                percent(f.met_ratio).replace('—', ""),
+                f.avg_first_response_ms.map_or(String::new(), minutes),
+                f.median_first_response_ms.map_or(String::new(), minutes),
+                f.p90_first_response_ms.map_or(String::new(), minutes),
+                tickets.calendar.clone(),
+            ]);
+        }
+    }
+    let mut writer = ::csv::WriterBuilder::new()
+        .flexible(true)
+        .from_writer(Vec::new());
     for r in rows {
         // Writing to a Vec cannot fail.
         let _ = writer.write_record(&r);

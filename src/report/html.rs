@@ -73,6 +73,9 @@ pub(super) fn render(report: &MonthReport) -> String {
                         }
                     }
                 }
+                @if let Some(tickets) = &report.tickets {
+                    (ticket_section(tickets))
+                }
                 @for c in &report.channels {
                     section {
                         h2 { (c.name) }
@@ -84,6 +87,39 @@ pub(super) fn render(report: &MonthReport) -> String {
         }
     };
     markup.into_string()
+}
+
+fn ticket_section(t: &super::TicketSection) -> Markup {
+    html! {
+        section {
+            h2 { "Tickets: first response" }
+            p class="settings" { "Medium and Low on " (if t.calendar == "tier2" { "Tier-2 business hours (06:00-16:00 UTC, business days)" } else { "calendar hours" }) "; Critical and High 24x7. Met % = met / (met + breached); waived Critical tickets have no contractual clock." }
+            table {
+                thead { tr {
+                    th scope="col" { "Severity" } th scope="col" { "Received" } th scope="col" { "Responded" }
+                    th scope="col" { "Met" } th scope="col" { "Breached" } th scope="col" { "Pending" } th scope="col" { "Waived" }
+                    th scope="col" { "Met %" } th scope="col" { "Avg min" } th scope="col" { "Median min" } th scope="col" { "p90 min" }
+                } }
+                tbody {
+                    @for (severity, f) in &t.by_severity {
+                        tr {
+                            td { (severity) } td { (f.received) } td { (f.responded) } td { (f.met) } td { (f.breached) }
+                            td { (f.pending) } td { (f.waived) } td { (percent(f.met_ratio)) }
+                            td { (f.avg_first_response_ms.map_or("—".to_owned(), minutes)) }
+                            td { (f.median_first_response_ms.map_or("—".to_owned(), minutes)) }
+                            td { (f.p90_first_response_ms.map_or("—".to_owned(), minutes)) }
+                        }
+                    }
+                }
+            }
+            @for (title, list) in [("Breached tickets", &t.breached), ("Waived Critical tickets", &t.waived)] {
+                h3 { (title) }
+                @if list.is_empty() { p { "None." } } @else {
+                    ul { @for line in list { li { strong { (line.id) } " (" (line.external_id) "): " (line.explanation) } } }
+                }
+            }
+        }
+    }
 }
 
 fn verdict(met: Option<bool>) -> Markup {

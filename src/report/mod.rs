@@ -11,9 +11,12 @@ mod html;
 mod model;
 pub mod overlays;
 pub mod schedule;
+mod tickets;
 
-pub use build::{build, channel_sla, period, ChannelSla, ReportError};
-pub use model::{ChannelFigures, DayFigures, MonthReport, ReportSettings};
+pub use build::{build, build_with_tickets, channel_sla, period, ChannelSla, ReportError};
+pub use model::{
+    ChannelFigures, DayFigures, MonthReport, ReportSettings, TicketLine, TicketSection,
+};
 
 /// The output formats of `beacon report` and `/reports/YYYY-MM.{html,csv,json}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

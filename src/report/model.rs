@@ -19,6 +19,33 @@ pub struct MonthReport {
     pub channels: Vec<ChannelFigures>,
     /// The "support services": in-commitment channels combined (sla-rules section 3 rule 9).
     pub overall: OverallFigures,
+    /// Ticket response times (sla-rules 2.3); left out of public reports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tickets: Option<TicketSection>,
+}
+
+/// The ticket section: per severity, and the tickets a manager asks about.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TicketSection {
+    /// The calendar Medium and Low targets are counted on (`calendar` or `tier2`).
+    pub calendar: String,
+    pub by_severity: std::collections::BTreeMap<String, crate::ticket::SeverityFigures>,
+    pub breached: Vec<TicketLine>,
+    pub waived: Vec<TicketLine>,
+}
+
+/// One ticket in a report list.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TicketLine {
+    pub id: String,
+    pub external_id: String,
+    pub severity: String,
+    pub received_at: String,
+    pub deadline: Option<String>,
+    pub first_response_at: Option<String>,
+    pub waived_by: Option<String>,
+    pub ack_published_at: Option<String>,
+    pub explanation: String,
 }
 
 /// The settings in force, stated on every report.

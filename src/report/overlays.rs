@@ -1,9 +1,7 @@
 //! From incidents to what `sla` needs: per channel, the declared impacts (rule 5) and the
 //! maintenance windows (rule 6), each from the public updates' publication times.
 
-use crate::domain::{
-    Affected, Channel, DeclaredStatus, Incident, IncidentKind, State, Timestamp,
-};
+use crate::domain::{Affected, Channel, DeclaredStatus, Incident, IncidentKind, State, Timestamp};
 use crate::sla::{self, Declaration, Window};
 use std::collections::{BTreeMap, HashMap};
 

@@ -55,7 +55,7 @@ pub struct AuditEntry {
 
 impl Store {
     /// Runs `f` in its own write transaction on the writer thread; commits if it succeeds.
-    async fn job<T, F>(&self, f: F) -> Result<T>
+    pub(super) async fn job<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,

@@ -12,6 +12,7 @@ mod incidents;
 mod outbox;
 mod read;
 mod schema;
+mod tickets;
 mod writer;
 
 pub use history::{ChannelRecord, ProbeHistory};
@@ -20,6 +21,7 @@ pub use outbox::{
     DeliveryAttempt, DeliveryStatus, NotifyDelivery, OutboxEntry, PendingNotification,
 };
 pub use read::{LiveRestore, ProbeRestore};
+pub use tickets::{request_id, NewTicket, TicketRecord};
 pub use writer::{ImportBatch, ObservationRecord, ProbeRecompute};
 
 use crate::domain::{Config, ProbeKey, Timestamp, Transition};

@@ -10,6 +10,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/001_initial.sql"),
     include_str!("migrations/002_incidents.sql"),
     include_str!("migrations/003_outbox.sql"),
+    include_str!("migrations/004_tickets.sql"),
 ];
 
 /// The schema version this build writes.

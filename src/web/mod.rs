@@ -14,6 +14,7 @@ mod markdown;
 mod page;
 mod push;
 mod reports;
+mod tickets;
 mod v2;
 
 pub use error::Error;
@@ -64,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .merge(reports::router())
         .merge(incidents::router())
         .merge(v2::router())
+        .merge(tickets::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(SetResponseHeaderLayer::if_not_present(
