@@ -143,6 +143,15 @@ enum ImportCommand {
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
         db: PathBuf,
     },
+    /// Tickets from a helpdesk export (CSV: external_id, source, severity, channels,
+    /// subject, received_at, first_reply_at); all or nothing, idempotent per source and id.
+    Tickets {
+        file: PathBuf,
+        #[arg(long, env = "BEACON_CONFIG", default_value = "probes.toml")]
+        config: PathBuf,
+        #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
+        db: PathBuf,
+    },
     /// Incidents from a Statuspage `incidents.json` (v2), keeping their publication times;
     /// all or nothing, and importing twice adds nothing.
     Incidents {
@@ -241,6 +250,15 @@ pub fn main() -> ExitCode {
                 Err(code) => return code,
             };
             import_observations(&file, &config, &db)
+        }
+        Command::Import {
+            what: ImportCommand::Tickets { file, config, db },
+        } => {
+            let config = match load_config(&config) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            operator::import_tickets(&file, &config, &db)
         }
         Command::Import {
             what:

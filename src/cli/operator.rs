@@ -326,3 +326,45 @@ pub(super) fn import_incidents(
         Ok(())
     })
 }
+
+/// `beacon import tickets`: exit 2 for a bad file (nothing imported).
+pub(super) fn import_tickets(file: &Path, config: &crate::domain::Config, db: &Path) -> ExitCode {
+    let text = match std::fs::read_to_string(file) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {}: cannot read: {e}", file.display());
+            return ExitCode::from(2);
+        }
+    };
+    let rows = match crate::ticket::import::parse(&text, config) {
+        Ok(r) => r,
+        Err(errors) => {
+            eprintln!(
+                "error: {}:\n{}\nnothing imported",
+                file.display(),
+                errors.join("\n")
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let config = config.clone();
+    with_store(db, |store| async move {
+        store.sync_config(&config).await?;
+        let (tickets, replies): (Vec<_>, Vec<_>) = rows.into_iter().unzip();
+        let received = store.receive_tickets(tickets, cli_actor()).await?;
+        let mut added = 0;
+        for ((record, created), reply) in received.into_iter().zip(replies) {
+            if !created {
+                continue;
+            }
+            added += 1;
+            if let Some(event) = reply {
+                store
+                    .add_ticket_event(record.ticket.id.clone(), event, cli_actor())
+                    .await?;
+            }
+        }
+        println!("imported {added} new tickets");
+        Ok(())
+    })
+}

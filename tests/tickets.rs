@@ -1,0 +1,309 @@
+//! Tickets end to end: the Critical waiver decided from the published acknowledgement, the
+//! listing, the contract's queue order and the monthly report's ticket section.
+
+mod common;
+
+use common::Beacon;
+use serde_json::{json, Value};
+
+const CONFIG: &str = r#"
+[service]
+name = "Ticket test"
+
+[[channel]]
+id = "live-chat"
+name = "Live chat"
+group = "Support channels"
+
+[[channel]]
+id = "web-form"
+name = "Web form"
+group = "Support channels"
+"#;
+
+async fn token(beacon: &Beacon) -> String {
+    let store = beacon::store::Store::open(&beacon.db).unwrap();
+    let (token, hash) = beacon::probe::new_token().unwrap();
+    let actor = beacon::domain::Actor {
+        who: "test".into(),
+        source: "test".into(),
+    };
+    store
+        .create_token(
+            "ops".into(),
+            "operator".into(),
+            hash,
+            beacon::domain::Timestamp(0),
+            actor,
+        )
+        .await
+        .unwrap();
+    store.close().await.unwrap();
+    token
+}
+
+async fn call(
+    method: reqwest::Method,
+    url: String,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new().request(method, url);
+    if let Some(t) = token {
+        request = request.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        request = request.json(&b);
+    }
+    let response = request.send().await.unwrap();
+    let code = response.status().as_u16();
+    (code, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn ticket(
+    beacon: &Beacon,
+    token: &str,
+    external_id: &str,
+    severity: &str,
+    channels: &[&str],
+) -> (u16, Value) {
+    call(
+        reqwest::Method::POST,
+        beacon.url("/api/v1/tickets"),
+        Some(token),
+        Some(json!({"external_id": external_id, "severity": severity, "channels": channels, "subject": format!("ticket {external_id}")})),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn the_critical_waiver_follows_the_published_acknowledgement() {
+    let beacon = Beacon::start(CONFIG).await;
+    let token = token(&beacon).await;
+    let (code, _) = call(
+        reqwest::Method::POST,
+        beacon.url("/api/v1/tickets"),
+        None,
+        Some(json!({"external_id": "x", "severity": "low"})),
+    )
+    .await;
+    assert_eq!(code, 401, "tickets are never public");
+
+    // Before the incident is published: a Critical ticket keeps its 1-hour clock.
+    let (code, before) = ticket(&beacon, &token, "HD-1", "critical", &["live-chat"]).await;
+    assert_eq!(code, 201, "{before}");
+    assert!(
+        before["id"].as_str().unwrap().starts_with("BCN-20"),
+        "{before}"
+    );
+    assert_eq!(before["state"], "pending");
+    assert!(before["deadline"].is_string());
+
+    let (_, incident) = call(
+        reqwest::Method::POST,
+        beacon.url("/api/v1/incidents"),
+        Some(&token),
+        Some(json!({"title": "Live chat outage", "impact": "critical", "channels": {"live-chat": "major_outage"}})),
+    )
+    .await;
+    let incident_id = incident["id"].as_str().unwrap().to_owned();
+
+    let (_, waived) = ticket(&beacon, &token, "HD-2", "critical", &["live-chat"]).await;
+    assert_eq!(waived["state"], "waived", "{waived}");
+    assert_eq!(waived["waived_by"], incident_id.as_str());
+    assert_eq!(waived["deadline"], Value::Null);
+    assert_eq!(waived["ack_published_at"], incident["published_at"]);
+    let explanation = waived["explanation"].as_str().unwrap();
+    assert!(
+        explanation.starts_with(&format!(
+            "Waived: incident {incident_id} \"Live chat outage\" was published at "
+        )),
+        "{explanation}"
+    );
+
+    let (_, other_channel) = ticket(&beacon, &token, "HD-3", "critical", &["web-form"]).await;
+    assert_eq!(
+        other_channel["state"], "pending",
+        "another channel is not covered"
+    );
+    let (_, high) = ticket(&beacon, &token, "HD-4", "high", &["live-chat"]).await;
+    assert_eq!(high["state"], "pending", "High is never waived");
+    let (_, medium) = ticket(&beacon, &token, "HD-5", "medium", &["web-form"]).await;
+    assert_eq!(medium["state"], "pending");
+
+    // Re-posting is idempotent.
+    let (code, again) = ticket(&beacon, &token, "HD-2", "low", &[]).await;
+    assert_eq!(code, 200);
+    assert_eq!(again["id"], waived["id"]);
+    assert_eq!(
+        again["severity"], "critical",
+        "unchanged; changes go through events"
+    );
+
+    // Events: an auto-acknowledgement does not stop the clock; a human reply does.
+    let events =
+        |id: &Value| beacon.url(&format!("/api/v1/tickets/{}/events", id.as_str().unwrap()));
+    let (_, acked) = call(
+        reqwest::Method::POST,
+        events(&other_channel["id"]),
+        Some(&token),
+        Some(json!({"type": "auto_ack"})),
+    )
+    .await;
+    assert_eq!(acked["state"], "pending");
+    let (code, replied) = call(
+        reqwest::Method::POST,
+        events(&before["id"]),
+        Some(&token),
+        Some(json!({"type": "public_reply"})),
+    )
+    .await;
+    assert_eq!(code, 201);
+    assert_eq!(replied["state"], "met");
+    let (code, error) = call(
+        reqwest::Method::POST,
+        beacon.url("/api/v1/tickets/BCN-2026-999999/events"),
+        Some(&token),
+        Some(json!({"type": "public_reply"})),
+    )
+    .await;
+    assert_eq!(code, 404, "{error}");
+    let (code, error) = call(
+        reqwest::Method::POST,
+        events(&high["id"]),
+        Some(&token),
+        Some(json!({"type": "severity_change"})),
+    )
+    .await;
+    assert_eq!((code, error["field"].clone()), (422, json!("severity")));
+
+    // Listing.
+    let (_, list) = call(
+        reqwest::Method::GET,
+        beacon.url("/api/v1/tickets?state=waived"),
+        Some(&token),
+        None,
+    )
+    .await;
+    let ids: Vec<&str> = list["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["external_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["HD-2"]);
+    let (_, list) = call(
+        reqwest::Method::GET,
+        beacon.url("/api/v1/tickets?severity=high"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(list["tickets"][0]["external_id"], "HD-4");
+    let (code, error) = call(
+        reqwest::Method::GET,
+        beacon.url("/api/v1/tickets?severity=urgent"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!((code, error["field"].clone()), (422, json!("severity")));
+
+    // The queue: high urgency first (the waived Critical by receipt, the others by
+    // deadline), then first come first served; answered tickets are gone.
+    let (_, queue) = call(
+        reqwest::Method::GET,
+        beacon.url("/api/v1/queue"),
+        Some(&token),
+        None,
+    )
+    .await;
+    let order: Vec<&str> = queue["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["external_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(order, ["HD-2", "HD-3", "HD-4", "HD-5"]);
+
+    // The monthly report's ticket section.
+    let now = beacon::domain::Clock::now(&beacon::domain::SystemClock);
+    let month = now.to_rfc3339()[..7].to_owned();
+    let store = beacon::store::Store::open(&beacon.db).unwrap();
+    let report = beacon::report::build_with_tickets(&store, &beacon.config, &month, now)
+        .await
+        .unwrap();
+    let public = beacon::report::build(&store, &beacon.config, &month, now)
+        .await
+        .unwrap();
+    store.close().await.unwrap();
+    let json: Value = serde_json::from_str(&report.render(beacon::report::Format::Json)).unwrap();
+    let critical = &json["tickets"]["by_severity"]["critical"];
+    assert_eq!(critical["received"], 3);
+    assert_eq!(critical["met"], 1);
+    assert_eq!(critical["pending"], 1);
+    assert_eq!(critical["waived"], 1);
+    assert_eq!(critical["met_ratio"], 1.0);
+    assert_eq!(json["tickets"]["by_severity"]["high"]["received"], 1);
+    assert_eq!(json["tickets"]["calendar"], "calendar");
+    assert_eq!(json["tickets"]["waived"][0]["external_id"], "HD-2");
+    assert_eq!(
+        json["tickets"]["waived"][0]["waived_by"],
+        incident_id.as_str()
+    );
+    let html = report.render(beacon::report::Format::Html);
+    assert!(html.contains("Waived Critical tickets") && html.contains("Live chat outage"));
+    assert!(
+        public.tickets.is_none(),
+        "the public report has no ticket section"
+    );
+    beacon.stop().await;
+}
+
+#[test]
+fn a_helpdesk_export_imports_all_or_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("probes.toml"), CONFIG).unwrap();
+    let run = |csv: &str| {
+        let file = dir.path().join("tickets.csv");
+        std::fs::write(&file, csv).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_beacon"))
+            .args(["import", "tickets"])
+            .arg(&file)
+            .arg("--config")
+            .arg(dir.path().join("probes.toml"))
+            .arg("--db")
+            .arg(dir.path().join("beacon.db"))
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, _, stderr) = run(
+        "external_id,source,severity,channels,subject,received_at,first_reply_at\n\
+         Z-1,zendesk,critical,live-chat,Chat down,2026-09-01T10:00:00Z,2026-09-01T10:30:00Z\n\
+         Z-2,zendesk,urgent,live-chat,?,2026-09-01T10:00:00Z,\n\
+         Z-3,zendesk,low,nowhere,?,2026-09-01T10:00:00Z,\n\
+         Z-4,zendesk,low,web-form,?,yesterday,\n",
+    );
+    assert_eq!(code, Some(2));
+    for expected in [
+        "line 3: severity \"urgent\" is not critical, high, medium or low",
+        "line 4: unknown channel \"nowhere\"",
+        "line 5: received_at \"yesterday\" is not RFC 3339 or epoch milliseconds",
+        "nothing imported",
+    ] {
+        assert!(stderr.contains(expected), "{expected:?} in {stderr}");
+    }
+    let good = "external_id,source,severity,channels,subject,received_at,first_reply_at\n\
+                Z-1,zendesk,critical,live-chat,Chat down,2026-09-01T10:00:00Z,2026-09-01T10:30:00Z\n\
+                Z-2,zendesk,medium,web-form;live-chat,Slow,2026-09-02T10:00:00Z,\n";
+    let (code, stdout, stderr) = run(good);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(stdout.trim(), "imported 2 new tickets");
+    let (_, stdout, _) = run(good);
+    assert_eq!(stdout.trim(), "imported 0 new tickets", "idempotent");
+}
