@@ -514,3 +514,85 @@ async fn a_published_incident_update_is_sent_to_webhooks() {
     );
     beacon.stop().await;
 }
+
+#[tokio::test]
+async fn incident_pages_history_and_ninety_day_bars() {
+    let upstream = common::Upstream::start().await;
+    let beacon = Beacon::start(&common::fast_config(&[("chat", &upstream.url())], 2, 1)).await;
+    beacon
+        .wait_for_state("chat", "up", Duration::from_secs(10))
+        .await;
+    let token = token(&beacon, "operator").await;
+    let (_, created) = send(
+        reqwest::Method::POST,
+        beacon.url("/api/v1/incidents"),
+        Some(&token),
+        Some(json!({"title": "<script>x</script> & \"chat\"", "impact": "minor", "message": "first", "channels": {"chat": "degraded_performance"}})),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    send(
+        reqwest::Method::POST,
+        beacon.url(&format!("/api/v1/incidents/{id}/updates")),
+        Some(&token),
+        Some(json!({"status": "resolved", "message": "second"})),
+    )
+    .await;
+
+    let page = reqwest::get(beacon.url(&format!("/incidents/{id}")))
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("&lt;script&gt;x&lt;/script&gt; &amp; \"chat\"")
+            || html.contains("&lt;script&gt;x&lt;/script&gt; &amp; &quot;chat&quot;"),
+        "{html}"
+    );
+    assert!(!html.contains("<script"));
+    let (first, second) = (html.find("first").unwrap(), html.find("second").unwrap());
+    assert!(second < first, "latest update on top");
+    assert_eq!(
+        reqwest::get(beacon.url("/incidents/99999"))
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    assert_eq!(
+        reqwest::get(beacon.url("/incidents/abc"))
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+
+    let history = reqwest::get(beacon.url("/history"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(history.contains(&format!("href=\"/incidents/{id}\"")));
+    assert!(history.contains("Page 1 of 1"));
+
+    let front = reqwest::get(beacon.url("/"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        front.matches("<rect ").count(),
+        90,
+        "90 daily bars for the one channel"
+    );
+    let today =
+        beacon::domain::Clock::now(&beacon::domain::SystemClock).to_rfc3339()[..10].to_owned();
+    assert!(
+        front.contains(&format!("<title>{today}: 100.000% available, 0.0 min down")),
+        "today's bar has a text title"
+    );
+    assert!(front.contains("uptime over the last 90 days"));
+    beacon.stop().await;
+}

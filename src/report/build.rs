@@ -193,7 +193,7 @@ pub async fn channel_sla(
 
 /// Every channel with history in `[from, to)` (all configured ones, and removed ones that
 /// still have some), with its timeline there.
-async fn timelines(
+pub(super) async fn timelines(
     store: &Store,
     config: &Config,
     from: Timestamp,

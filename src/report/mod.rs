@@ -10,6 +10,7 @@ mod csv;
 mod html;
 mod model;
 pub mod overlays;
+pub mod recent;
 pub mod schedule;
 mod tickets;
 

@@ -3,6 +3,7 @@
 use super::AppState;
 use crate::domain::{Impact, Incident, Indicator, State as ChannelState, Timestamp, UpdateStatus};
 use crate::probe::ChannelStatus;
+use crate::report::recent::{recent_days, RecentHistory};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse};
@@ -10,12 +11,17 @@ use axum::routing::get;
 use axum::Router;
 use maud::{html, Markup, DOCTYPE};
 
+/// Days of history bars per channel.
+const HISTORY_DAYS: i64 = 90;
+
 const STYLESHEET: &str = include_str!("style.css");
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(index))
         .route("/static/style.css", get(stylesheet))
+        .route("/incidents/{id}", get(incident_page))
+        .route("/history", get(history_page))
 }
 
 /// What the page template needs; built from the live view, never from the request.
@@ -27,6 +33,8 @@ struct PageView {
     incidents: Vec<Incident>,
     /// Channel ids to names, for the affected lists.
     names: Vec<(String, String)>,
+    /// The last 90 days of each channel.
+    history: std::collections::HashMap<String, RecentHistory>,
 }
 
 async fn index(State(app): State<AppState>) -> Result<impl IntoResponse, super::Error> {
@@ -39,6 +47,12 @@ async fn index(State(app): State<AppState>) -> Result<impl IntoResponse, super::
         .iter()
         .map(|c| (c.id.clone(), c.name.clone()))
         .collect();
+    let history = recent_days(&app.store, &app.config(), HISTORY_DAYS, now)
+        .await
+        .map_err(|e| match e {
+            crate::report::ReportError::Store(s) => super::Error::Store(s),
+            other => super::Error::Unavailable(other.to_string()),
+        })?;
     let mut groups: Vec<(String, String, Vec<ChannelStatus>)> = Vec::new();
     for channel in channels {
         match groups.iter_mut().find(|(id, _, _)| *id == channel.group_id) {
@@ -57,6 +71,7 @@ async fn index(State(app): State<AppState>) -> Result<impl IntoResponse, super::
         groups,
         incidents,
         names,
+        history,
     };
     Ok((
         [(header::CACHE_CONTROL, "public, max-age=5")],
@@ -133,6 +148,9 @@ fn render(view: &PageView) -> Markup {
                         @for c in channels {
                             li class="channel" id=(format!("channel-{}", c.id)) {
                                 (channel_row(c))
+                                @if let Some(h) = view.history.get(&c.id) {
+                                    (history_bars(&c.name, h))
+                                }
                             }
                         }
                     }
@@ -142,7 +160,7 @@ fn render(view: &PageView) -> Markup {
                 p {
                     "All times are UTC. Page generated at "
                     time datetime=(view.generated_at.to_rfc3339()) { (view.generated_at.to_display()) }
-                    ". Also as JSON: " a href="/api/v1/status" { "/api/v1/status" } "."
+                    ". " a href="/history" { "Incident history" } ". Also as JSON: " a href="/api/v1/status" { "/api/v1/status" } "."
                 }
             }
         },
@@ -175,7 +193,7 @@ fn incident_card(incident: &Incident, names: &[(String, String)]) -> Markup {
         .unwrap_or_default();
     html! {
         article class=(format!("incident impact-{}", impact_name(incident.impact))) {
-            h3 { (incident.title) }
+            h3 { a href=(format!("/incidents/{}", incident.id)) { (incident.title) } }
             @if !affected.is_empty() {
                 p class="affected" { "Affects: " (affected.join(", ")) }
             }
@@ -272,6 +290,169 @@ fn channel_row(c: &ChannelStatus) -> Markup {
             }
         }
     }
+}
+
+/// 90 daily bars, each with a text title (date, availability, downtime), no JavaScript.
+fn history_bars(name: &str, h: &RecentHistory) -> Markup {
+    let width = 4;
+    let total = h.days.len() * width;
+    let uptime = match h.availability {
+        Some(a) => format!(
+            "{:.3}% uptime over the last {} days",
+            a * 100.0,
+            h.days.len()
+        ),
+        None => format!("No measurements in the last {} days", h.days.len()),
+    };
+    html! {
+        div class="bars" {
+            svg width=(total) height="24" viewBox=(format!("0 0 {total} 24")) role="img"
+                aria-label=(format!("{name}: daily availability, {uptime}")) xmlns="http://www.w3.org/2000/svg" {
+                @for (i, d) in h.days.iter().enumerate() {
+                    rect x=(i * width) y="0" width=(width - 1) height="24" fill=(bar_colour(d)) {
+                        title { (bar_title(d)) }
+                    }
+                }
+            }
+            p class="uptime" { (uptime) }
+        }
+    }
+}
+
+fn bar_title(d: &crate::report::DayFigures) -> String {
+    let minutes = |ms: i64| format!("{:.1}", ms as f64 / 60_000.0);
+    match d.availability {
+        Some(a) => format!(
+            "{}: {:.3}% available, {} min down, {} min partial, {} min maintenance",
+            d.date,
+            a * 100.0,
+            minutes(d.down_ms),
+            minutes(d.partial_ms),
+            minutes(d.maintenance_ms)
+        ),
+        None => format!("{}: not measured", d.date),
+    }
+}
+
+fn bar_colour(d: &crate::report::DayFigures) -> &'static str {
+    match d.availability {
+        None if d.maintenance_ms > 0 => "#0969da",
+        None => "#8c959f",
+        Some(a) if a >= 1.0 && d.maintenance_ms == 0 => "#1a7f37",
+        Some(_) if d.down_ms == 0 && d.partial_ms == 0 && d.maintenance_ms > 0 => "#0969da",
+        Some(a) if a >= 0.995 => "#4ac26b",
+        Some(a) if a >= 0.95 => "#bf8700",
+        Some(_) => "#cf222e",
+    }
+}
+
+/// `/incidents/{id}`: the full public timeline of one incident or maintenance.
+async fn incident_page(
+    State(app): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<axum::response::Response, super::Error> {
+    let found = match id.parse::<i64>() {
+        Ok(n) => match app.store.incident(n).await {
+            Ok(i) if i.published_at.is_some() && !i.hidden => Some(i),
+            Ok(_) | Err(crate::store::Error::NotFound) => None,
+            Err(e) => return Err(e.into()),
+        },
+        Err(_) => None,
+    };
+    let Some(incident) = found else {
+        return Ok(not_found(&format!("/incidents/{id}")).into_response());
+    };
+    let names: Vec<(String, String)> = app
+        .config()
+        .channels
+        .iter()
+        .map(|c| (c.id.clone(), c.name.clone()))
+        .collect();
+    let body = layout(
+        &incident.title,
+        html! {
+            p { a href="/" { "Back to the status page" } " · " a href="/history" { "History" } }
+            section class="incidents" aria-label="Incident" { (incident_card(&incident, &names)) }
+            p { "All times are UTC." }
+        },
+    );
+    Ok((
+        [(header::CACHE_CONTROL, "public, max-age=5")],
+        Html(body.into_string()),
+    )
+        .into_response())
+}
+
+#[derive(serde::Deserialize)]
+struct HistoryQuery {
+    page: Option<usize>,
+}
+
+const HISTORY_PAGE: usize = 25;
+
+/// `/history`: public incidents and maintenance, newest first, by month, paginated.
+async fn history_page(
+    State(app): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<HistoryQuery>,
+) -> Result<impl IntoResponse, super::Error> {
+    let page = q.page.unwrap_or(1).max(1);
+    let all: Vec<Incident> = app
+        .store
+        .incidents()
+        .await?
+        .into_iter()
+        .filter(|i| i.published_at.is_some() && !i.hidden)
+        .collect();
+    let pages = all.len().div_ceil(HISTORY_PAGE).max(1);
+    let mut months: Vec<(String, Vec<&Incident>)> = Vec::new();
+    for i in all
+        .iter()
+        .skip((page - 1) * HISTORY_PAGE)
+        .take(HISTORY_PAGE)
+    {
+        let month = i
+            .published_at
+            .and_then(|p| p.to_rfc3339().get(..7).map(str::to_owned))
+            .unwrap_or_default();
+        match months.last_mut() {
+            Some((m, list)) if *m == month => list.push(i),
+            _ => months.push((month, vec![i])),
+        }
+    }
+    let title = format!("{} incident history", app.config().service.name);
+    let body = layout(
+        &title,
+        html! {
+            h1 { (title) }
+            p { a href="/" { "Back to the status page" } }
+            @if months.is_empty() { p { "No incidents have been published." } }
+            @for (month, list) in &months {
+                section aria-label=(month) {
+                    h2 { (month) }
+                    ul class="history" {
+                        @for i in list {
+                            li {
+                                a href=(format!("/incidents/{}", i.id)) { (i.title) }
+                                " — " (i.status().map_or("", status_label))
+                                @if let Some(p) = i.published_at {
+                                    ", " time datetime=(p.to_rfc3339()) { (p.to_display()) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            nav aria-label="Pages" {
+                @if page > 1 { a href=(format!("/history?page={}", page - 1)) { "Newer" } " " }
+                "Page " (page) " of " (pages)
+                @if page < pages { " " a href=(format!("/history?page={}", page + 1)) { "Older" } }
+            }
+        },
+    );
+    Ok((
+        [(header::CACHE_CONTROL, "public, max-age=5")],
+        Html(body.into_string()),
+    ))
 }
 
 fn state_label(state: ChannelState) -> &'static str {
