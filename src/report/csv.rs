@@ -48,10 +48,10 @@ pub(super) fn render(report: &MonthReport) -> String {
             .map(|h| h.to_string())
             .collect(),
         );
-        for (severity, f) in &tickets.by_severity {
+        for (severity, f) in tickets.by_severity.iter() {
             rows.push(vec![
                 report.month.clone(),
-                severity.clone(),
+                severity.to_owned(),
                 f.received.to_string(),
                 f.responded.to_string(),
                 f.met.to_string(),

@@ -101,7 +101,7 @@ fn ticket_section(t: &super::TicketSection) -> Markup {
                     th scope="col" { "Met %" } th scope="col" { "Avg min" } th scope="col" { "Median min" } th scope="col" { "p90 min" }
                 } }
                 tbody {
-                    @for (severity, f) in &t.by_severity {
+                    @for (severity, f) in t.by_severity.iter() {
                         tr {
                             td { (severity) } td { (f.received) } td { (f.responded) } td { (f.met) } td { (f.breached) }
                             td { (f.pending) } td { (f.waived) } td { (percent(f.met_ratio)) }

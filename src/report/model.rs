@@ -29,9 +29,30 @@ pub struct MonthReport {
 pub struct TicketSection {
     /// The calendar Medium and Low targets are counted on (`calendar` or `tier2`).
     pub calendar: String,
-    pub by_severity: std::collections::BTreeMap<String, crate::ticket::SeverityFigures>,
+    pub by_severity: BySeverity,
     pub breached: Vec<TicketLine>,
     pub waived: Vec<TicketLine>,
+}
+
+/// Ticket figures per severity, in severity order.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BySeverity {
+    pub critical: crate::ticket::SeverityFigures,
+    pub high: crate::ticket::SeverityFigures,
+    pub medium: crate::ticket::SeverityFigures,
+    pub low: crate::ticket::SeverityFigures,
+}
+
+impl BySeverity {
+    /// `(name, figures)` in severity order, for renderers.
+    pub fn iter(&self) -> [(&'static str, &crate::ticket::SeverityFigures); 4] {
+        [
+            ("critical", &self.critical),
+            ("high", &self.high),
+            ("medium", &self.medium),
+            ("low", &self.low),
+        ]
+    }
 }
 
 /// One ticket in a report list.

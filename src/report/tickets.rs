@@ -1,21 +1,24 @@
 //! The report's ticket section (sla-rules 2.3).
 
-use super::model::{TicketLine, TicketSection};
+use super::model::{BySeverity, TicketLine, TicketSection};
 use crate::domain::{Severity, TicketPolicy, Timestamp};
 use crate::sla::TicketState;
 use crate::ticket::{figures, Evaluated};
 
 pub(super) fn section(evaluated: &[Evaluated], policy: &TicketPolicy) -> TicketSection {
-    let by_severity = Severity::ALL
-        .into_iter()
-        .map(|s| {
-            let of: Vec<&Evaluated> = evaluated
-                .iter()
-                .filter(|e| e.evaluation.severity == s)
-                .collect();
-            (s.as_str().to_owned(), figures(&of))
-        })
-        .collect();
+    let of = |s: Severity| {
+        let list: Vec<&Evaluated> = evaluated
+            .iter()
+            .filter(|e| e.evaluation.severity == s)
+            .collect();
+        figures(&list)
+    };
+    let by_severity = BySeverity {
+        critical: of(Severity::Critical),
+        high: of(Severity::High),
+        medium: of(Severity::Medium),
+        low: of(Severity::Low),
+    };
     let line = |e: &Evaluated| TicketLine {
         id: e.record.ticket.id.clone(),
         external_id: e.record.external_id.clone(),
