@@ -297,3 +297,24 @@ fn figures(
         days,
     }
 }
+
+/// A channel's availability over `[from, to)` from the same timelines as the monthly report
+/// (stored transitions, unknown after coverage, declarations and maintenance applied), so
+/// an uptime badge never disagrees with the report. `met` is the exact integer decision
+/// against the commitment; `availability` is `None` when nothing was measured.
+pub async fn channel_availability(
+    store: &Store,
+    config: &Config,
+    channel: &str,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<Availability, ReportError> {
+    let settings = Settings::from(&config.service);
+    let timeline = timelines(store, config, from, to)
+        .await?
+        .into_iter()
+        .find(|(r, _)| r.id == channel)
+        .map(|(_, t)| t)
+        .ok_or_else(|| ReportError::UnknownChannel(channel.to_owned()))?;
+    Ok(sla::availability(&timeline, from, to, settings))
+}

@@ -14,7 +14,9 @@ pub mod recent;
 pub mod schedule;
 mod tickets;
 
-pub use build::{build, build_with_tickets, channel_sla, period, ChannelSla, ReportError};
+pub use build::{
+    build, build_with_tickets, channel_availability, channel_sla, period, ChannelSla, ReportError,
+};
 pub use model::{
     ChannelFigures, DayFigures, MonthReport, ReportSettings, TicketLine, TicketSection,
 };

@@ -6,8 +6,10 @@
 
 mod api;
 mod auth;
+mod badges;
 mod body;
 mod error;
+mod feeds;
 mod incidents;
 mod live;
 mod markdown;
@@ -66,6 +68,8 @@ pub fn router(state: AppState) -> Router {
         .merge(incidents::router())
         .merge(v2::router())
         .merge(tickets::router())
+        .merge(feeds::router())
+        .merge(badges::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(SetResponseHeaderLayer::if_not_present(
