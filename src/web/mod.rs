@@ -11,6 +11,7 @@ mod error;
 mod incidents;
 mod live;
 mod markdown;
+mod metrics;
 mod page;
 mod push;
 mod reports;
@@ -42,6 +43,8 @@ pub struct AppState {
     pub live: LiveView,
     pub heartbeat: Heartbeat,
     pub push: PushBoard,
+    /// The prober's counters and histograms, read by `/metrics`.
+    pub metrics: crate::probe::ProbeMetrics,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -66,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .merge(incidents::router())
         .merge(v2::router())
         .merge(tickets::router())
+        .merge(metrics::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(SetResponseHeaderLayer::if_not_present(
