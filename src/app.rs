@@ -77,6 +77,7 @@ pub async fn run(
         live: prober.live(),
         heartbeat: prober.heartbeat(),
         push: prober.push_board(),
+        metrics: prober.metrics(),
         clock,
     };
     let stopping = CancellationToken::new();

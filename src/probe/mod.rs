@@ -13,6 +13,7 @@ mod dns;
 mod http;
 pub mod import;
 mod live;
+mod metrics;
 mod push;
 mod reason;
 mod recorder;
@@ -23,6 +24,7 @@ mod tls;
 
 pub use http::HttpChecker;
 pub use live::{ChannelStatus, LiveView};
+pub use metrics::{Histogram, ProbeMetrics, ProbeMetricsSnapshot};
 pub use push::{hash_token, new_token, Push, PushBoard};
 pub use recorder::{Heartbeat, ProbeEvent};
 pub use seen::{judge, needs_body, Seen};
@@ -60,6 +62,7 @@ pub struct Prober {
     heartbeat: Heartbeat,
     events: broadcast::Sender<ProbeEvent>,
     push: PushBoard,
+    metrics: ProbeMetrics,
     shared: Shared,
     running: HashMap<ProbeKey, (ProbeSpec, CancellationToken)>,
     tasks: JoinSet<()>,
@@ -78,6 +81,7 @@ impl Prober {
         let heartbeat = Heartbeat::new(clock.now());
         let (events, _) = broadcast::channel(1024);
         let (inbox_tx, inbox) = mpsc::channel(1024);
+        let metrics = ProbeMetrics::default();
         let recorder = recorder::Recorder::restore(
             &config,
             restored,
@@ -86,7 +90,8 @@ impl Prober {
             heartbeat.clone(),
             events.clone(),
             clock.clone(),
-        );
+        )
+        .with_metrics(metrics.clone());
         let recorder = tokio::spawn(recorder.run(inbox));
         let http = HttpChecker::new()?;
         let push = PushBoard::default();
@@ -108,6 +113,7 @@ impl Prober {
             heartbeat,
             events,
             push,
+            metrics,
             shared,
             running: HashMap::new(),
             tasks: JoinSet::new(),
@@ -199,6 +205,11 @@ impl Prober {
     /// Where the push endpoint records heartbeats.
     pub fn push_board(&self) -> PushBoard {
         self.push.clone()
+    }
+
+    /// Counters and histograms of every observation, for `/metrics`.
+    pub fn metrics(&self) -> ProbeMetrics {
+        self.metrics.clone()
     }
 
     /// State changes as they are confirmed, for whoever the app wires to them.

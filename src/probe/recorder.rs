@@ -2,6 +2,7 @@
 //! and the live view.
 
 use super::live::LiveView;
+use super::metrics::ProbeMetrics;
 use crate::domain::{Clock, Config, Observation, ProbeKey, State, Timestamp};
 use crate::sla::{ChannelTracker, ProbeMachine};
 use crate::store::{LiveRestore, ObservationRecord, Store};
@@ -55,6 +56,7 @@ pub(super) struct Recorder {
     heartbeat: Heartbeat,
     events: broadcast::Sender<ProbeEvent>,
     clock: Arc<dyn Clock>,
+    metrics: ProbeMetrics,
 }
 
 impl Recorder {
@@ -115,7 +117,13 @@ impl Recorder {
             heartbeat,
             events,
             clock,
+            metrics: ProbeMetrics::default(),
         }
+    }
+
+    /// Counts every observation into `metrics` (shared with `/metrics`).
+    pub(super) fn with_metrics(self, metrics: ProbeMetrics) -> Recorder {
+        Recorder { metrics, ..self }
     }
 
     /// Runs until every probe task has dropped its sender, then returns.
@@ -187,6 +195,7 @@ impl Recorder {
 
     async fn handle(&mut self, obs: Observation) {
         self.heartbeat.beat(self.clock.now());
+        self.metrics.observe(&obs);
         let machine = self.machines.entry(obs.probe.clone()).or_default();
         let probe_transitions = machine.observe((&obs).into());
         let checkpoint = match serde_json::to_string(machine) {

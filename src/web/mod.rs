@@ -13,6 +13,7 @@ mod feeds;
 mod incidents;
 mod live;
 mod markdown;
+mod metrics;
 mod page;
 mod push;
 mod reports;
@@ -44,6 +45,8 @@ pub struct AppState {
     pub live: LiveView,
     pub heartbeat: Heartbeat,
     pub push: PushBoard,
+    /// The prober's counters and histograms, read by `/metrics`.
+    pub metrics: crate::probe::ProbeMetrics,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -70,6 +73,7 @@ pub fn router(state: AppState) -> Router {
         .merge(tickets::router())
         .merge(feeds::router())
         .merge(badges::router())
+        .merge(metrics::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -1,0 +1,132 @@
+//! Counters and histograms of what the probes saw, for the web layer's `/metrics`.
+//!
+//! The recorder is the one place every observation passes through, so it updates these; the
+//! web layer only reads a snapshot. Kept in memory only: they restart from zero with the
+//! process, which is what Prometheus counters are expected to do.
+
+use crate::domain::{Observation, ProbeKey};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+/// Upper bounds (seconds) of the response time buckets: from a fast local check to the
+/// longest timeouts people configure.
+pub const RESPONSE_BUCKETS: &[f64] = &[0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// Upper bounds (seconds) of the lateness buckets: a healthy scheduler starts within a few
+/// milliseconds; a second late means the runtime or the machine is overloaded.
+pub const LATENESS_BUCKETS: &[f64] = &[0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0];
+
+/// A fixed-bucket histogram; counts are per bucket, made cumulative when read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Histogram {
+    bounds: &'static [f64],
+    /// One count per bound, plus the last for values above every bound (`+Inf`).
+    counts: Vec<u64>,
+    sum: f64,
+}
+
+impl Histogram {
+    fn new(bounds: &'static [f64]) -> Histogram {
+        Histogram {
+            bounds,
+            counts: vec![0; bounds.len() + 1],
+            sum: 0.0,
+        }
+    }
+
+    fn observe(&mut self, value: f64) {
+        let slot = self.bounds.partition_point(|&bound| bound < value);
+        self.counts[slot] += 1;
+        self.sum += value;
+    }
+
+    /// `(upper bound, observations at or below it)` for each finite bound, in order; the
+    /// `+Inf` bucket is [`Histogram::count`].
+    pub fn cumulative(&self) -> impl Iterator<Item = (f64, u64)> + '_ {
+        self.bounds
+            .iter()
+            .zip(self.counts.iter().scan(0u64, |total, &n| {
+                *total += n;
+                Some(*total)
+            }))
+            .map(|(&bound, count)| (bound, count))
+    }
+
+    pub fn sum(&self) -> f64 {
+        self.sum
+    }
+
+    pub fn count(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+}
+
+/// What the metrics held at one instant, sorted by probe so the exposition is stable.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProbeMetricsSnapshot {
+    /// Response time of each probe (only runs that measured one).
+    pub response: BTreeMap<ProbeKey, Histogram>,
+    /// Actual start minus scheduled start of each probe's runs.
+    pub lateness: BTreeMap<ProbeKey, Histogram>,
+    /// Observations per probe and outcome (`up`, `degraded`, `down`, `unknown`).
+    pub observations: BTreeMap<(ProbeKey, &'static str), u64>,
+}
+
+/// Shared, cheap-to-clone handle: the recorder writes, `/metrics` reads.
+///
+/// One mutex is enough: the recorder takes it once per observation for a few map updates,
+/// and a scrape holds it only while copying.
+#[derive(Clone, Default)]
+pub struct ProbeMetrics {
+    inner: Arc<Mutex<ProbeMetricsSnapshot>>,
+}
+
+impl ProbeMetrics {
+    /// Counts one observation.
+    pub(super) fn observe(&self, obs: &Observation) {
+        let mut inner = match self.inner.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *inner
+            .observations
+            .entry((obs.probe.clone(), obs.outcome.as_str()))
+            .or_default() += 1;
+        inner
+            .lateness
+            .entry(obs.probe.clone())
+            .or_insert_with(|| Histogram::new(LATENESS_BUCKETS))
+            .observe(f64::from(obs.lateness_ms) / 1000.0);
+        if let Some(ms) = obs.response_ms {
+            inner
+                .response
+                .entry(obs.probe.clone())
+                .or_insert_with(|| Histogram::new(RESPONSE_BUCKETS))
+                .observe(f64::from(ms) / 1000.0);
+        }
+    }
+
+    /// A copy of everything counted so far.
+    pub fn snapshot(&self) -> ProbeMetricsSnapshot {
+        match self.inner.lock() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_are_cumulative_and_bounds_inclusive() {
+        let mut h = Histogram::new(&[0.1, 1.0]);
+        for v in [0.05, 0.1, 0.5, 1.0, 3.0] {
+            h.observe(v);
+        }
+        assert_eq!(h.cumulative().collect::<Vec<_>>(), [(0.1, 2), (1.0, 4)]);
+        assert_eq!(h.count(), 5);
+        assert!((h.sum() - 4.65).abs() < 1e-9);
+    }
+}

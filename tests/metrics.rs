@@ -1,0 +1,359 @@
+//! `/metrics` end to end: an in-process Beacon probing real local upstreams, scraped over HTTP
+//! and read back with a small parser of the text exposition format (and, under
+//! `BEACON_EXTERNAL_TESTS`, checked by Prometheus's own `promtool`).
+
+mod common;
+
+use common::{fast_config, wait_for, Beacon, Mode, Upstream};
+use std::collections::{BTreeMap, HashSet};
+use std::time::Duration;
+
+const WITHIN: Duration = Duration::from_secs(10);
+
+/// One sample line: metric name, labels, value.
+#[derive(Debug, Clone, PartialEq)]
+struct Sample {
+    name: String,
+    labels: BTreeMap<String, String>,
+    value: f64,
+}
+
+/// A parsed scrape: the samples in order and each family's declared type.
+#[derive(Debug, Default)]
+struct Scrape {
+    samples: Vec<Sample>,
+    types: BTreeMap<String, String>,
+    helped: HashSet<String>,
+}
+
+impl Scrape {
+    /// Parses format 0.0.4 strictly enough to catch mistakes: every sample must belong to a
+    /// family whose `HELP` and `TYPE` came before it.
+    fn parse(text: &str) -> Scrape {
+        let mut scrape = Scrape::default();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# HELP ") {
+                let (name, _) = rest.split_once(' ').expect("HELP has a name and text");
+                scrape.helped.insert(name.to_owned());
+            } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+                let (name, kind) = rest.split_once(' ').expect("TYPE has a name and type");
+                let old = scrape.types.insert(name.to_owned(), kind.to_owned());
+                assert!(old.is_none(), "TYPE of {name} declared twice");
+            } else if line.is_empty() || line.starts_with('#') {
+                continue;
+            } else {
+                let sample = parse_sample(line);
+                let family = scrape.family_of(&sample.name);
+                assert!(
+                    scrape.helped.contains(&family),
+                    "sample before HELP: {line}"
+                );
+                scrape.samples.push(sample);
+            }
+        }
+        scrape
+    }
+
+    /// The family a sample belongs to: histograms add `_bucket`, `_sum` and `_count`.
+    fn family_of(&self, name: &str) -> String {
+        if self.types.contains_key(name) {
+            return name.to_owned();
+        }
+        for suffix in ["_bucket", "_sum", "_count"] {
+            if let Some(base) = name.strip_suffix(suffix) {
+                if self.types.get(base).is_some_and(|t| t == "histogram") {
+                    return base.to_owned();
+                }
+            }
+        }
+        panic!("sample {name} has no TYPE line before it");
+    }
+
+    /// The samples named `name` whose labels include every pair of `labels`.
+    fn find(&self, name: &str, labels: &[(&str, &str)]) -> Vec<&Sample> {
+        self.samples
+            .iter()
+            .filter(|s| s.name == name)
+            .filter(|s| {
+                labels
+                    .iter()
+                    .all(|(k, v)| s.labels.get(*k).is_some_and(|x| x == v))
+            })
+            .collect()
+    }
+
+    /// The value of the one sample matching; panics if there is not exactly one.
+    fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        match self.find(name, labels).as_slice() {
+            [one] => one.value,
+            other => panic!("expected one {name}{labels:?}, found {other:?}"),
+        }
+    }
+}
+
+/// `name{a="x",b="y"} value` (or `name value`), unescaping `\\`, `\"` and `\n` in values.
+fn parse_sample(line: &str) -> Sample {
+    let (name, rest) = match line.find(['{', ' ']) {
+        Some(i) => line.split_at(i),
+        None => panic!("no value: {line}"),
+    };
+    let mut labels = BTreeMap::new();
+    let mut chars = rest.chars().peekable();
+    if chars.peek() == Some(&'{') {
+        chars.next();
+        loop {
+            match chars.peek() {
+                Some('}') => {
+                    chars.next();
+                    break;
+                }
+                Some(',') => {
+                    chars.next();
+                }
+                None => panic!("unterminated labels: {line}"),
+                _ => {}
+            }
+            let label: String = chars.by_ref().take_while(|&c| c != '=').collect();
+            assert_eq!(chars.next(), Some('"'), "label value not quoted: {line}");
+            let mut value = String::new();
+            loop {
+                match chars.next() {
+                    Some('"') => break,
+                    Some('\\') => match chars.next() {
+                        Some('\\') => value.push('\\'),
+                        Some('"') => value.push('"'),
+                        Some('n') => value.push('\n'),
+                        other => panic!("bad escape {other:?} in {line}"),
+                    },
+                    Some(c) => value.push(c),
+                    None => panic!("unterminated label value: {line}"),
+                }
+            }
+            labels.insert(label, value);
+        }
+    }
+    let value = chars.collect::<String>();
+    let value = match value.trim() {
+        "+Inf" => f64::INFINITY,
+        "-Inf" => f64::NEG_INFINITY,
+        v => v
+            .parse()
+            .unwrap_or_else(|e| panic!("bad value {v:?} in {line}: {e}")),
+    };
+    Sample {
+        name: name.to_owned(),
+        labels,
+        value,
+    }
+}
+
+async fn scrape_text(beacon: &Beacon) -> String {
+    let response = reqwest::get(beacon.url("/metrics"))
+        .await
+        .expect("GET /metrics");
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    response.text().await.expect("metrics body")
+}
+
+/// Checks the `+Inf` bucket equals `_count` and buckets never decrease, for one series.
+fn assert_histogram(scrape: &Scrape, name: &str, labels: &[(&str, &str)]) -> f64 {
+    let count = scrape.value(&format!("{name}_count"), labels);
+    let mut buckets: Vec<(f64, f64)> = scrape
+        .find(&format!("{name}_bucket"), labels)
+        .iter()
+        .map(|s| {
+            let le = &s.labels["le"];
+            let bound = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().expect("numeric le")
+            };
+            (bound, s.value)
+        })
+        .collect();
+    buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+    assert_eq!(buckets.last().map(|b| b.0), Some(f64::INFINITY), "{name}");
+    assert_eq!(buckets.last().map(|b| b.1), Some(count), "{name}");
+    assert!(
+        buckets.windows(2).all(|w| w[0].1 <= w[1].1),
+        "{name} buckets decrease: {buckets:?}"
+    );
+    assert!(scrape.value(&format!("{name}_sum"), labels) >= 0.0);
+    count
+}
+
+#[tokio::test]
+async fn metrics_show_states_counters_histograms_and_month_figures() {
+    let up = Upstream::start().await;
+    let down = Upstream::start().await;
+    down.set(Mode::Down);
+    let beacon = Beacon::start(&fast_config(
+        &[("web-form", &up.url()), ("live-chat", &down.url())],
+        1,
+        1,
+    ))
+    .await;
+    beacon.wait_for_state("web-form", "up", WITHIN).await;
+    beacon.wait_for_state("live-chat", "down", WITHIN).await;
+
+    // Month figures come from stored transitions, which the writer commits shortly after.
+    let scrape = wait_for(WITHIN, "month figures of both channels", || async {
+        let scrape = Scrape::parse(&scrape_text(&beacon).await);
+        let both = ["web-form", "live-chat"].iter().all(|c| {
+            scrape
+                .find("beacon_availability_month_to_date", &[("channel", c)])
+                .len()
+                == 1
+        });
+        both.then_some(scrape)
+    })
+    .await;
+
+    assert_eq!(
+        scrape.value("beacon_build_info", &[]),
+        1.0,
+        "build_info: {:?}",
+        scrape.find("beacon_build_info", &[])
+    );
+    assert_eq!(
+        scrape.find("beacon_build_info", &[])[0].labels["version"],
+        env!("CARGO_PKG_VERSION")
+    );
+
+    for (channel, current) in [("web-form", "up"), ("live-chat", "down")] {
+        let states = scrape.find("beacon_channel_state", &[("channel", channel)]);
+        assert_eq!(states.len(), 6, "one series per state for {channel}");
+        for sample in states {
+            let expected = if sample.labels["state"] == current {
+                1.0
+            } else {
+                0.0
+            };
+            assert_eq!(sample.value, expected, "{channel}: {sample:?}");
+        }
+    }
+
+    let ups = scrape.value(
+        "beacon_observations_total",
+        &[
+            ("channel", "web-form"),
+            ("probe", "health"),
+            ("outcome", "up"),
+        ],
+    );
+    assert!(ups > 0.0, "web-form observed up {ups} times");
+    let downs = scrape.value(
+        "beacon_observations_total",
+        &[
+            ("channel", "live-chat"),
+            ("probe", "health"),
+            ("outcome", "down"),
+        ],
+    );
+    assert!(downs > 0.0, "live-chat observed down {downs} times");
+    assert!(scrape
+        .find(
+            "beacon_observations_total",
+            &[("channel", "web-form"), ("outcome", "down")]
+        )
+        .is_empty());
+
+    let labels = [("channel", "web-form"), ("probe", "health")];
+    let responses = assert_histogram(&scrape, "beacon_probe_response_seconds", &labels);
+    assert!(responses > 0.0);
+    let runs = assert_histogram(&scrape, "beacon_probe_lateness_seconds", &labels);
+    assert!(runs >= ups, "every run has a lateness: {runs} < {ups}");
+    assert_eq!(
+        scrape
+            .find("beacon_probe_response_seconds_bucket", &labels)
+            .len(),
+        9,
+        "8 buckets and +Inf"
+    );
+
+    let availability = scrape.value(
+        "beacon_availability_month_to_date",
+        &[("channel", "web-form")],
+    );
+    assert!(
+        (0.0..=1.0).contains(&availability),
+        "availability {availability}"
+    );
+    assert!(
+        scrape.value(
+            "beacon_availability_month_to_date",
+            &[("channel", "live-chat")]
+        ) < 1.0
+    );
+    assert_eq!(
+        scrape
+            .find("beacon_error_budget_remaining_seconds", &[])
+            .len(),
+        2
+    );
+    assert_eq!(
+        scrape
+            .types
+            .get("beacon_observations_total")
+            .map(String::as_str),
+        Some("counter")
+    );
+    assert_eq!(
+        scrape
+            .types
+            .get("beacon_probe_lateness_seconds")
+            .map(String::as_str),
+        Some("histogram")
+    );
+    beacon.stop().await;
+}
+
+#[test]
+fn the_test_parser_unescapes_label_values() {
+    let sample = parse_sample(r#"m{a="x\\y",b="say \"hi\"\nbye"} 2.5"#);
+    assert_eq!(sample.name, "m");
+    assert_eq!(sample.labels["a"], "x\\y");
+    assert_eq!(sample.labels["b"], "say \"hi\"\nbye");
+    assert_eq!(sample.value, 2.5);
+    assert_eq!(parse_sample("n +Inf").value, f64::INFINITY);
+}
+
+/// Prometheus's own checker: exit 1 is an unparsable exposition, 3 a lint problem.
+#[cfg(external_tests)]
+#[tokio::test]
+async fn promtool_accepts_the_exposition() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    let up = Upstream::start().await;
+    let beacon = Beacon::start(&fast_config(&[("web-form", &up.url())], 1, 1)).await;
+    beacon.wait_for_state("web-form", "up", WITHIN).await;
+    let text = scrape_text(&beacon).await;
+    beacon.stop().await;
+
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("promtool must be installed for this test: {e}"));
+    child
+        .stdin
+        .take()
+        .expect("promtool stdin")
+        .write_all(text.as_bytes())
+        .expect("write to promtool");
+    let out = child.wait_with_output().expect("promtool ran");
+    assert!(
+        out.status.success(),
+        "promtool check metrics exited {:?}:\n{}{}\n--- exposition ---\n{text}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
