@@ -6,6 +6,7 @@
 
 mod bench;
 mod bench_report;
+mod history;
 mod operator;
 
 use crate::domain::{Config, SystemClock};
@@ -225,7 +226,10 @@ pub fn main() -> ExitCode {
                 Ok(c) => c,
                 Err(code) => return code,
             };
-            report(runtime().and_then(|rt| rt.block_on(push_token(config, &db, channel, probe))))
+            report(
+                runtime()
+                    .and_then(|rt| rt.block_on(operator::push_token(config, &db, channel, probe))),
+            )
         }
         Command::Token { what } => operator::token(what),
         Command::Incident { what } => operator::incident(what),
@@ -240,7 +244,7 @@ pub fn main() -> ExitCode {
                 Ok(c) => c,
                 Err(code) => return code,
             };
-            report_month(&config, &db, &month, format.into(), out.as_deref())
+            history::report_month(&config, &db, &month, format.into(), out.as_deref())
         }
         Command::Import {
             what: ImportCommand::Observations { file, config, db },
@@ -249,7 +253,7 @@ pub fn main() -> ExitCode {
                 Ok(c) => c,
                 Err(code) => return code,
             };
-            import_observations(&file, &config, &db)
+            history::import_observations(&file, &config, &db)
         }
         Command::Import {
             what: ImportCommand::Tickets { file, config, db },
@@ -308,85 +312,6 @@ pub fn main() -> ExitCode {
             report(runtime().and_then(|rt| rt.block_on(healthcheck(&listen))))
         }
     }
-}
-
-/// Builds and writes one month's report; exit 2 for a malformed or future month.
-fn report_month(
-    config: &Config,
-    db: &Path,
-    month: &str,
-    format: crate::report::Format,
-    out: Option<&Path>,
-) -> ExitCode {
-    use crate::report::{build_with_tickets, period, ReportError};
-    let now = crate::domain::Clock::now(&SystemClock);
-    if let Err(e) = period(month, now) {
-        eprintln!("error: {e}");
-        return ExitCode::from(2);
-    }
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(e) => return report(Err(e)),
-    };
-    let built = rt.block_on(async {
-        let store = store::Store::open(db)?;
-        let result = build_with_tickets(&store, config, month, now).await;
-        store.close().await?;
-        Ok::<_, anyhow::Error>(result)
-    });
-    let monthly = match built {
-        Err(e) => return report(Err(e)),
-        Ok(Err(e @ (ReportError::BadMonth(_) | ReportError::FutureMonth(_)))) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-        Ok(Err(e)) => return report(Err(e.into())),
-        Ok(Ok(r)) => r,
-    };
-    let text = monthly.render(format);
-    report(match out {
-        Some(path) => {
-            std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
-        }
-        None => {
-            print!("{text}");
-            Ok(())
-        }
-    })
-}
-
-/// Exit 2 when the file is refused (bad lines: nothing imported), 1 on runtime failures.
-fn import_observations(file: &Path, config: &Config, db: &Path) -> ExitCode {
-    use crate::probe::import;
-    let text = match std::fs::read_to_string(file) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: {}: cannot read: {e}", file.display());
-            return ExitCode::from(2);
-        }
-    };
-    let observations = match import::parse(&file.display().to_string(), &text, config) {
-        Ok(o) => o,
-        Err(e) => {
-            eprintln!("error: {e}\nnothing imported");
-            return ExitCode::from(2);
-        }
-    };
-    let total = observations.len();
-    report(runtime().and_then(|rt| {
-        rt.block_on(async {
-            let store = store::Store::open(db)?;
-            let result = import::import(&store, config, observations).await;
-            store.close().await?;
-            let inserted = result?;
-            println!(
-                "imported {inserted} new observations from {} ({} already present)",
-                file.display(),
-                total - inserted
-            );
-            Ok(())
-        })
-    }))
 }
 
 fn check(path: &Path) -> ExitCode {
@@ -471,40 +396,6 @@ async fn serve(
         shutdown_signal(),
     )
     .await?;
-    Ok(())
-}
-
-async fn push_token(
-    config: Config,
-    db: &Path,
-    channel: String,
-    probe: String,
-) -> anyhow::Result<()> {
-    let spec = config
-        .channels
-        .iter()
-        .find(|c| c.id == channel)
-        .with_context(|| format!("no channel \"{channel}\" in the configuration"))?
-        .probes
-        .iter()
-        .find(|p| p.name == probe)
-        .with_context(|| format!("no probe \"{probe}\" in channel \"{channel}\""))?;
-    anyhow::ensure!(
-        matches!(spec.target, crate::domain::ProbeTarget::Push { .. }),
-        "probe \"{probe}\" of channel \"{channel}\" is a {} probe, not a push probe",
-        spec.target.kind()
-    );
-    let store = store::Store::open(db)?;
-    store.sync_config(&config).await?;
-    let (token, hash) =
-        crate::probe::new_token().map_err(|_| anyhow::anyhow!("no secure random source"))?;
-    let key = crate::domain::ProbeKey { channel, probe };
-    store
-        .set_push_token(key, hash, crate::domain::Clock::now(&SystemClock))
-        .await?;
-    store.close().await?;
-    println!("{token}");
-    eprintln!("push with: curl -X POST http://HOST:PORT/api/v1/push/{token} (this token is shown only once; a new one replaces it)");
     Ok(())
 }
 

@@ -368,3 +368,38 @@ pub(super) fn import_tickets(file: &Path, config: &crate::domain::Config, db: &P
         Ok(())
     })
 }
+
+/// `beacon push-token`: creates or rotates a push probe's token and prints it once.
+pub(super) async fn push_token(
+    config: crate::domain::Config,
+    db: &Path,
+    channel: String,
+    probe: String,
+) -> anyhow::Result<()> {
+    let spec = config
+        .channels
+        .iter()
+        .find(|c| c.id == channel)
+        .with_context(|| format!("no channel \"{channel}\" in the configuration"))?
+        .probes
+        .iter()
+        .find(|p| p.name == probe)
+        .with_context(|| format!("no probe \"{probe}\" in channel \"{channel}\""))?;
+    anyhow::ensure!(
+        matches!(spec.target, crate::domain::ProbeTarget::Push { .. }),
+        "probe \"{probe}\" of channel \"{channel}\" is a {} probe, not a push probe",
+        spec.target.kind()
+    );
+    let store = Store::open(db)?;
+    store.sync_config(&config).await?;
+    let (token, hash) =
+        crate::probe::new_token().map_err(|_| anyhow::anyhow!("no secure random source"))?;
+    let key = crate::domain::ProbeKey { channel, probe };
+    store
+        .set_push_token(key, hash, crate::domain::Clock::now(&SystemClock))
+        .await?;
+    store.close().await?;
+    println!("{token}");
+    eprintln!("push with: curl -X POST http://HOST:PORT/api/v1/push/{token} (this token is shown only once; a new one replaces it)");
+    Ok(())
+}
