@@ -594,5 +594,26 @@ async fn incident_pages_history_and_ninety_day_bars() {
         "today's bar has a text title"
     );
     assert!(front.contains("uptime over the last 90 days"));
+
+    let uptime = reqwest::get(beacon.url("/uptime"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let month = today[..7].to_owned();
+    assert!(
+        uptime.contains(&format!("<th scope=\"col\">{month}</th>")),
+        "current month column"
+    );
+    assert!(
+        uptime.contains("100.000%"),
+        "the channel was up all month so far"
+    );
+    assert_eq!(
+        uptime.matches("<th scope=\"col\">").count(),
+        13,
+        "channel column and 12 months"
+    );
     beacon.stop().await;
 }

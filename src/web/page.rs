@@ -22,6 +22,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/static/style.css", get(stylesheet))
         .route("/incidents/{id}", get(incident_page))
         .route("/history", get(history_page))
+        .route("/uptime", get(uptime_page))
 }
 
 /// What the page template needs; built from the live view, never from the request.
@@ -160,7 +161,7 @@ fn render(view: &PageView) -> Markup {
                 p {
                     "All times are UTC. Page generated at "
                     time datetime=(view.generated_at.to_rfc3339()) { (view.generated_at.to_display()) }
-                    ". " a href="/history" { "Incident history" } ". Also as JSON: " a href="/api/v1/status" { "/api/v1/status" } "."
+                    ". " a href="/history" { "Incident history" } ", " a href="/uptime" { "monthly uptime" } ". Also as JSON: " a href="/api/v1/status" { "/api/v1/status" } "."
                 }
             }
         },
@@ -451,6 +452,77 @@ async fn history_page(
     );
     Ok((
         [(header::CACHE_CONTROL, "public, max-age=5")],
+        Html(body.into_string()),
+    ))
+}
+
+/// `/uptime`: each channel's monthly availability against the commitment, last 12 months.
+async fn uptime_page(State(app): State<AppState>) -> Result<impl IntoResponse, super::Error> {
+    let config = app.config();
+    let now = app.clock.now();
+    let this_month = now.to_rfc3339().get(..7).unwrap_or("1970-01").to_owned();
+    let (mut year, mut month): (i32, u32) = (
+        this_month
+            .get(..4)
+            .and_then(|y| y.parse().ok())
+            .unwrap_or(1970),
+        this_month
+            .get(5..7)
+            .and_then(|m| m.parse().ok())
+            .unwrap_or(1),
+    );
+    let mut reports = Vec::new();
+    for _ in 0..12 {
+        let label = format!("{year:04}-{month:02}");
+        match crate::report::build(&app.store, &config, &label, now).await {
+            Ok(r) => reports.push(r),
+            Err(crate::report::ReportError::Store(e)) => return Err(e.into()),
+            Err(_) => {}
+        }
+        if month == 1 {
+            year -= 1;
+            month = 12;
+        } else {
+            month -= 1;
+        }
+    }
+    let title = format!("{} monthly uptime", config.service.name);
+    let commitment = config.service.commitment_percent;
+    let body = layout(
+        &title,
+        html! {
+            h1 { (title) }
+            p { a href="/" { "Back to the status page" } }
+            p { "Availability per calendar month (UTC) against the " (commitment) "% commitment; time nobody measured is left out and shown as coverage." }
+            table class="uptime-table" {
+                thead { tr {
+                    th scope="col" { "Channel" }
+                    @for r in &reports { th scope="col" { (r.month) } }
+                } }
+                tbody {
+                    @for c in &config.channels {
+                        tr {
+                            th scope="row" { (c.name) @if !c.in_commitment { " (outside commitment)" } }
+                            @for r in &reports {
+                                @let figures = r.channels.iter().find(|f| f.id == c.id);
+                                td {
+                                    @match figures.and_then(|f| f.availability.map(|a| (a, f.met, f.coverage))) {
+                                        Some((a, met, coverage)) => {
+                                            span class=(if met == Some(true) { "met" } else { "missed" }) { (format!("{:.3}%", a * 100.0)) }
+                                            @if coverage < 0.99 { br; small { (format!("coverage {:.1}%", coverage * 100.0)) } }
+                                        }
+                                        None => "—",
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    );
+    Ok((
+        [(header::CACHE_CONTROL, "public, max-age=60")],
         Html(body.into_string()),
     ))
 }
