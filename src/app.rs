@@ -116,6 +116,13 @@ pub async fn run(
         state_clock.clone(),
         stopping.clone(),
     );
+    let due_soon = tokio::spawn(warn_due_tickets(
+        config_tx.subscribe(),
+        store.clone(),
+        notifier.clone(),
+        state_clock.clone(),
+        stopping.clone(),
+    ));
     let mut reloads = reload_triggers(config_file.clone(), stopping.clone());
     let mut prune = tokio::time::interval(PRUNE_EVERY);
     loop {
@@ -164,6 +171,7 @@ pub async fn run(
         ("report", reports),
         ("maintenance", maintenance),
         ("auto-draft", auto_drafts),
+        ("ticket warnings", due_soon),
     ] {
         if let Err(e) = job.await {
             tracing::warn!(error = %e, job = name, "background job failed");
@@ -229,6 +237,66 @@ fn spawn_auto_drafts(
             }
         }
     })
+}
+
+/// How often open tickets are checked for a near deadline.
+const DUE_SOON_EVERY: Duration = Duration::from_secs(5);
+
+/// Tells the webhooks, once per ticket, that an unanswered ticket is within 15 minutes of its
+/// deadline. Tickets received in the last 30 days are looked at (the longest target is a
+/// few business days).
+async fn warn_due_tickets(
+    config: watch::Receiver<Arc<Config>>,
+    store: Store,
+    notifier: crate::notify::Notifier,
+    clock: Arc<dyn Clock>,
+    stop: CancellationToken,
+) {
+    let mut ticks = tokio::time::interval(DUE_SOON_EVERY);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = ticks.tick() => {}
+        }
+        let now = clock.now();
+        let config = config.borrow().clone();
+        let result = async {
+            let tickets = store
+                .tickets(now.plus_ms(-30 * 24 * 3600 * 1000), now.plus_ms(1))
+                .await?;
+            let incidents = store.incidents().await?;
+            let evaluated = crate::ticket::evaluate_all(
+                tickets,
+                &incidents,
+                &config.channels,
+                &config.tickets,
+                now,
+            );
+            for e in crate::ticket::due_soon(&evaluated, now) {
+                let (Some(deadline), id) = (e.evaluation.deadline, e.record.ticket.id.clone())
+                else {
+                    continue;
+                };
+                if store.claim_ticket_warning(id.clone(), now).await? {
+                    let event = NotifyEvent::TicketDueSoon {
+                        ticket_id: id,
+                        external_id: e.record.external_id.clone(),
+                        severity: e.evaluation.severity.as_str().to_owned(),
+                        subject: e.record.subject.clone(),
+                        deadline,
+                    };
+                    if let Err(err) = notifier.enqueue(event).await {
+                        tracing::error!(error = %err, "ticket warning not queued");
+                    }
+                }
+            }
+            Ok::<(), crate::store::Error>(())
+        }
+        .await;
+        if let Err(e) = result {
+            tracing::error!(error = %e, "checking ticket deadlines failed");
+        }
+    }
 }
 
 /// The latest public update of a just published or updated incident, as a notification.

@@ -307,3 +307,49 @@ fn a_helpdesk_export_imports_all_or_nothing() {
     let (_, stdout, _) = run(good);
     assert_eq!(stdout.trim(), "imported 0 new tickets", "idempotent");
 }
+
+#[tokio::test]
+async fn a_ticket_near_its_deadline_is_sent_to_webhooks_once() {
+    let receiver = common::webhook::Receiver::start().await;
+    let config = format!(
+        "{CONFIG}\n[tickets.targets]\ncritical = \"10m\"\n\n[notify]\nretry_base = \"100ms\"\n\n[[notify.webhook]]\nurl = \"{}\"\nevents = [\"ticket_due_soon\"]\n",
+        receiver.url()
+    );
+    let beacon = Beacon::start(&config).await;
+    let token = token(&beacon).await;
+    let (_, due) = ticket(&beacon, &token, "HD-9", "critical", &["web-form"]).await;
+    assert_eq!(due["state"], "pending");
+    let (_, relaxed) = ticket(&beacon, &token, "HD-10", "low", &["web-form"]).await;
+    assert_eq!(relaxed["state"], "pending");
+    let (_, queue) = call(
+        reqwest::Method::GET,
+        beacon.url("/api/v1/queue"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(
+        queue["tickets"][0]["due_soon"], true,
+        "highlighted in the queue"
+    );
+    assert_eq!(queue["tickets"][1]["due_soon"], false);
+
+    let got = receiver
+        .wait_for(
+            std::time::Duration::from_secs(15),
+            "due-soon warning",
+            |b| b["event"] == "ticket_due_soon",
+        )
+        .await;
+    assert_eq!(got.json()["ticket"]["id"], due["id"]);
+    assert_eq!(got.json()["ticket"]["external_id"], "HD-9");
+    // The next checks find it again but do not send it again.
+    tokio::time::sleep(std::time::Duration::from_millis(5_500)).await;
+    let warnings = receiver
+        .requests()
+        .iter()
+        .filter(|r| r.json()["event"] == "ticket_due_soon")
+        .count();
+    assert_eq!(warnings, 1, "sent once");
+    beacon.stop().await;
+}

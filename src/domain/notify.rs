@@ -12,18 +12,22 @@ pub enum NotifyEventKind {
     ChannelState,
     /// An incident was published or updated.
     IncidentUpdate,
+    /// An unanswered ticket is within 15 minutes of its first-response deadline (sent once).
+    TicketDueSoon,
 }
 
 impl NotifyEventKind {
-    pub const ALL: [NotifyEventKind; 2] = [
+    pub const ALL: [NotifyEventKind; 3] = [
         NotifyEventKind::ChannelState,
         NotifyEventKind::IncidentUpdate,
+        NotifyEventKind::TicketDueSoon,
     ];
 
     pub fn as_str(self) -> &'static str {
         match self {
             NotifyEventKind::ChannelState => "channel_state",
             NotifyEventKind::IncidentUpdate => "incident_update",
+            NotifyEventKind::TicketDueSoon => "ticket_due_soon",
         }
     }
 

@@ -92,6 +92,24 @@ fn json(event: &NotifyEvent, service: &str, created_at: Timestamp) -> serde_json
             since: since.to_rfc3339(),
             created_at: created_at.to_rfc3339(),
         }),
+        NotifyEvent::TicketDueSoon {
+            ticket_id,
+            external_id,
+            severity,
+            subject,
+            deadline,
+        } => serde_json::to_string(&serde_json::json!({
+            "event": kind,
+            "service": service,
+            "ticket": {
+                "id": ticket_id,
+                "external_id": external_id,
+                "severity": severity,
+                "subject": subject,
+                "deadline": deadline.to_rfc3339(),
+            },
+            "created_at": created_at.to_rfc3339(),
+        })),
         NotifyEvent::IncidentUpdate {
             incident_id,
             title,
@@ -123,6 +141,16 @@ fn json(event: &NotifyEvent, service: &str, created_at: Timestamp) -> serde_json
 /// messages are escaped and cannot turn into links or mentions.
 fn slack_text(event: &NotifyEvent, service: &str) -> String {
     let text = match event {
+        NotifyEvent::TicketDueSoon {
+            ticket_id,
+            external_id,
+            severity,
+            subject,
+            deadline,
+        } => format!(
+            "{service}: {severity} ticket {ticket_id} ({external_id}) \"{subject}\" has no first response; due {}",
+            deadline.to_display()
+        ),
         NotifyEvent::ChannelState {
             channel_name,
             state,

@@ -44,6 +44,15 @@ pub enum NotifyEvent {
         published_at: Timestamp,
         url: Option<String>,
     },
+    /// An unanswered ticket is close to (or past) its first-response deadline.
+    TicketDueSoon {
+        /// Beacon's request id, e.g. `BCN-2026-000123`.
+        ticket_id: String,
+        external_id: String,
+        severity: String,
+        subject: String,
+        deadline: Timestamp,
+    },
 }
 
 impl NotifyEvent {
@@ -51,6 +60,7 @@ impl NotifyEvent {
         match self {
             NotifyEvent::ChannelState { .. } => NotifyEventKind::ChannelState,
             NotifyEvent::IncidentUpdate { .. } => NotifyEventKind::IncidentUpdate,
+            NotifyEvent::TicketDueSoon { .. } => NotifyEventKind::TicketDueSoon,
         }
     }
 }

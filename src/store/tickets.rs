@@ -106,6 +106,19 @@ impl Store {
         .await
     }
 
+    /// Claims the one due-soon warning of a ticket: true the first time only.
+    pub async fn claim_ticket_warning(&self, request_id: String, now: Timestamp) -> Result<bool> {
+        self.job(move |tx| {
+            let row = row_of(&request_id).ok_or(Error::NotFound)?;
+            let inserted = tx.execute(
+                "INSERT OR IGNORE INTO ticket_warnings (ticket_id, at_ms) VALUES (?1, ?2)",
+                params![row, now.millis()],
+            )?;
+            Ok(inserted == 1)
+        })
+        .await
+    }
+
     /// One ticket by its request id.
     pub async fn ticket(&self, request_id: String) -> Result<TicketRecord> {
         self.read(move |conn| {

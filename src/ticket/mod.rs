@@ -90,6 +90,24 @@ pub fn queue(mut open: Vec<Evaluated>) -> Vec<Evaluated> {
     open
 }
 
+/// A ticket is due soon this long before its deadline (the queue highlights it and webhooks
+/// are told once).
+pub const DUE_SOON_MS: i64 = 15 * 60 * 1000;
+
+/// Unanswered tickets with a contractual clock that ends within [`DUE_SOON_MS`] of `now`
+/// (or has already ended).
+pub fn due_soon(evaluated: &[Evaluated], now: Timestamp) -> Vec<&Evaluated> {
+    evaluated
+        .iter()
+        .filter(|e| is_open(e))
+        .filter(|e| {
+            e.evaluation
+                .deadline
+                .is_some_and(|d| d.millis() - now.millis() <= DUE_SOON_MS)
+        })
+        .collect()
+}
+
 /// Per severity, for the monthly report (sla-rules 2.3).
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct SeverityFigures {

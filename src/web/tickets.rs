@@ -12,8 +12,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-/// Within this long of its deadline a ticket is flagged in the queue.
-const DUE_SOON_MS: i64 = 15 * 60 * 1000;
+use crate::ticket::DUE_SOON_MS;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()

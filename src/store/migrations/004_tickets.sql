@@ -33,3 +33,9 @@ BEFORE DELETE ON ticket_events
 BEGIN
     SELECT RAISE(ABORT, 'ticket events are append-only');
 END;
+
+-- Tickets already warned about as due soon: the warning goes out once, even across restarts.
+CREATE TABLE ticket_warnings (
+    ticket_id INTEGER PRIMARY KEY REFERENCES tickets(id),
+    at_ms     INTEGER NOT NULL
+);
