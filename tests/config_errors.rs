@@ -208,11 +208,11 @@ fn malformed_configs_name_file_line_column_and_key() {
         ),
         (
             webhook("url = \"https://x.test/\"\nevents = [\"channel_state\", \"incident\"]\n"),
-            "probes.toml:4:28: unknown event \"incident\" in events: expected channel_state, incident_update",
+            "probes.toml:4:28: unknown event \"incident\" in events: expected channel_state, incident_update, ticket_due_soon",
         ),
         (
             webhook("url = \"https://x.test/\"\nevents = []\n"),
-            "probes.toml:4:10: events must name at least one of channel_state, incident_update; leave the key out for all of them",
+            "probes.toml:4:10: events must name at least one of channel_state, incident_update, ticket_due_soon; leave the key out for all of them",
         ),
         (
             webhook("url = \"https://x.test/\"\nevents = [\"channel_state\", \"channel_state\"]\n"),
