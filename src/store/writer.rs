@@ -306,25 +306,7 @@ fn import(
     let mut inserted = 0;
     for obs in &batch.observations {
         let probe_id = *probe_ids.get(&obs.probe).ok_or(Error::NotFound)?;
-        inserted += tx
-            .prepare_cached(
-                "INSERT OR IGNORE INTO observations (probe_id, at_ms, location, outcome, status_code,
-                     response_ms, reason, interval_ms, lateness_ms, failure_threshold, success_threshold)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            )?
-            .execute(params![
-                probe_id,
-                obs.at.millis(),
-                obs.location,
-                obs.outcome.as_str(),
-                obs.status_code,
-                obs.response_ms,
-                obs.reason,
-                i64::try_from(obs.interval_ms).unwrap_or(i64::MAX),
-                obs.lateness_ms,
-                obs.thresholds.failure,
-                obs.thresholds.success,
-            ])?;
+        inserted += insert_observation(tx, probe_id, obs, OnConflict::Keep)?;
     }
     for p in &batch.probes {
         let probe_id = *probe_ids.get(&p.probe).ok_or(Error::NotFound)?;
@@ -349,19 +331,35 @@ fn import(
     Ok(inserted)
 }
 
-fn insert_record(
+/// What to do with an observation already stored for the same probe, time and location.
+#[derive(Clone, Copy)]
+enum OnConflict {
+    /// Live writes: the latest word wins.
+    Replace,
+    /// Imports: what is stored stays, so importing twice adds nothing.
+    Keep,
+}
+
+/// Inserts one observation; returns 1 if a row was written.
+fn insert_observation(
     tx: &Transaction<'_>,
-    probe_ids: &HashMap<ProbeKey, i64>,
-    record: &ObservationRecord,
-) -> Result<()> {
-    let obs = &record.observation;
-    let probe_id = *probe_ids.get(&obs.probe).ok_or(Error::NotFound)?;
-    tx.prepare_cached(
-        "INSERT OR REPLACE INTO observations (probe_id, at_ms, location, outcome, status_code,
-             response_ms, reason, interval_ms, lateness_ms, failure_threshold, success_threshold)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    )?
-    .execute(params![
+    probe_id: i64,
+    obs: &Observation,
+    on_conflict: OnConflict,
+) -> Result<usize> {
+    let sql = match on_conflict {
+        OnConflict::Replace => {
+            "INSERT OR REPLACE INTO observations (probe_id, at_ms, location, outcome, status_code,
+                 response_ms, reason, interval_ms, lateness_ms, failure_threshold, success_threshold)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        }
+        OnConflict::Keep => {
+            "INSERT OR IGNORE INTO observations (probe_id, at_ms, location, outcome, status_code,
+                 response_ms, reason, interval_ms, lateness_ms, failure_threshold, success_threshold)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        }
+    };
+    Ok(tx.prepare_cached(sql)?.execute(params![
         probe_id,
         obs.at.millis(),
         obs.location,
@@ -373,7 +371,17 @@ fn insert_record(
         obs.lateness_ms,
         obs.thresholds.failure,
         obs.thresholds.success,
-    ])?;
+    ])?)
+}
+
+fn insert_record(
+    tx: &Transaction<'_>,
+    probe_ids: &HashMap<ProbeKey, i64>,
+    record: &ObservationRecord,
+) -> Result<()> {
+    let obs = &record.observation;
+    let probe_id = *probe_ids.get(&obs.probe).ok_or(Error::NotFound)?;
+    insert_observation(tx, probe_id, obs, OnConflict::Replace)?;
     tx.prepare_cached(
         "INSERT OR REPLACE INTO probe_checkpoints (probe_id, at_ms, machine) VALUES (?1, ?2, ?3)",
     )?
