@@ -3,8 +3,7 @@
 //! (counted by the upstream) against runs scheduled, lateness, CPU per 1,000 runs, peak RSS.
 
 use crate::domain::{
-    Channel, Config, HttpTarget, ProbeSpec, ProbeTarget, Schedule, ServiceSettings, SystemClock,
-    Thresholds,
+    Channel, Config, HttpTarget, ProbeSpec, ProbeTarget, Schedule, SystemClock, Thresholds,
 };
 use crate::probe::Prober;
 use crate::store::Store;
@@ -183,24 +182,19 @@ fn config(count: usize, every: Duration, upstream: &str) -> Config {
             }],
         })
         .collect();
-    Config {
-        service: ServiceSettings {
-            name: "Bench".into(),
-            location: "bench".into(),
-            commitment_percent: 99.5,
-            partial_weight: 0.3,
-            maintenance_counts_as_downtime: true,
-            connectivity_check: None,
-            retention: Duration::from_secs(90 * 24 * 3600),
-            public_reports: false,
-            report_schedule: "0 0 6 1 * *".into(),
-            report_dir: None,
-            auto_publish: false,
-        },
-        notify: Default::default(),
-        tickets: Default::default(),
-        channels,
-    }
+    with_channels(channels)
+}
+
+/// A configuration with the defaults of `probes.toml` (parsed, so benches never drift from
+/// them) and the given channels.
+pub(super) fn with_channels(channels: Vec<Channel>) -> Config {
+    const SERVICE: &str = "[service]\nname = \"Bench\"\nlocation = \"bench\"\n";
+    let mut config = crate::config::parse("bench", SERVICE).unwrap_or_else(|e| {
+        // The text is a constant: this only fails if the defaults themselves are broken.
+        panic!("bench configuration: {e}")
+    });
+    config.channels = channels;
+    config
 }
 
 async fn requests(upstream: &str) -> anyhow::Result<u64> {

@@ -4,7 +4,7 @@
 
 use crate::domain::{
     Channel, Config, HttpTarget, Observation, Outcome, ProbeKey, ProbeSpec, ProbeTarget, Schedule,
-    ServiceSettings, State, Thresholds, Timestamp, Transition,
+    State, Thresholds, Timestamp, Transition,
 };
 use crate::sla::ProbeMachine;
 use crate::store::{ImportBatch, ProbeRecompute, Store};
@@ -203,23 +203,8 @@ fn raw_minutes(
 }
 
 fn config(count: usize) -> Config {
-    Config {
-        service: ServiceSettings {
-            name: "Bench".into(),
-            location: "bench".into(),
-            commitment_percent: 99.5,
-            partial_weight: 0.3,
-            maintenance_counts_as_downtime: true,
-            connectivity_check: None,
-            retention: Duration::from_secs(90 * 24 * 3600),
-            public_reports: false,
-            report_schedule: "0 0 6 1 * *".into(),
-            report_dir: None,
-            auto_publish: false,
-        },
-        notify: Default::default(),
-        tickets: Default::default(),
-        channels: (0..count)
+    super::bench::with_channels(
+        (0..count)
             .map(|i| Channel {
                 id: format!("channel-{i:03}"),
                 name: format!("Channel {i}"),
@@ -247,5 +232,5 @@ fn config(count: usize) -> Config {
                 }],
             })
             .collect(),
-    }
+    )
 }
