@@ -25,27 +25,6 @@ group = "Support channels"
 "#;
 
 /// Creates an API token on the running Beacon's database.
-async fn token(beacon: &Beacon) -> String {
-    let store = beacon::store::Store::open(&beacon.db).expect("open store");
-    let (token, hash) = beacon::probe::new_token().expect("new token");
-    let actor = beacon::domain::Actor {
-        who: "test".into(),
-        source: "test".into(),
-    };
-    store
-        .create_token(
-            "feeds".into(),
-            "operator".into(),
-            hash,
-            beacon::domain::Timestamp(0),
-            actor,
-        )
-        .await
-        .expect("create token");
-    store.close().await.expect("close store");
-    token
-}
-
 async fn send(
     beacon: &Beacon,
     method: reqwest::Method,
@@ -174,7 +153,7 @@ fn assert_escaped(raw: &str) {
 #[tokio::test]
 async fn feeds_list_public_updates_newest_first_and_escape_hostile_text() {
     let beacon = Beacon::start(CONFIG).await;
-    let token = token(&beacon).await;
+    let token = common::api_token(&beacon, "operator").await;
     let post = reqwest::Method::POST;
 
     let hostile = send(
@@ -426,7 +405,7 @@ success_threshold = 1
 #[tokio::test]
 async fn feedparser_accepts_both_feeds() {
     let beacon = Beacon::start(CONFIG).await;
-    let token = token(&beacon).await;
+    let token = common::api_token(&beacon, "operator").await;
     send(
         &beacon,
         reqwest::Method::POST,

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::Beacon;
+use common::{api, api_token, Beacon};
 use serde_json::{json, Value};
 use std::time::{Duration, Instant};
 
@@ -24,53 +24,12 @@ group = "Product"
 in_commitment = false
 "#;
 
-/// Creates an API token on the running Beacon's database.
-async fn token(beacon: &Beacon, role: &str) -> String {
-    let store = beacon::store::Store::open(&beacon.db).unwrap();
-    let (token, hash) = beacon::probe::new_token().unwrap();
-    let actor = beacon::domain::Actor {
-        who: "test".into(),
-        source: "test".into(),
-    };
-    store
-        .create_token(
-            format!("{role}-{}", &token[..6]),
-            role.into(),
-            hash,
-            beacon::domain::Timestamp(0),
-            actor,
-        )
-        .await
-        .unwrap();
-    store.close().await.unwrap();
-    token
-}
-
-async fn send(
-    method: reqwest::Method,
-    url: String,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = reqwest::Client::new().request(method, url);
-    if let Some(t) = token {
-        request = request.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        request = request.json(&b);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
 #[tokio::test]
 async fn every_write_needs_a_valid_token() {
     let beacon = Beacon::start(CONFIG).await;
-    let good = token(&beacon, "operator").await;
+    let good = api_token(&beacon, "operator").await;
     let incident = json!({"title": "t", "impact": "minor", "channels": {"chat": "partial_outage"}});
-    let (code, created) = send(
+    let (code, created) = api(
         reqwest::Method::POST,
         beacon.url("/api/v1/incidents"),
         Some(&good),
@@ -111,7 +70,7 @@ async fn every_write_needs_a_valid_token() {
     for (method, path, body) in writes {
         for credentials in [None, Some("not-a-token")] {
             let (code, error) =
-                send(method.clone(), beacon.url(&path), credentials, body.clone()).await;
+                api(method.clone(), beacon.url(&path), credentials, body.clone()).await;
             assert_eq!(code, 401, "{method} {path} with {credentials:?}: {error}");
             assert!(error["error"].is_string(), "JSON error for {method} {path}");
         }
@@ -122,8 +81,8 @@ async fn every_write_needs_a_valid_token() {
 #[tokio::test]
 async fn an_incident_is_escaped_on_the_page_and_declares_the_channel_down() {
     let beacon = Beacon::start(CONFIG).await;
-    let token = token(&beacon, "operator").await;
-    let (code, created) = send(
+    let token = api_token(&beacon, "operator").await;
+    let (code, created) = api(
         reqwest::Method::POST,
         beacon.url("/api/v1/incidents"),
         Some(&token),
@@ -167,7 +126,7 @@ async fn an_incident_is_escaped_on_the_page_and_declares_the_channel_down() {
     );
     assert!(html.contains("Affects: Live chat"));
 
-    let (code, updated) = send(
+    let (code, updated) = api(
         reqwest::Method::POST,
         beacon.url(&format!("/api/v1/incidents/{id}/updates")),
         Some(&token),
@@ -201,8 +160,8 @@ async fn an_incident_is_escaped_on_the_page_and_declares_the_channel_down() {
 #[tokio::test]
 async fn the_acknowledgement_time_cannot_be_changed_by_any_path() {
     let beacon = Beacon::start(CONFIG).await;
-    let token = token(&beacon, "operator").await;
-    let (_, created) = send(
+    let token = api_token(&beacon, "operator").await;
+    let (_, created) = api(
         reqwest::Method::POST,
         beacon.url("/api/v1/incidents"),
         Some(&token),
@@ -228,7 +187,7 @@ async fn the_acknowledgement_time_cannot_be_changed_by_any_path() {
             json!({"status": "identified", "published_at": "2020-01-01T00:00:00Z"}),
         ),
     ] {
-        let (code, error) = send(
+        let (code, error) = api(
             reqwest::Method::POST,
             beacon.url(&path),
             Some(&token),
@@ -239,7 +198,7 @@ async fn the_acknowledgement_time_cannot_be_changed_by_any_path() {
         assert_eq!(error["field"], "published_at");
     }
     // Publishing again changes nothing.
-    let (code, again) = send(
+    let (code, again) = api(
         reqwest::Method::POST,
         beacon.url(&format!("/api/v1/incidents/{id}/publish")),
         Some(&token),
@@ -297,11 +256,11 @@ async fn the_acknowledgement_time_cannot_be_changed_by_any_path() {
 #[tokio::test]
 async fn a_maintenance_window_starts_and_ends_by_itself() {
     let beacon = Beacon::start(CONFIG).await;
-    let token = token(&beacon, "operator").await;
+    let token = api_token(&beacon, "operator").await;
     let now = beacon::domain::Clock::now(&beacon::domain::SystemClock);
     let from = now.plus_ms(1_000);
     let until = now.plus_ms(2_500);
-    let (code, created) = send(
+    let (code, created) = api(
         reqwest::Method::POST,
         beacon.url("/api/v1/maintenances"),
         Some(&token),
@@ -315,7 +274,7 @@ async fn a_maintenance_window_starts_and_ends_by_itself() {
     let status_of = |beacon: &Beacon| {
         let url = beacon.url(&format!("/api/v1/maintenances/{id}"));
         let token = token.clone();
-        async move { send(reqwest::Method::GET, url, Some(&token), None).await.1["status"].clone() }
+        async move { api(reqwest::Method::GET, url, Some(&token), None).await.1["status"].clone() }
     };
     let deadline = Instant::now() + Duration::from_secs(10);
     while status_of(&beacon).await != "in_progress" {
@@ -344,8 +303,8 @@ async fn a_maintenance_window_starts_and_ends_by_itself() {
 #[tokio::test]
 async fn a_declared_outage_over_unknown_counts_exactly_in_the_report() {
     let beacon = Beacon::start(CONFIG).await;
-    let token = token(&beacon, "operator").await;
-    let (_, created) = send(
+    let token = api_token(&beacon, "operator").await;
+    let (_, created) = api(
         reqwest::Method::POST,
         beacon.url("/api/v1/incidents"),
         Some(&token),
@@ -354,7 +313,7 @@ async fn a_declared_outage_over_unknown_counts_exactly_in_the_report() {
     .await;
     let id = created["id"].as_str().unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let (_, resolved) = send(
+    let (_, resolved) = api(
         reqwest::Method::POST,
         beacon.url(&format!("/api/v1/incidents/{id}/updates")),
         Some(&token),
@@ -389,14 +348,14 @@ async fn a_confirmed_outage_opens_one_draft_and_recovery_offers_resolution() {
     let upstream = common::Upstream::start().await;
     upstream.set(common::Mode::Down);
     let beacon = Beacon::start(&common::fast_config(&[("chat", &upstream.url())], 2, 1)).await;
-    let token = token(&beacon, "operator").await;
+    let token = api_token(&beacon, "operator").await;
     beacon
         .wait_for_state("chat", "down", Duration::from_secs(10))
         .await;
     let list = || {
         let url = beacon.url("/api/v1/incidents");
         let token = token.clone();
-        async move { send(reqwest::Method::GET, url, Some(&token), None).await.1 }
+        async move { api(reqwest::Method::GET, url, Some(&token), None).await.1 }
     };
     let deadline = Instant::now() + Duration::from_secs(10);
     let draft = loop {
@@ -479,8 +438,8 @@ async fn a_published_incident_update_is_sent_to_webhooks() {
         receiver.url()
     );
     let beacon = Beacon::start(&config).await;
-    let token = token(&beacon, "operator").await;
-    let (code, _) = send(
+    let token = api_token(&beacon, "operator").await;
+    let (code, _) = api(
         reqwest::Method::POST,
         beacon.url("/api/v1/incidents"),
         Some(&token),
@@ -488,7 +447,7 @@ async fn a_published_incident_update_is_sent_to_webhooks() {
     )
     .await;
     assert_eq!(code, 201);
-    let (code, created) = send(
+    let (code, created) = api(
         reqwest::Method::POST,
         beacon.url("/api/v1/incidents"),
         Some(&token),
@@ -522,8 +481,8 @@ async fn incident_pages_history_and_ninety_day_bars() {
     beacon
         .wait_for_state("chat", "up", Duration::from_secs(10))
         .await;
-    let token = token(&beacon, "operator").await;
-    let (_, created) = send(
+    let token = api_token(&beacon, "operator").await;
+    let (_, created) = api(
         reqwest::Method::POST,
         beacon.url("/api/v1/incidents"),
         Some(&token),
@@ -531,7 +490,7 @@ async fn incident_pages_history_and_ninety_day_bars() {
     )
     .await;
     let id = created["id"].as_str().unwrap().to_owned();
-    send(
+    api(
         reqwest::Method::POST,
         beacon.url(&format!("/api/v1/incidents/{id}/updates")),
         Some(&token),

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::Beacon;
+use common::{api, api_token, Beacon};
 use serde_json::{json, Value};
 
 const CONFIG: &str = r#"
@@ -21,45 +21,6 @@ name = "Web form"
 group = "Support channels"
 "#;
 
-async fn token(beacon: &Beacon) -> String {
-    let store = beacon::store::Store::open(&beacon.db).unwrap();
-    let (token, hash) = beacon::probe::new_token().unwrap();
-    let actor = beacon::domain::Actor {
-        who: "test".into(),
-        source: "test".into(),
-    };
-    store
-        .create_token(
-            "ops".into(),
-            "operator".into(),
-            hash,
-            beacon::domain::Timestamp(0),
-            actor,
-        )
-        .await
-        .unwrap();
-    store.close().await.unwrap();
-    token
-}
-
-async fn call(
-    method: reqwest::Method,
-    url: String,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = reqwest::Client::new().request(method, url);
-    if let Some(t) = token {
-        request = request.bearer_auth(t);
-    }
-    if let Some(b) = body {
-        request = request.json(&b);
-    }
-    let response = request.send().await.unwrap();
-    let code = response.status().as_u16();
-    (code, response.json().await.unwrap_or(Value::Null))
-}
-
 async fn ticket(
     beacon: &Beacon,
     token: &str,
@@ -67,7 +28,7 @@ async fn ticket(
     severity: &str,
     channels: &[&str],
 ) -> (u16, Value) {
-    call(
+    api(
         reqwest::Method::POST,
         beacon.url("/api/v1/tickets"),
         Some(token),
@@ -79,8 +40,8 @@ async fn ticket(
 #[tokio::test]
 async fn the_critical_waiver_follows_the_published_acknowledgement() {
     let beacon = Beacon::start(CONFIG).await;
-    let token = token(&beacon).await;
-    let (code, _) = call(
+    let token = api_token(&beacon, "operator").await;
+    let (code, _) = api(
         reqwest::Method::POST,
         beacon.url("/api/v1/tickets"),
         None,
@@ -99,7 +60,7 @@ async fn the_critical_waiver_follows_the_published_acknowledgement() {
     assert_eq!(before["state"], "pending");
     assert!(before["deadline"].is_string());
 
-    let (_, incident) = call(
+    let (_, incident) = api(
         reqwest::Method::POST,
         beacon.url("/api/v1/incidents"),
         Some(&token),
@@ -143,7 +104,7 @@ async fn the_critical_waiver_follows_the_published_acknowledgement() {
     // Events: an auto-acknowledgement does not stop the clock; a human reply does.
     let events =
         |id: &Value| beacon.url(&format!("/api/v1/tickets/{}/events", id.as_str().unwrap()));
-    let (_, acked) = call(
+    let (_, acked) = api(
         reqwest::Method::POST,
         events(&other_channel["id"]),
         Some(&token),
@@ -151,7 +112,7 @@ async fn the_critical_waiver_follows_the_published_acknowledgement() {
     )
     .await;
     assert_eq!(acked["state"], "pending");
-    let (code, replied) = call(
+    let (code, replied) = api(
         reqwest::Method::POST,
         events(&before["id"]),
         Some(&token),
@@ -160,7 +121,7 @@ async fn the_critical_waiver_follows_the_published_acknowledgement() {
     .await;
     assert_eq!(code, 201);
     assert_eq!(replied["state"], "met");
-    let (code, error) = call(
+    let (code, error) = api(
         reqwest::Method::POST,
         beacon.url("/api/v1/tickets/BCN-2026-999999/events"),
         Some(&token),
@@ -168,7 +129,7 @@ async fn the_critical_waiver_follows_the_published_acknowledgement() {
     )
     .await;
     assert_eq!(code, 404, "{error}");
-    let (code, error) = call(
+    let (code, error) = api(
         reqwest::Method::POST,
         events(&high["id"]),
         Some(&token),
@@ -178,7 +139,7 @@ async fn the_critical_waiver_follows_the_published_acknowledgement() {
     assert_eq!((code, error["field"].clone()), (422, json!("severity")));
 
     // Listing.
-    let (_, list) = call(
+    let (_, list) = api(
         reqwest::Method::GET,
         beacon.url("/api/v1/tickets?state=waived"),
         Some(&token),
@@ -192,7 +153,7 @@ async fn the_critical_waiver_follows_the_published_acknowledgement() {
         .map(|t| t["external_id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, ["HD-2"]);
-    let (_, list) = call(
+    let (_, list) = api(
         reqwest::Method::GET,
         beacon.url("/api/v1/tickets?severity=high"),
         Some(&token),
@@ -200,7 +161,7 @@ async fn the_critical_waiver_follows_the_published_acknowledgement() {
     )
     .await;
     assert_eq!(list["tickets"][0]["external_id"], "HD-4");
-    let (code, error) = call(
+    let (code, error) = api(
         reqwest::Method::GET,
         beacon.url("/api/v1/tickets?severity=urgent"),
         Some(&token),
@@ -211,7 +172,7 @@ async fn the_critical_waiver_follows_the_published_acknowledgement() {
 
     // The queue: high urgency first (the waived Critical by receipt, the others by
     // deadline), then first come first served; answered tickets are gone.
-    let (_, queue) = call(
+    let (_, queue) = api(
         reqwest::Method::GET,
         beacon.url("/api/v1/queue"),
         Some(&token),
@@ -316,12 +277,12 @@ async fn a_ticket_near_its_deadline_is_sent_to_webhooks_once() {
         receiver.url()
     );
     let beacon = Beacon::start(&config).await;
-    let token = token(&beacon).await;
+    let token = api_token(&beacon, "operator").await;
     let (_, due) = ticket(&beacon, &token, "HD-9", "critical", &["web-form"]).await;
     assert_eq!(due["state"], "pending");
     let (_, relaxed) = ticket(&beacon, &token, "HD-10", "low", &["web-form"]).await;
     assert_eq!(relaxed["state"], "pending");
-    let (_, queue) = call(
+    let (_, queue) = api(
         reqwest::Method::GET,
         beacon.url("/api/v1/queue"),
         Some(&token),

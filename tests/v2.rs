@@ -13,27 +13,6 @@ async fn get(beacon: &Beacon, path: &str) -> (reqwest::header::HeaderMap, Value)
     (headers, response.json().await.unwrap())
 }
 
-async fn operator_token(beacon: &Beacon) -> String {
-    let store = beacon::store::Store::open(&beacon.db).unwrap();
-    let (token, hash) = beacon::probe::new_token().unwrap();
-    let actor = beacon::domain::Actor {
-        who: "test".into(),
-        source: "test".into(),
-    };
-    store
-        .create_token(
-            "v2".into(),
-            "operator".into(),
-            hash,
-            beacon::domain::Timestamp(0),
-            actor,
-        )
-        .await
-        .unwrap();
-    store.close().await.unwrap();
-    token
-}
-
 #[tokio::test]
 async fn summary_and_friends_follow_the_statuspage_layout() {
     let up = Upstream::start().await;
@@ -51,7 +30,7 @@ async fn summary_and_friends_follow_the_statuspage_layout() {
     beacon
         .wait_for_state("live-chat", "down", Duration::from_secs(10))
         .await;
-    let token = operator_token(&beacon).await;
+    let token = common::api_token(&beacon, "operator").await;
     let client = reqwest::Client::new();
     let created: Value = client
         .post(beacon.url("/api/v1/incidents"))

@@ -288,3 +288,49 @@ pub fn stored_observations(db: &std::path::Path, channel: &str) -> Vec<StoredObs
         .collect::<Result<_, _>>()
         .expect("read observations")
 }
+
+/// Creates an API token with `role` on a running Beacon's database (a second store handle;
+/// SQLite serialises the two writers) and returns the token.
+pub async fn api_token(beacon: &Beacon, role: &str) -> String {
+    let store = Store::open(&beacon.db).expect("open store");
+    let (token, hash) = beacon::probe::new_token().expect("new token");
+    let actor = beacon::domain::Actor {
+        who: "test".into(),
+        source: "test".into(),
+    };
+    store
+        .create_token(
+            format!("{role}-{}", &token[..6]),
+            role.into(),
+            hash,
+            beacon::domain::Timestamp(0),
+            actor,
+        )
+        .await
+        .expect("create token");
+    store.close().await.expect("close store");
+    token
+}
+
+/// Calls the HTTP API: the status code and the JSON body (`Null` when it is not JSON).
+pub async fn api(
+    method: reqwest::Method,
+    url: String,
+    token: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let mut request = reqwest::Client::new().request(method, url);
+    if let Some(t) = token {
+        request = request.bearer_auth(t);
+    }
+    if let Some(b) = body {
+        request = request.json(&b);
+    }
+    let response = request.send().await.expect("send");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("body");
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+    )
+}
