@@ -10,6 +10,7 @@ mod badges;
 mod body;
 mod error;
 mod feeds;
+mod history;
 mod incidents;
 mod live;
 mod markdown;
@@ -65,6 +66,7 @@ const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(page::router())
+        .merge(history::router())
         .merge(api::router())
         .merge(push::router())
         .merge(reports::router())

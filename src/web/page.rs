@@ -20,9 +20,6 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(index))
         .route("/static/style.css", get(stylesheet))
-        .route("/incidents/{id}", get(incident_page))
-        .route("/history", get(history_page))
-        .route("/uptime", get(uptime_page))
 }
 
 /// What the page template needs; built from the live view, never from the request.
@@ -103,7 +100,7 @@ pub(super) fn not_found(path: &str) -> impl IntoResponse {
     (StatusCode::NOT_FOUND, Html(body.into_string()))
 }
 
-fn layout(title: &str, body: Markup) -> Markup {
+pub(super) fn layout(title: &str, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -169,7 +166,7 @@ fn render(view: &PageView) -> Markup {
 }
 
 /// An incident with its latest public update on top, then the earlier ones.
-fn incident_card(incident: &Incident, names: &[(String, String)]) -> Markup {
+pub(super) fn incident_card(incident: &Incident, names: &[(String, String)]) -> Markup {
     let mut updates: Vec<_> = incident
         .updates
         .iter()
@@ -232,7 +229,7 @@ fn impact_name(impact: Impact) -> &'static str {
     }
 }
 
-fn status_label(status: UpdateStatus) -> &'static str {
+pub(super) fn status_label(status: UpdateStatus) -> &'static str {
     use UpdateStatus::*;
     match status {
         Investigating => "Investigating",
@@ -345,186 +342,6 @@ fn bar_colour(d: &crate::report::DayFigures) -> &'static str {
         Some(a) if a >= 0.95 => "#bf8700",
         Some(_) => "#cf222e",
     }
-}
-
-/// `/incidents/{id}`: the full public timeline of one incident or maintenance.
-async fn incident_page(
-    State(app): State<AppState>,
-    axum::extract::Path(id): axum::extract::Path<String>,
-) -> Result<axum::response::Response, super::Error> {
-    let found = match id.parse::<i64>() {
-        Ok(n) => match app.store.incident(n).await {
-            Ok(i) if i.published_at.is_some() && !i.hidden => Some(i),
-            Ok(_) | Err(crate::store::Error::NotFound) => None,
-            Err(e) => return Err(e.into()),
-        },
-        Err(_) => None,
-    };
-    let Some(incident) = found else {
-        return Ok(not_found(&format!("/incidents/{id}")).into_response());
-    };
-    let names: Vec<(String, String)> = app
-        .config()
-        .channels
-        .iter()
-        .map(|c| (c.id.clone(), c.name.clone()))
-        .collect();
-    let body = layout(
-        &incident.title,
-        html! {
-            p { a href="/" { "Back to the status page" } " · " a href="/history" { "History" } }
-            section class="incidents" aria-label="Incident" { (incident_card(&incident, &names)) }
-            p { "All times are UTC." }
-        },
-    );
-    Ok((
-        [(header::CACHE_CONTROL, "public, max-age=5")],
-        Html(body.into_string()),
-    )
-        .into_response())
-}
-
-#[derive(serde::Deserialize)]
-struct HistoryQuery {
-    page: Option<usize>,
-}
-
-const HISTORY_PAGE: usize = 25;
-
-/// `/history`: public incidents and maintenance, newest first, by month, paginated.
-async fn history_page(
-    State(app): State<AppState>,
-    axum::extract::Query(q): axum::extract::Query<HistoryQuery>,
-) -> Result<impl IntoResponse, super::Error> {
-    let page = q.page.unwrap_or(1).max(1);
-    let all: Vec<Incident> = app
-        .store
-        .incidents()
-        .await?
-        .into_iter()
-        .filter(|i| i.published_at.is_some() && !i.hidden)
-        .collect();
-    let pages = all.len().div_ceil(HISTORY_PAGE).max(1);
-    let mut months: Vec<(String, Vec<&Incident>)> = Vec::new();
-    for i in all
-        .iter()
-        .skip((page - 1) * HISTORY_PAGE)
-        .take(HISTORY_PAGE)
-    {
-        let month = i
-            .published_at
-            .and_then(|p| p.to_rfc3339().get(..7).map(str::to_owned))
-            .unwrap_or_default();
-        match months.last_mut() {
-            Some((m, list)) if *m == month => list.push(i),
-            _ => months.push((month, vec![i])),
-        }
-    }
-    let title = format!("{} incident history", app.config().service.name);
-    let body = layout(
-        &title,
-        html! {
-            h1 { (title) }
-            p { a href="/" { "Back to the status page" } }
-            @if months.is_empty() { p { "No incidents have been published." } }
-            @for (month, list) in &months {
-                section aria-label=(month) {
-                    h2 { (month) }
-                    ul class="history" {
-                        @for i in list {
-                            li {
-                                a href=(format!("/incidents/{}", i.id)) { (i.title) }
-                                " — " (i.status().map_or("", status_label))
-                                @if let Some(p) = i.published_at {
-                                    ", " time datetime=(p.to_rfc3339()) { (p.to_display()) }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-            nav aria-label="Pages" {
-                @if page > 1 { a href=(format!("/history?page={}", page - 1)) { "Newer" } " " }
-                "Page " (page) " of " (pages)
-                @if page < pages { " " a href=(format!("/history?page={}", page + 1)) { "Older" } }
-            }
-        },
-    );
-    Ok((
-        [(header::CACHE_CONTROL, "public, max-age=5")],
-        Html(body.into_string()),
-    ))
-}
-
-/// `/uptime`: each channel's monthly availability against the commitment, last 12 months.
-async fn uptime_page(State(app): State<AppState>) -> Result<impl IntoResponse, super::Error> {
-    let config = app.config();
-    let now = app.clock.now();
-    let this_month = now.to_rfc3339().get(..7).unwrap_or("1970-01").to_owned();
-    let (mut year, mut month): (i32, u32) = (
-        this_month
-            .get(..4)
-            .and_then(|y| y.parse().ok())
-            .unwrap_or(1970),
-        this_month
-            .get(5..7)
-            .and_then(|m| m.parse().ok())
-            .unwrap_or(1),
-    );
-    let mut reports = Vec::new();
-    for _ in 0..12 {
-        let label = format!("{year:04}-{month:02}");
-        match crate::report::build(&app.store, &config, &label, now).await {
-            Ok(r) => reports.push(r),
-            Err(crate::report::ReportError::Store(e)) => return Err(e.into()),
-            Err(_) => {}
-        }
-        if month == 1 {
-            year -= 1;
-            month = 12;
-        } else {
-            month -= 1;
-        }
-    }
-    let title = format!("{} monthly uptime", config.service.name);
-    let commitment = config.service.commitment_percent;
-    let body = layout(
-        &title,
-        html! {
-            h1 { (title) }
-            p { a href="/" { "Back to the status page" } }
-            p { "Availability per calendar month (UTC) against the " (commitment) "% commitment; time nobody measured is left out and shown as coverage." }
-            table class="uptime-table" {
-                thead { tr {
-                    th scope="col" { "Channel" }
-                    @for r in &reports { th scope="col" { (r.month) } }
-                } }
-                tbody {
-                    @for c in &config.channels {
-                        tr {
-                            th scope="row" { (c.name) @if !c.in_commitment { " (outside commitment)" } }
-                            @for r in &reports {
-                                @let figures = r.channels.iter().find(|f| f.id == c.id);
-                                td {
-                                    @match figures.and_then(|f| f.availability.map(|a| (a, f.met, f.coverage))) {
-                                        Some((a, met, coverage)) => {
-                                            span class=(if met == Some(true) { "met" } else { "missed" }) { (format!("{:.3}%", a * 100.0)) }
-                                            @if coverage < 0.99 { br; small { (format!("coverage {:.1}%", coverage * 100.0)) } }
-                                        }
-                                        None => "—",
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        },
-    );
-    Ok((
-        [(header::CACHE_CONTROL, "public, max-age=60")],
-        Html(body.into_string()),
-    ))
 }
 
 fn state_label(state: ChannelState) -> &'static str {
