@@ -94,3 +94,76 @@ async fn chromium_renders_every_channel_without_csp_violations() {
     );
     beacon.stop().await;
 }
+
+/// axe-core (npm `@axe-core/cli`, installed by `.ci/run`, driving Debian's chromium through
+/// chromedriver) finds no WCAG 2 A/AA violation on the page, the history, an incident page
+/// and the monthly uptime page. A screenshot of the page is kept under `target/screenshots`.
+#[tokio::test(flavor = "multi_thread")]
+async fn axe_finds_no_accessibility_violations() {
+    let up = Upstream::start().await;
+    let down = Upstream::start().await;
+    down.set(Mode::Down);
+    let beacon = Beacon::start(&fast_config(
+        &[("web-form", &up.url()), ("live-chat", &down.url())],
+        2,
+        1,
+    ))
+    .await;
+    beacon
+        .wait_for_state("live-chat", "down", Duration::from_secs(10))
+        .await;
+    let token = common::api_token(&beacon, "operator").await;
+    let (code, incident) = common::api(
+        reqwest::Method::POST,
+        beacon.url("/api/v1/incidents"),
+        Some(&token),
+        Some(serde_json::json!({"title": "Live chat unavailable", "impact": "major", "message": "We are **investigating**.", "channels": {"live-chat": "major_outage"}})),
+    )
+    .await;
+    assert_eq!(code, 201);
+    let pages: Vec<String> = [
+        "/".to_owned(),
+        "/history".to_owned(),
+        format!("/incidents/{}", incident["id"].as_str().unwrap()),
+        "/uptime".to_owned(),
+    ]
+    .iter()
+    .map(|p| beacon.url(p))
+    .collect();
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("axe")
+            .args(&pages)
+            .args([
+                "--chromedriver-path",
+                "/usr/bin/chromedriver",
+                "--chrome-path",
+                CHROMIUM,
+                "--chrome-options=headless=new,no-sandbox,disable-gpu,disable-background-networking,disable-component-update,disable-sync,no-first-run",
+                "--tags",
+                "wcag2a,wcag2aa",
+                "--exit",
+            ])
+            .output()
+            .unwrap_or_else(|e| panic!("axe (npm @axe-core/cli) must be installed by .ci/run: {e}"))
+    })
+    .await
+    .unwrap();
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "axe found violations:\n{report}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(report.matches("0 violations found").count(), 4, "{report}");
+
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = dir.join("status-page.png");
+    let url = beacon.url("/");
+    let arg = format!("--screenshot={}", png.display());
+    tokio::task::spawn_blocking(move || chromium(&[&arg, "--window-size=1000,1400", &url]))
+        .await
+        .unwrap();
+    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
+    beacon.stop().await;
+}

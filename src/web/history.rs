@@ -164,6 +164,8 @@ async fn uptime_page(State(app): State<AppState>) -> Result<impl IntoResponse, s
             h1 { (title) }
             p { a href="/" { "Back to the status page" } }
             p { "Availability per calendar month (UTC) against the " (commitment) "% commitment; time nobody measured is left out and shown as coverage." }
+            // Wide on a phone: the scrolling region is focusable so keyboards can scroll it.
+            div class="scroll" tabindex="0" role="region" aria-label="Monthly uptime per channel" {
             table class="uptime-table" {
                 thead { tr {
                     th scope="col" { "Channel" }
@@ -188,6 +190,7 @@ async fn uptime_page(State(app): State<AppState>) -> Result<impl IntoResponse, s
                         }
                     }
                 }
+            }
             }
         },
     );

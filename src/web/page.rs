@@ -108,8 +108,6 @@ pub(super) fn layout(title: &str, body: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 meta name="color-scheme" content="light dark";
-                // Refresh without JavaScript while someone watches an outage.
-                meta http-equiv="refresh" content="30";
                 title { (title) }
                 link rel="stylesheet" href="/static/style.css";
             }
