@@ -166,10 +166,7 @@ pub(super) fn incident(command: IncidentCommand) -> ExitCode {
                     eprintln!("error: --channel {pair:?}: expected id=status, e.g. live-chat=major_outage");
                     return ExitCode::from(2);
                 };
-                let known = match key.strip_prefix("group:") {
-                    Some(slug) => config.channels.iter().any(|c| c.group_id() == slug),
-                    None => config.channels.iter().any(|c| c.id == key),
-                };
+                let known = config.knows_channel_key(key);
                 let status = serde_json::from_value(serde_json::Value::String(status.to_owned()));
                 match (known, status) {
                     (true, Ok(s)) => {

@@ -150,6 +150,17 @@ pub struct Config {
     pub tickets: TicketPolicy,
 }
 
+impl Config {
+    /// Whether `key` names a configured channel, or `group:<slug>` a configured group: the
+    /// keys incidents and tickets use for what they affect.
+    pub fn knows_channel_key(&self, key: &str) -> bool {
+        match key.strip_prefix("group:") {
+            Some(slug) => self.channels.iter().any(|c| c.group_id() == slug),
+            None => self.channels.iter().any(|c| c.id == key),
+        }
+    }
+}
+
 /// `[service]`: who we are and the commitment we measure against.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ServiceSettings {

@@ -76,11 +76,7 @@ fn ticket(row: Row, config: &Config) -> Result<(NewTicket, Option<TicketEvent>),
         .map(str::to_owned)
         .collect();
     for c in &channels {
-        let known = match c.strip_prefix("group:") {
-            Some(slug) => config.channels.iter().any(|ch| ch.group_id() == slug),
-            None => config.channels.iter().any(|ch| &ch.id == c),
-        };
-        if !known {
+        if !config.knows_channel_key(c) {
             return Err(format!("unknown channel {c:?}"));
         }
     }

@@ -364,11 +364,7 @@ fn affected(
     channels: BTreeMap<String, DeclaredStatus>,
 ) -> Result<Affected, Error> {
     for key in channels.keys() {
-        let known = match key.strip_prefix("group:") {
-            Some(slug) => config.channels.iter().any(|c| c.group_id() == slug),
-            None => config.channels.iter().any(|c| &c.id == key),
-        };
-        if !known {
+        if !config.knows_channel_key(key) {
             return Err(Error::Invalid {
                 message: format!("unknown channel or group {key:?}"),
                 field: format!("channels.{key}"),

@@ -323,11 +323,7 @@ async fn queue(State(app): State<AppState>, caller: Caller) -> Result<Json<Ticke
 fn check_channels(app: &AppState, channels: &[String]) -> Result<(), Error> {
     let config = app.config();
     for (i, c) in channels.iter().enumerate() {
-        let known = match c.strip_prefix("group:") {
-            Some(slug) => config.channels.iter().any(|ch| ch.group_id() == slug),
-            None => config.channels.iter().any(|ch| &ch.id == c),
-        };
-        if !known {
+        if !config.knows_channel_key(c) {
             return Err(Error::Invalid {
                 message: format!("unknown channel {c:?}"),
                 field: format!("channels[{i}]"),
