@@ -221,16 +221,12 @@ pub fn main() -> ExitCode {
             probe,
             config,
             db,
-        } => {
-            let config = match load_config(&config) {
-                Ok(c) => c,
-                Err(code) => return code,
-            };
+        } => with_config(&config, |config| {
             report(
                 runtime()
                     .and_then(|rt| rt.block_on(operator::push_token(config, &db, channel, probe))),
             )
-        }
+        }),
         Command::Token { what } => operator::token(what),
         Command::Incident { what } => operator::incident(what),
         Command::Report {
@@ -239,31 +235,19 @@ pub fn main() -> ExitCode {
             out,
             config,
             db,
-        } => {
-            let config = match load_config(&config) {
-                Ok(c) => c,
-                Err(code) => return code,
-            };
+        } => with_config(&config, |config| {
             history::report_month(&config, &db, &month, format.into(), out.as_deref())
-        }
+        }),
         Command::Import {
             what: ImportCommand::Observations { file, config, db },
-        } => {
-            let config = match load_config(&config) {
-                Ok(c) => c,
-                Err(code) => return code,
-            };
+        } => with_config(&config, |config| {
             history::import_observations(&file, &config, &db)
-        }
+        }),
         Command::Import {
             what: ImportCommand::Tickets { file, config, db },
-        } => {
-            let config = match load_config(&config) {
-                Ok(c) => c,
-                Err(code) => return code,
-            };
+        } => with_config(&config, |config| {
             operator::import_tickets(&file, &config, &db)
-        }
+        }),
         Command::Import {
             what:
                 ImportCommand::Incidents {
@@ -272,13 +256,9 @@ pub fn main() -> ExitCode {
                     config,
                     db,
                 },
-        } => {
-            let config = match load_config(&config) {
-                Ok(c) => c,
-                Err(code) => return code,
-            };
+        } => with_config(&config, |config| {
             operator::import_incidents(&file, &map, &config, &db)
-        }
+        }),
         Command::Bench {
             what:
                 BenchCommand::Probes {
@@ -367,6 +347,14 @@ fn summary(channel: &crate::domain::Channel) -> String {
         "{} \"{}\" [{}] {scope}: {probes}",
         channel.id, channel.name, channel.group
     )
+}
+
+/// Runs `f` with the loaded config, or prints why it is invalid and exits 2.
+fn with_config(path: &Path, f: impl FnOnce(Config) -> ExitCode) -> ExitCode {
+    match load_config(path) {
+        Ok(config) => f(config),
+        Err(code) => code,
+    }
 }
 
 /// Loads the config or prints why not and returns exit code 2.
