@@ -70,6 +70,7 @@ pub async fn run(
     let (error_tx, error_rx) = watch::channel(None);
     let state_clock = clock.clone();
     let state = AppState {
+        throttle: Arc::default(),
         published: published_tx,
         config: config_rx,
         reload_error: error_rx,
@@ -89,6 +90,11 @@ pub async fn run(
 
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "serving the status page on http://{addr}/");
+    }
+    if store.users().await.is_ok_and(|u| u.is_empty()) {
+        tracing::warn!(
+            "no operator account yet: create the first one with `beacon user add NAME --role admin`, then log in at /admin/login"
+        );
     }
     let drained = stopping.clone();
     let server = axum::serve(
@@ -135,6 +141,9 @@ pub async fn run(
                     Ok(0) => {}
                     Ok(n) => tracing::info!(deleted = n, before = %before, "pruned raw observations past retention"),
                     Err(e) => tracing::error!(error = %e, "pruning observations failed"),
+                }
+                if let Err(e) = store.prune_sessions(state_clock.now()).await {
+                    tracing::error!(error = %e, "pruning expired sessions failed");
                 }
             }
             Some(()) = reloads.recv() => {

@@ -7,6 +7,7 @@
 //! - [`condition`]: the Gatus-style condition language (parse once, evaluate per check). Pure.
 //! - [`config`]: loads and validates `probes.toml` with file:line:col errors.
 //! - [`store`]: SQLite schema, migrations, the single batched writer, read queries.
+//! - [`account`]: password hashing (argon2id), session secrets, the login throttle.
 //! - [`incident`]: incident lifecycle that runs by itself (maintenance start and end).
 //! - [`probe`]: the checks (HTTP first), the scheduler and the recorder; live state via [`sla`].
 //! - [`ticket`]: ticket clocks and the Critical waiver evaluated with `sla`, the queue, CSV import.
@@ -16,6 +17,7 @@
 //! - [`app`]: wires prober, web and store together; [`run`] is the entry point.
 //! - [`cli`]: the clap commands; `main.rs` only calls [`cli::main`].
 
+pub mod account;
 pub mod app;
 pub mod cli;
 pub mod condition;

@@ -130,9 +130,130 @@ async fn axe_finds_no_accessibility_violations() {
     .iter()
     .map(|p| beacon.url(p))
     .collect();
+    let report = run_axe(pages).await;
+    assert_eq!(report.matches("0 violations found").count(), 4, "{report}");
+
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    let png = dir.join("status-page.png");
+    let url = beacon.url("/");
+    let arg = format!("--screenshot={}", png.display());
+    tokio::task::spawn_blocking(move || chromium(&[&arg, "--window-size=1000,1400", &url]))
+        .await
+        .unwrap();
+    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
+    beacon.stop().await;
+}
+
+/// The admin as a logged-in operator sees it: each page is fetched with a session, then
+/// served as-is (with the stylesheet) from a local server for axe, which cannot log in.
+/// Forms with errors are included: their messages must be tied to their fields.
+#[tokio::test(flavor = "multi_thread")]
+async fn axe_finds_no_accessibility_violations_in_the_admin() {
+    use common::admin::{add_user, AdminClient, AUTH, PASSWORD};
+    let config = format!(
+        "{}{AUTH}",
+        fast_config(&[("web-form", "http://127.0.0.1:9/")], 1, 1)
+    );
+    let beacon = Beacon::start(&config).await;
+    add_user(&beacon, "ada", "admin").await;
+    let browser = AdminClient::new(&beacon);
+    let mut pages: Vec<(String, String)> = vec![(
+        "/admin/login".into(),
+        browser.get("/admin/login").await.body,
+    )];
+    assert_eq!(browser.login("ada", PASSWORD).await.status, 303);
+    let created = browser
+        .submit(
+            "/admin/incidents/new",
+            "/admin/incidents",
+            &[
+                ("title", "Web form down"),
+                ("impact", "major"),
+                ("status", "investigating"),
+                ("ch:web-form", "major_outage"),
+                ("publish", "no"),
+            ],
+        )
+        .await;
+    let incident = created.location().to_owned();
+    for path in [
+        "/admin",
+        "/admin/incidents",
+        "/admin/incidents/new",
+        incident.as_str(),
+        "/admin/maintenance",
+        "/admin/tickets",
+        "/admin/users",
+        "/admin/tokens",
+        "/admin/audit",
+        "/admin/notifications",
+    ] {
+        let answer = browser.get(path).await;
+        assert_eq!(answer.status, 200, "{path}");
+        pages.push((path.to_owned(), answer.body));
+    }
+    let refused = browser
+        .submit(
+            "/admin/incidents/new",
+            "/admin/incidents",
+            &[
+                ("title", ""),
+                ("impact", "major"),
+                ("status", "investigating"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    pages.push(("/admin/refused-form".into(), refused.body));
+    let css = reqwest::get(beacon.url("/static/style.css"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let snapshot = serve_snapshot(pages.clone(), css).await;
+    let urls: Vec<String> = pages
+        .iter()
+        .map(|(p, _)| format!("{snapshot}{p}"))
+        .collect();
+    let report = run_axe(urls).await;
+    assert_eq!(
+        report.matches("0 violations found").count(),
+        pages.len(),
+        "{report}"
+    );
+    beacon.stop().await;
+}
+
+/// Serves fixed pages (and the stylesheet) on 127.0.0.1; returns the base URL.
+async fn serve_snapshot(pages: Vec<(String, String)>, css: String) -> String {
+    use axum::response::IntoResponse;
+    let pages = std::sync::Arc::new(pages);
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        let pages = pages.clone();
+        let css = css.clone();
+        async move {
+            if uri.path() == "/static/style.css" {
+                return ([("content-type", "text/css")], css).into_response();
+            }
+            match pages.iter().find(|(p, _)| p == uri.path()) {
+                Some((_, body)) => axum::response::Html(body.clone()).into_response(),
+                None => axum::http::StatusCode::NOT_FOUND.into_response(),
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+/// Runs axe-core's CLI over `urls` in headless Chromium; panics on any violation.
+async fn run_axe(urls: Vec<String>) -> String {
     let output = tokio::task::spawn_blocking(move || {
         Command::new("axe")
-            .args(&pages)
+            .args(&urls)
             .args([
                 "--chromedriver-path",
                 "/usr/bin/chromedriver",
@@ -148,22 +269,11 @@ async fn axe_finds_no_accessibility_violations() {
     })
     .await
     .unwrap();
-    let report = String::from_utf8_lossy(&output.stdout);
+    let report = String::from_utf8_lossy(&output.stdout).into_owned();
     assert!(
         output.status.success(),
         "axe found violations:\n{report}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert_eq!(report.matches("0 violations found").count(), 4, "{report}");
-
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
-    std::fs::create_dir_all(&dir).unwrap();
-    let png = dir.join("status-page.png");
-    let url = beacon.url("/");
-    let arg = format!("--screenshot={}", png.display());
-    tokio::task::spawn_blocking(move || chromium(&[&arg, "--window-size=1000,1400", &url]))
-        .await
-        .unwrap();
-    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
-    beacon.stop().await;
+    report
 }

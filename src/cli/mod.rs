@@ -8,6 +8,7 @@ mod bench;
 mod bench_report;
 mod history;
 mod operator;
+mod users;
 
 use crate::domain::{Config, SystemClock};
 use crate::{config, store};
@@ -90,6 +91,11 @@ enum Command {
     Token {
         #[command(subcommand)]
         what: operator::TokenCommand,
+    },
+    /// Operator accounts for the web admin (`/admin`).
+    User {
+        #[command(subcommand)]
+        what: users::UserCommand,
     },
     /// Declare and update incidents.
     Incident {
@@ -229,6 +235,7 @@ pub fn main() -> ExitCode {
         }),
         Command::Token { what } => operator::token(what),
         Command::Incident { what } => operator::incident(what),
+        Command::User { what } => users::user(what),
         Command::Report {
             month,
             format,
@@ -350,7 +357,7 @@ fn summary(channel: &crate::domain::Channel) -> String {
 }
 
 /// Runs `f` with the loaded config, or prints why it is invalid and exits 2.
-fn with_config(path: &Path, f: impl FnOnce(Config) -> ExitCode) -> ExitCode {
+pub(super) fn with_config(path: &Path, f: impl FnOnce(Config) -> ExitCode) -> ExitCode {
     match load_config(path) {
         Ok(config) => f(config),
         Err(code) => code,

@@ -79,7 +79,7 @@ pub(super) enum IncidentCommand {
     },
 }
 
-fn cli_actor() -> Actor {
+pub(super) fn cli_actor() -> Actor {
     Actor {
         who: format!(
             "cli:{}",
@@ -90,7 +90,7 @@ fn cli_actor() -> Actor {
 }
 
 /// Runs `f` on the store at `db`, closing it afterwards.
-fn with_store<F, Fut>(db: &Path, f: F) -> ExitCode
+pub(super) fn with_store<F, Fut>(db: &Path, f: F) -> ExitCode
 where
     F: FnOnce(Store) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,

@@ -5,6 +5,7 @@
 //! kept), then [`validate`] turns it into domain types or a [`ConfigError`] that names the file,
 //! line, column and the offending key or value.
 
+mod auth;
 mod notify;
 mod probe;
 mod raw;

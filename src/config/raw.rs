@@ -13,6 +13,7 @@ pub(super) struct RawFile {
     pub channels: Vec<RawChannel>,
     pub notify: Option<super::notify::RawNotify>,
     pub tickets: Option<RawTickets>,
+    pub auth: Option<super::auth::RawAuth>,
 }
 
 #[derive(Debug, Deserialize)]

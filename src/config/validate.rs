@@ -31,11 +31,13 @@ pub(super) fn validate(raw: RawFile, src: &Source<'_>) -> Result<Config, ConfigE
     }
     let notify = super::notify::notify(raw.notify, src)?;
     let tickets = tickets(raw.tickets, src)?;
+    let auth = super::auth::auth(raw.auth, src)?;
     Ok(Config {
         service,
         channels,
         notify,
         tickets,
+        auth,
     })
 }
 

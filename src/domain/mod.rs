@@ -2,11 +2,13 @@
 //!
 //! Owns: the vocabulary of Beacon. May use: std, serde, time. No I/O, never reads the clock.
 
+mod auth;
 mod incident;
 mod probe;
 mod ticket;
 mod time;
 
+pub use self::auth::AuthSettings;
 pub use self::incident::{
     Actor, Affected, DeclaredStatus, Impact, Incident, IncidentKind, IncidentUpdate, NewIncident,
     NewUpdate, UpdateStatus,
@@ -148,6 +150,8 @@ pub struct Config {
     pub notify: NotifySettings,
     /// `[tickets]`: response targets and waiver options.
     pub tickets: TicketPolicy,
+    /// `[auth]`: password hashing cost, sessions, login throttling.
+    pub auth: AuthSettings,
 }
 
 impl Config {

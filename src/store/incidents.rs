@@ -377,7 +377,7 @@ fn insert_update(
     Ok(())
 }
 
-fn audit(
+pub(super) fn audit(
     tx: &Transaction<'_>,
     now: Timestamp,
     actor: &Actor,

@@ -7,6 +7,7 @@
 //! transactions; reads run on their own pooled connections on the blocking thread pool, never
 //! on the async runtime.
 
+mod accounts;
 mod history;
 mod incidents;
 mod outbox;
@@ -15,6 +16,7 @@ mod schema;
 mod tickets;
 mod writer;
 
+pub use accounts::{SessionRecord, UserRecord};
 pub use history::{ChannelRecord, ProbeHistory};
 pub use incidents::{AuditEntry, ImportedIncident, ImportedUpdate, TokenRecord};
 pub use outbox::{
@@ -52,6 +54,9 @@ pub enum Error {
     },
     #[error("not found")]
     NotFound,
+    /// A unique name (account, token) is already taken.
+    #[error("already exists")]
+    Conflict,
     #[error("the store is closed")]
     Closed,
     #[error("backup to {path}: {reason}")]

@@ -11,6 +11,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/002_incidents.sql"),
     include_str!("migrations/003_outbox.sql"),
     include_str!("migrations/004_tickets.sql"),
+    include_str!("migrations/005_accounts.sql"),
 ];
 
 /// The schema version this build writes.

@@ -351,7 +351,7 @@ async fn list(
 }
 
 /// Tells whoever listens (notifications) about a public change; drafts stay quiet.
-fn announce(app: &AppState, incident: &Incident) {
+pub(super) fn announce(app: &AppState, incident: &Incident) {
     if incident.published_at.is_some() {
         // Nobody listening is fine.
         let _ = app.published.send(incident.clone());
@@ -359,7 +359,7 @@ fn announce(app: &AppState, incident: &Incident) {
 }
 
 /// Checks every key names a channel or `group:<slug>` of the configuration.
-fn affected(
+pub(super) fn affected(
     config: &Config,
     channels: BTreeMap<String, DeclaredStatus>,
 ) -> Result<Affected, Error> {
@@ -374,7 +374,7 @@ fn affected(
     Ok(channels)
 }
 
-fn fitting(status: UpdateStatus, kind: IncidentKind) -> Result<UpdateStatus, Error> {
+pub(super) fn fitting(status: UpdateStatus, kind: IncidentKind) -> Result<UpdateStatus, Error> {
     if status.fits(kind) {
         Ok(status)
     } else {
@@ -386,7 +386,7 @@ fn fitting(status: UpdateStatus, kind: IncidentKind) -> Result<UpdateStatus, Err
     }
 }
 
-fn non_empty(text: String, field: &str) -> Result<String, Error> {
+pub(super) fn non_empty(text: String, field: &str) -> Result<String, Error> {
     if text.trim().is_empty() {
         Err(Error::Invalid {
             message: format!("{field} must not be empty"),
@@ -397,14 +397,14 @@ fn non_empty(text: String, field: &str) -> Result<String, Error> {
     }
 }
 
-fn time(text: &str, field: &str) -> Result<Timestamp, Error> {
+pub(super) fn time(text: &str, field: &str) -> Result<Timestamp, Error> {
     Timestamp::parse(text).ok_or_else(|| Error::Invalid {
         message: format!("{field} {text:?} is not RFC 3339 or epoch milliseconds"),
         field: field.into(),
     })
 }
 
-fn parse_id(text: &str) -> Result<i64, Error> {
+pub(super) fn parse_id(text: &str) -> Result<i64, Error> {
     text.parse()
         .map_err(|_| Error::NotFound(format!("no incident {text:?}")))
 }

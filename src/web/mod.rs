@@ -4,6 +4,7 @@
 //! below it. The only module that knows axum, HTTP status codes or maud. Handlers stay three
 //! steps: extract, one call into the layer below, render.
 
+mod admin;
 mod api;
 mod auth;
 mod badges;
@@ -49,6 +50,8 @@ pub struct AppState {
     /// The prober's counters and histograms, read by `/metrics`.
     pub metrics: crate::probe::ProbeMetrics,
     pub clock: Arc<dyn Clock>,
+    /// Failed admin logins per address and account name.
+    pub throttle: Arc<crate::account::LoginThrottle>,
 }
 
 impl AppState {
@@ -76,6 +79,7 @@ pub fn router(state: AppState) -> Router {
         .merge(feeds::router())
         .merge(badges::router())
         .merge(metrics::router())
+        .merge(admin::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -11,7 +11,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 /// The report carries its own inline print stylesheet; it is a document, not the app.
-const REPORT_CSP: &str =
+pub(super) const REPORT_CSP: &str =
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'";
 
 pub(super) fn router() -> Router<AppState> {
@@ -82,7 +82,7 @@ async fn channel_sla(
     Ok(Json(sla))
 }
 
-fn report_error(e: ReportError, field: &str) -> Error {
+pub(super) fn report_error(e: ReportError, field: &str) -> Error {
     match e {
         ReportError::BadMonth(_) | ReportError::FutureMonth(_) => Error::Invalid {
             message: e.to_string(),

@@ -126,7 +126,7 @@ fn view(e: Evaluated, now: Timestamp) -> TicketView {
     }
 }
 
-async fn evaluate(
+pub(super) async fn evaluate(
     app: &AppState,
     records: Vec<crate::store::TicketRecord>,
 ) -> Result<Vec<Evaluated>, Error> {

@@ -2,6 +2,7 @@
 //! on 127.0.0.1:0 with a temporary database, and polling with a deadline instead of sleeps.
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod admin;
 pub mod dns;
 pub mod raw;
 pub mod scripted;

@@ -1,0 +1,209 @@
+//! `/admin/maintenance`: the maintenance calendar (windows by UTC day: in progress, coming,
+//! and the last 30 days) and the form that schedules a window.
+
+use super::incidents::{invalid_field, local_to_utc};
+use super::{
+    csrf_field, field_error, form_errors, invalid, render, render_with_status, see_other, when,
+    AdminForm, Page, Session,
+};
+use crate::domain::{
+    Config, DeclaredStatus, Impact, Incident, IncidentKind, NewIncident, Timestamp, UpdateStatus,
+};
+use crate::web::incidents::{affected, announce, non_empty, time};
+use crate::web::{AppState, Error};
+use axum::extract::State;
+use axum::http::StatusCode;
+use maud::{html, Markup};
+
+const DAY_MS: i64 = 86_400_000;
+/// Completed windows stay on the calendar this long.
+const PAST_DAYS: i64 = 30;
+
+pub(super) async fn calendar(State(app): State<AppState>, session: Session) -> Page {
+    let config = app.config();
+    let now = app.clock.now();
+    let windows = app.store.incidents().await?;
+    Ok(render(
+        &session,
+        "Maintenance",
+        page(&session, &config, &windows, now, &Typed::default(), &[]),
+    ))
+}
+
+#[derive(Default)]
+struct Typed {
+    title: String,
+    message: String,
+    from: String,
+    until: String,
+    channels: Vec<String>,
+    manual_start: bool,
+    manual_end: bool,
+}
+
+pub(super) async fn create(State(app): State<AppState>, form: AdminForm) -> Page {
+    let config = app.config();
+    let typed = Typed {
+        title: form.get("title").to_owned(),
+        message: form.get("message").to_owned(),
+        from: form.get("scheduled_for").to_owned(),
+        until: form.get("scheduled_until").to_owned(),
+        channels: form
+            .with_prefix("mch:")
+            .map(|(k, _)| k.to_owned())
+            .collect(),
+        manual_start: form.ticked("manual_start"),
+        manual_end: form.ticked("manual_end"),
+    };
+    match window(&config, &typed) {
+        Ok(new) => {
+            let incident = app
+                .store
+                .create_incident(new, app.clock.now(), form.session.actor.clone())
+                .await?;
+            announce(&app, &incident);
+            Ok(see_other(&format!("/admin/incidents/{}", incident.id)))
+        }
+        Err(e) => {
+            let errors = form_errors(e)?;
+            let windows = app.store.incidents().await?;
+            Ok(render_with_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &form.session,
+                "Maintenance",
+                page(
+                    &form.session,
+                    &config,
+                    &windows,
+                    app.clock.now(),
+                    &typed,
+                    &errors,
+                ),
+            ))
+        }
+    }
+}
+
+fn window(config: &Config, typed: &Typed) -> Result<NewIncident, Error> {
+    let from = time(&local_to_utc(&typed.from), "scheduled_for")?;
+    let until = time(&local_to_utc(&typed.until), "scheduled_until")?;
+    if until <= from {
+        return Err(invalid_field(
+            "scheduled_until",
+            "the end must be after the start",
+        ));
+    }
+    let channels = typed
+        .channels
+        .iter()
+        .map(|c| (c.clone(), DeclaredStatus::UnderMaintenance))
+        .collect();
+    Ok(NewIncident {
+        kind: IncidentKind::Maintenance,
+        title: non_empty(typed.title.clone(), "title")?,
+        impact: Impact::Maintenance,
+        service_wide: false,
+        started_at: None,
+        status: UpdateStatus::Scheduled,
+        message: typed.message.clone(),
+        affected: Some(affected(config, channels)?),
+        publish: true,
+        scheduled_for: Some(from),
+        scheduled_until: Some(until),
+        auto_start: !typed.manual_start,
+        auto_end: !typed.manual_end,
+    })
+}
+
+fn page(
+    session: &Session,
+    config: &Config,
+    all: &[Incident],
+    now: Timestamp,
+    typed: &Typed,
+    errors: &[(String, String)],
+) -> Markup {
+    let horizon = now.millis() - PAST_DAYS * DAY_MS;
+    let mut windows: Vec<&Incident> = all
+        .iter()
+        .filter(|i| i.kind == IncidentKind::Maintenance)
+        .filter(|i| i.scheduled_until.is_some_and(|u| u.millis() >= horizon) || !closed(i))
+        .collect();
+    windows.sort_by_key(|i| i.scheduled_for);
+    let mut days: Vec<(String, Vec<&Incident>)> = Vec::new();
+    for w in windows {
+        let day = w.scheduled_for.map_or_else(
+            || "unscheduled".to_owned(),
+            |t| t.to_rfc3339().chars().take(10).collect(),
+        );
+        match days.last_mut() {
+            Some((d, list)) if *d == day => list.push(w),
+            _ => days.push((day, vec![w])),
+        }
+    }
+    html! {
+        section aria-labelledby="calendar" {
+            h2 id="calendar" { "Calendar (UTC)" }
+            @if days.is_empty() { p { "No maintenance in the last 30 days or planned." } }
+            @for (day, list) in &days {
+                h3 { (day) }
+                ul class="admin-list" {
+                    @for w in list {
+                        li {
+                            a href=(format!("/admin/incidents/{}", w.id)) { (w.title) }
+                            " · " (w.status().map_or("", UpdateStatus::as_str))
+                            @if let (Some(f), Some(u)) = (w.scheduled_for, w.scheduled_until) {
+                                " · " (when(f)) " to " (when(u))
+                                @if !closed(w) && u < now { " · " strong { "overrunning" } }
+                            }
+                            @if !w.auto_start || !w.auto_end { " · manual " @if !w.auto_start { "start" } @if !w.auto_start && !w.auto_end { " and " } @if !w.auto_end { "end" } }
+                        }
+                    }
+                }
+            }
+        }
+        section aria-labelledby="schedule" {
+            h2 id="schedule" { "Schedule a window" }
+            form method="post" action="/admin/maintenance" class="admin-form" novalidate {
+                (csrf_field(session))
+                label for="title" { "Title" }
+                input id="title" name="title" type="text" required value=(typed.title)
+                    aria-invalid=[invalid(errors, "title").map(|_| "true")] aria-describedby=[invalid(errors, "title")];
+                (field_error(errors, "title"))
+                label for="message" { "Message (Markdown)" }
+                textarea id="message" name="message" rows="3" { (typed.message) }
+                label for="scheduled_for" { "Starts (UTC)" }
+                input id="scheduled_for" name="scheduled_for" type="datetime-local" required value=(typed.from)
+                    aria-invalid=[invalid(errors, "scheduled_for").map(|_| "true")] aria-describedby=[invalid(errors, "scheduled_for")];
+                (field_error(errors, "scheduled_for"))
+                label for="scheduled_until" { "Ends (UTC)" }
+                input id="scheduled_until" name="scheduled_until" type="datetime-local" required value=(typed.until)
+                    aria-invalid=[invalid(errors, "scheduled_until").map(|_| "true")] aria-describedby=[invalid(errors, "scheduled_until")];
+                (field_error(errors, "scheduled_until"))
+                fieldset {
+                    legend { "Channels under maintenance" }
+                    @for c in &config.channels {
+                        div class="checkbox" {
+                            input id=(format!("mch-{}", c.id)) name=(format!("mch:{}", c.id)) type="checkbox" checked[typed.channels.contains(&c.id)];
+                            label for=(format!("mch-{}", c.id)) { (c.name) }
+                        }
+                    }
+                }
+                @for (f, _) in errors { @if f.starts_with("channels.") { (field_error(errors, f)) } }
+                div class="checkbox" {
+                    input id="manual_start" name="manual_start" type="checkbox" checked[typed.manual_start];
+                    label for="manual_start" { "Start it by hand (not at the scheduled time)" }
+                }
+                div class="checkbox" {
+                    input id="manual_end" name="manual_end" type="checkbox" checked[typed.manual_end];
+                    label for="manual_end" { "End it by hand (not at the scheduled time)" }
+                }
+                button type="submit" { "Schedule and publish" }
+            }
+        }
+    }
+}
+
+fn closed(i: &Incident) -> bool {
+    i.status().is_some_and(UpdateStatus::is_closed)
+}
