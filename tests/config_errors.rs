@@ -32,7 +32,19 @@ fn malformed_configs_name_file_line_column_and_key() {
         ),
         (
             "[servce]\nname = \"S\"\n".into(),
-            "probes.toml:1:2: unknown key \"servce\" in the top level (expected one of: service, channel, notify, tickets)",
+            "probes.toml:1:2: unknown key \"servce\" in the top level (expected one of: service, channel, notify, tickets, auth)",
+        ),
+        (
+            "[auth]\npassword_memory_kib = 4\n".into(),
+            "probes.toml:2:23: password_memory_kib = 4 is out of range: from 8 to 4194304",
+        ),
+        (
+            "[auth]\nsession_ttl = \"forever\"\n".into(),
+            "probes.toml:2:15: invalid duration session_ttl = \"forever\": expected a positive duration like \"30s\", \"5m\" or \"1h\"",
+        ),
+        (
+            "[auth]\npassword = \"admin\"\n".into(),
+            "probes.toml:2:1: unknown key \"password\" in [auth] (expected one of: password_memory_kib, password_iterations, session_ttl, login_attempts, login_window)",
         ),
         (
             "[[channel]]\nname = \"No id\"\n".into(),
