@@ -11,7 +11,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 
 /// The report carries its own inline print stylesheet; it is a document, not the app.
-pub(super) const REPORT_CSP: &str =
+const REPORT_CSP: &str =
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'";
 
 pub(super) fn router() -> Router<AppState> {
@@ -32,32 +32,45 @@ async fn month_report(
                 .to_owned(),
         ));
     }
-    let (month, format) = match file.rsplit_once('.') {
-        Some((m, "csv")) => (m, Format::Csv),
-        Some((m, "json")) => (m, Format::Json),
-        Some((m, "html")) => (m, Format::Html),
-        Some(_) => return Err(Error::NotFound(format!("no report at /reports/{file}"))),
-        None => (file.as_str(), Format::Html),
-    };
+    let (month, format) = report_file(&file)?;
     let built = report::build(&app.store, &config, month, app.clock.now())
         .await
         .map_err(|e| report_error(e, "month"))?;
-    let body = built.render(format);
+    Ok(report_response(&built, format, "no-cache"))
+}
+
+/// `2026-09` (HTML), `2026-09.html`, `.csv` or `.json`: the month and the format asked for.
+pub(super) fn report_file(file: &str) -> Result<(&str, Format), Error> {
+    match file.rsplit_once('.') {
+        Some((m, "csv")) => Ok((m, Format::Csv)),
+        Some((m, "json")) => Ok((m, Format::Json)),
+        Some((m, "html")) => Ok((m, Format::Html)),
+        Some(_) => Err(Error::NotFound(format!("no report at {file}"))),
+        None => Ok((file, Format::Html)),
+    }
+}
+
+/// A rendered report with its content type and its own stylesheet policy.
+pub(super) fn report_response(
+    built: &report::MonthReport,
+    format: Format,
+    cache_control: &'static str,
+) -> Response {
     let content_type = match format {
         Format::Html => "text/html; charset=utf-8",
         Format::Csv => "text/csv; charset=utf-8",
         Format::Json => "application/json",
     };
-    Ok((
+    (
         StatusCode::OK,
         [
             (header::CONTENT_TYPE, content_type),
             (header::CONTENT_SECURITY_POLICY, REPORT_CSP),
-            (header::CACHE_CONTROL, "no-cache"),
+            (header::CACHE_CONTROL, cache_control),
         ],
-        body,
+        built.render(format),
     )
-        .into_response())
+        .into_response()
 }
 
 #[derive(Deserialize)]

@@ -27,7 +27,7 @@ pub(super) async fn add_user(State(app): State<AppState>, form: AdminForm) -> Pa
     form.session.require(Role::Admin)?;
     let name = form.get("name").to_owned();
     let role = form.get("role").to_owned();
-    let password = form.get("password").to_owned();
+    let password = form.raw("password").to_owned();
     let mut errors = Vec::new();
     if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
         errors.push((

@@ -103,14 +103,7 @@ pub(super) async fn create(State(app): State<AppState>, form: AdminForm) -> Page
     let typed = Typed::from(&form);
     let publish = form.get("publish") != "no";
     match new_incident(&config, &typed, publish) {
-        Ok(new) => {
-            let incident = app
-                .store
-                .create_incident(new, app.clock.now(), form.session.actor.clone())
-                .await?;
-            announce(&app, &incident);
-            Ok(see_other(&format!("/admin/incidents/{}", incident.id)))
-        }
+        Ok(new) => create_and_show(&app, new, &form.session).await,
         Err(e) => {
             let errors = form_errors(e)?;
             Ok(render_with_status(
@@ -121,6 +114,16 @@ pub(super) async fn create(State(app): State<AppState>, form: AdminForm) -> Page
             ))
         }
     }
+}
+
+/// Stores a new incident or window, tells the listeners, and shows its page.
+pub(super) async fn create_and_show(app: &AppState, new: NewIncident, session: &Session) -> Page {
+    let incident = app
+        .store
+        .create_incident(new, app.clock.now(), session.actor.clone())
+        .await?;
+    announce(app, &incident);
+    Ok(see_other(&format!("/admin/incidents/{}", incident.id)))
 }
 
 fn new_incident(config: &Config, typed: &Typed, publish: bool) -> Result<NewIncident, Error> {

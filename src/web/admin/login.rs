@@ -29,8 +29,8 @@ pub(super) async fn form(State(app): State<AppState>, mut parts: Parts) -> Page 
 pub(super) async fn submit(State(app): State<AppState>, form: LoginForm) -> Page {
     let auth = app.config().auth.clone();
     let now = app.clock.now();
-    let name = form.get("name").trim().to_owned();
-    let password = form.get("password").to_owned();
+    let name = form.fields.get("name").to_owned();
+    let password = form.fields.raw("password").to_owned();
     if let Some(wait) = app.throttle.wait(
         &form.source,
         &name,

@@ -1,15 +1,15 @@
 //! `/admin/maintenance`: the maintenance calendar (windows by UTC day: in progress, coming,
 //! and the last 30 days) and the form that schedules a window.
 
-use super::incidents::{invalid_field, local_to_utc};
+use super::incidents::{create_and_show, invalid_field, local_to_utc};
 use super::{
-    csrf_field, field_error, form_errors, invalid, render, render_with_status, see_other, when,
-    AdminForm, Page, Session,
+    csrf_field, field_error, form_errors, invalid, render, render_with_status, when, AdminForm,
+    Page, Session,
 };
 use crate::domain::{
     Config, DeclaredStatus, Impact, Incident, IncidentKind, NewIncident, Timestamp, UpdateStatus,
 };
-use crate::web::incidents::{affected, announce, non_empty, time};
+use crate::web::incidents::{affected, non_empty, time};
 use crate::web::{AppState, Error};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -56,14 +56,7 @@ pub(super) async fn create(State(app): State<AppState>, form: AdminForm) -> Page
         manual_end: form.ticked("manual_end"),
     };
     match window(&config, &typed) {
-        Ok(new) => {
-            let incident = app
-                .store
-                .create_incident(new, app.clock.now(), form.session.actor.clone())
-                .await?;
-            announce(&app, &incident);
-            Ok(see_other(&format!("/admin/incidents/{}", incident.id)))
-        }
+        Ok(new) => create_and_show(&app, new, &form.session).await,
         Err(e) => {
             let errors = form_errors(e)?;
             let windows = app.store.incidents().await?;

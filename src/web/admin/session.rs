@@ -107,32 +107,54 @@ impl FromRequestParts<AppState> for Session {
     }
 }
 
-/// A posted admin form: the session that posted it, with its CSRF token checked, and the
-/// fields in order (repeated keys kept, for checkbox lists).
-pub(crate) struct AdminForm {
-    pub session: Session,
-    fields: Vec<(String, String)>,
-}
+/// A posted form's fields in order (repeated keys kept, for checkbox lists).
+pub(crate) struct Fields(Vec<(String, String)>);
 
-impl AdminForm {
+impl Fields {
+    fn parse(bytes: &[u8]) -> Fields {
+        Fields(form_urlencoded::parse(bytes).into_owned().collect())
+    }
+
     /// The first value of `key`, trimmed; empty when absent.
     pub fn get(&self, key: &str) -> &str {
-        self.fields
+        self.0
             .iter()
             .find(|(k, _)| k == key)
             .map_or("", |(_, v)| v.trim())
     }
 
+    /// The first value of `key` exactly as sent (passwords: spaces count).
+    pub fn raw(&self, key: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
     /// Whether a checkbox named `key` was ticked.
     pub fn ticked(&self, key: &str) -> bool {
-        self.fields.iter().any(|(k, _)| k == key)
+        self.0.iter().any(|(k, _)| k == key)
     }
 
     /// Every `(key, value)` whose key starts with `prefix`, the prefix removed.
     pub fn with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> {
-        self.fields
+        self.0
             .iter()
             .filter_map(move |(k, v)| Some((k.strip_prefix(prefix)?, v.trim())))
+    }
+}
+
+/// A posted admin form: the session that posted it, with its CSRF token checked.
+pub(crate) struct AdminForm {
+    pub session: Session,
+    pub fields: Fields,
+}
+
+impl std::ops::Deref for AdminForm {
+    type Target = Fields;
+
+    fn deref(&self) -> &Fields {
+        &self.fields
     }
 }
 
@@ -145,8 +167,10 @@ impl FromRequest<AppState> for AdminForm {
             .await
             .map_err(IntoResponse::into_response)?;
         let bytes = read_form(&parts, body).await?;
-        let fields: Vec<(String, String)> = form_urlencoded::parse(&bytes).into_owned().collect();
-        let form = AdminForm { session, fields };
+        let form = AdminForm {
+            session,
+            fields: Fields::parse(&bytes),
+        };
         if !same_secret(form.get("csrf"), &form.session.csrf) {
             return Err(csrf_refused());
         }
@@ -156,18 +180,9 @@ impl FromRequest<AppState> for AdminForm {
 
 /// The login form's fields, checked against the pre-login cookie (there is no session yet).
 pub(super) struct LoginForm {
-    pub fields: Vec<(String, String)>,
+    pub fields: Fields,
     pub source: String,
     pub https: bool,
-}
-
-impl LoginForm {
-    pub fn get(&self, key: &str) -> &str {
-        self.fields
-            .iter()
-            .find(|(k, _)| k == key)
-            .map_or("", |(_, v)| v.as_str())
-    }
 }
 
 impl FromRequest<AppState> for LoginForm {
@@ -176,14 +191,13 @@ impl FromRequest<AppState> for LoginForm {
     async fn from_request(req: Request, _app: &AppState) -> Result<Self, Response> {
         let (parts, body) = req.into_parts();
         let bytes = read_form(&parts, body).await?;
-        let fields: Vec<(String, String)> = form_urlencoded::parse(&bytes).into_owned().collect();
         let form = LoginForm {
-            fields,
+            fields: Fields::parse(&bytes),
             source: remote_address(&parts),
             https: over_https(&parts),
         };
         let expected = cookie_value(&parts, LOGIN_COOKIE).unwrap_or_default();
-        if expected.is_empty() || !same_secret(form.get("csrf"), &expected) {
+        if expected.is_empty() || !same_secret(form.fields.get("csrf"), &expected) {
             return Err(csrf_refused());
         }
         Ok(form)

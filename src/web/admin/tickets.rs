@@ -4,14 +4,13 @@
 
 use super::{render, when, AdminError, Page, Session};
 use crate::domain::{Severity, TicketEventKind, Timestamp};
-use crate::report::{self, Format};
+use crate::report;
 use crate::ticket::{self, Evaluated, DUE_SOON_MS};
-use crate::web::reports::{report_error, REPORT_CSP};
+use crate::web::reports::{report_error, report_file, report_response};
 use crate::web::tickets::evaluate;
 use crate::web::{AppState, Error};
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
-use axum::response::IntoResponse;
+use axum::http::StatusCode;
 use maud::{html, Markup};
 
 /// Recently received tickets listed under the queue.
@@ -163,35 +162,10 @@ pub(super) async fn report(
     _session: Session,
     Path(file): Path<String>,
 ) -> Page {
-    let (month, format) = match file.rsplit_once('.') {
-        Some((m, "csv")) => (m, Format::Csv),
-        Some((m, "json")) => (m, Format::Json),
-        Some((m, "html")) => (m, Format::Html),
-        Some(_) => {
-            return Err(AdminError::new(
-                StatusCode::NOT_FOUND,
-                format!("No report at {file}."),
-            ))
-        }
-        None => (file.as_str(), Format::Html),
-    };
+    let (month, format) = report_file(&file)?;
     let config = app.config();
     let built = report::build_with_tickets(&app.store, &config, month, app.clock.now())
         .await
         .map_err(|e| report_error(e, "month"))?;
-    let content_type = match format {
-        Format::Html => "text/html; charset=utf-8",
-        Format::Csv => "text/csv; charset=utf-8",
-        Format::Json => "application/json",
-    };
-    Ok((
-        StatusCode::OK,
-        [
-            (header::CONTENT_TYPE, content_type),
-            (header::CONTENT_SECURITY_POLICY, REPORT_CSP),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        built.render(format),
-    )
-        .into_response())
+    Ok(report_response(&built, format, "no-store"))
 }
