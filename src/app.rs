@@ -198,10 +198,15 @@ fn spawn_auto_drafts(
     stop: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
     let mut events = prober.subscribe();
-    let config = config.subscribe();
-    let auto_publish = config.borrow().service.auto_publish;
     let (tx, rx) = mpsc::channel(256);
-    tokio::spawn(crate::incident::auto::run(rx, store, clock, auto_publish));
+    // The configuration in force, not a copy: `auto_publish` follows reloads.
+    tokio::spawn(crate::incident::auto::run(
+        rx,
+        store,
+        clock,
+        config.subscribe(),
+    ));
+    let config = config.subscribe();
     tokio::spawn(async move {
         loop {
             let event = tokio::select! {
