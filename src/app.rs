@@ -136,6 +136,12 @@ pub async fn run(
                     Ok(n) => tracing::info!(deleted = n, before = %before, "pruned raw observations past retention"),
                     Err(e) => tracing::error!(error = %e, "pruning observations failed"),
                 }
+                // Sent and failed notifications follow the same retention; pending ones stay.
+                match store.prune_notifications(before).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(deleted = n, before = %before, "pruned delivered and failed notifications past retention"),
+                    Err(e) => tracing::error!(error = %e, "pruning notifications failed"),
+                }
             }
             Some(()) = reloads.recv() => {
                 let Some(path) = &config_file else { continue };
