@@ -145,6 +145,12 @@ pub async fn run(
                 if let Err(e) = store.prune_sessions(state_clock.now()).await {
                     tracing::error!(error = %e, "pruning expired sessions failed");
                 }
+                // Sent and failed notifications follow the same retention; pending ones stay.
+                match store.prune_notifications(before).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(deleted = n, before = %before, "pruned delivered and failed notifications past retention"),
+                    Err(e) => tracing::error!(error = %e, "pruning notifications failed"),
+                }
             }
             Some(()) = reloads.recv() => {
                 let Some(path) = &config_file else { continue };
@@ -207,10 +213,15 @@ fn spawn_auto_drafts(
     stop: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
     let mut events = prober.subscribe();
-    let config = config.subscribe();
-    let auto_publish = config.borrow().service.auto_publish;
     let (tx, rx) = mpsc::channel(256);
-    tokio::spawn(crate::incident::auto::run(rx, store, clock, auto_publish));
+    // The configuration in force, not a copy: `auto_publish` follows reloads.
+    tokio::spawn(crate::incident::auto::run(
+        rx,
+        store,
+        clock,
+        config.subscribe(),
+    ));
+    let config = config.subscribe();
     tokio::spawn(async move {
         loop {
             let event = tokio::select! {

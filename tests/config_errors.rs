@@ -281,6 +281,74 @@ fn malformed_configs_name_file_line_column_and_key() {
 }
 
 #[test]
+fn retarget_from_names_its_two_values() {
+    let err = config::parse("probes.toml", "[tickets]\nretarget_from = \"later\"\n")
+        .expect_err("refused");
+    assert_eq!(
+        err.to_string(),
+        "probes.toml:2:17: retarget_from = \"later\": expected \"receipt\" (a severity change re-targets from receipt, the default) or \"change\" (from the change)"
+    );
+    let change =
+        config::parse("probes.toml", "[tickets]\nretarget_from = \"change\"\n").expect("valid");
+    assert!(change.tickets.measure_from_severity_change);
+    let default = config::parse("probes.toml", "").expect("valid");
+    assert!(!default.tickets.measure_from_severity_change);
+}
+
+/// `holidays_ics` is read relative to the configuration file, merged with `holidays`, and
+/// a missing or malformed file is an error at the key naming the file (and its line).
+#[test]
+fn holidays_ics_is_read_beside_the_config_and_its_errors_name_file_and_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let toml = dir.path().join("probes.toml");
+    let ics = dir.path().join("holidays.ics");
+    let write_toml = |file: &str| {
+        let text = format!(
+            "[tickets]\ncalendar = \"tier2\"\nholidays = [\"2026-12-31\"]\nholidays_ics = \"{file}\"\n"
+        );
+        std::fs::write(&toml, text).expect("write toml");
+    };
+    write_toml("holidays.ics");
+    std::fs::write(
+        &ics,
+        "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART;VALUE=DATE:20261224\r\nDTEND;VALUE=DATE:20261226\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    )
+    .expect("write ics");
+    let cfg = config::load(&toml).expect("valid");
+    assert_eq!(
+        cfg.tickets.holidays,
+        [(2026, 12, 31), (2026, 12, 24), (2026, 12, 25)]
+    );
+
+    let shown = toml.display();
+    write_toml("missing.ics");
+    let err = config::load(&toml).expect_err("missing file").to_string();
+    let missing = dir.path().join("missing.ics");
+    assert!(
+        err.starts_with(&format!(
+            "{shown}:4:16: holidays_ics = \"missing.ics\": cannot read {}: ",
+            missing.display()
+        )),
+        "{err}"
+    );
+
+    write_toml("holidays.ics");
+    std::fs::write(
+        &ics,
+        "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART;VALUE=DATE:2026-12-24\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    )
+    .expect("write ics");
+    let err = config::load(&toml).expect_err("bad ics").to_string();
+    assert_eq!(
+        err,
+        format!(
+            "{shown}:4:16: holidays_ics = \"holidays.ics\": {}:3: DTSTART \"2026-12-24\" is not a date like 20261225",
+            ics.display()
+        )
+    );
+}
+
+#[test]
 fn defaults_fill_what_the_file_leaves_out() {
     let cfg = config::parse(
         "probes.toml",

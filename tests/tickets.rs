@@ -259,14 +259,73 @@ fn a_helpdesk_export_imports_all_or_nothing() {
     ] {
         assert!(stderr.contains(expected), "{expected:?} in {stderr}");
     }
+    // Good rows first, then one that contradicts them: the whole file is refused.
+    let (code, _, stderr) = run(
+        "external_id,source,severity,channels,subject,received_at,first_reply_at\n\
+         Z-1,zendesk,critical,live-chat,Chat down,2026-09-01T10:00:00Z,2026-09-01T10:30:00Z\n\
+         Z-2,zendesk,medium,web-form,Slow,2026-09-02T10:00:00Z,2026-09-02T09:00:00Z\n\
+         Z-1,zendesk,low,live-chat,Again,2026-09-03T10:00:00Z,\n",
+    );
+    assert_eq!(code, Some(2));
+    for expected in [
+        "line 3: first_reply_at \"2026-09-02T09:00:00Z\" is before received_at \"2026-09-02T10:00:00Z\"",
+        "line 4: external_id \"Z-1\" of source \"zendesk\" repeats line 2",
+        "nothing imported",
+    ] {
+        assert!(stderr.contains(expected), "{expected:?} in {stderr}");
+    }
     let good = "external_id,source,severity,channels,subject,received_at,first_reply_at\n\
                 Z-1,zendesk,critical,live-chat,Chat down,2026-09-01T10:00:00Z,2026-09-01T10:30:00Z\n\
                 Z-2,zendesk,medium,web-form;live-chat,Slow,2026-09-02T10:00:00Z,\n";
     let (code, stdout, stderr) = run(good);
     assert_eq!(code, Some(0), "{stderr}");
-    assert_eq!(stdout.trim(), "imported 2 new tickets");
+    assert_eq!(
+        stdout.trim(),
+        "imported 2 new tickets",
+        "nothing came from the refused files"
+    );
     let (_, stdout, _) = run(good);
     assert_eq!(stdout.trim(), "imported 0 new tickets", "idempotent");
+
+    // The first reply was written with its ticket.
+    let stored = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(async {
+            let store = beacon::store::Store::open(&dir.path().join("beacon.db")).unwrap();
+            let all = store
+                .tickets(
+                    beacon::domain::Timestamp(0),
+                    beacon::domain::Timestamp(i64::MAX),
+                )
+                .await
+                .unwrap();
+            store.close().await.unwrap();
+            all
+        });
+    let replies: Vec<(&str, Vec<String>)> = stored
+        .iter()
+        .map(|r| {
+            let events = r
+                .ticket
+                .events
+                .iter()
+                .map(|e| format!("{:?} {}", e.kind, e.at.to_rfc3339()))
+                .collect();
+            (r.external_id.as_str(), events)
+        })
+        .collect();
+    assert_eq!(
+        replies,
+        [
+            (
+                "Z-1",
+                vec!["PublicReply 2026-09-01T10:30:00.000Z".to_owned()]
+            ),
+            ("Z-2", vec![]),
+        ]
+    );
 }
 
 #[tokio::test]
@@ -313,4 +372,45 @@ async fn a_ticket_near_its_deadline_is_sent_to_webhooks_once() {
         .count();
     assert_eq!(warnings, 1, "sent once");
     beacon.stop().await;
+}
+
+/// `holidays_ics` feeds the Tier-2 calendar (C2): the shipped example closes 24-26 December
+/// 2026, so a Medium ticket received on Wednesday 23 December at 15:00 UTC (1 business hour
+/// left that day) is due on Wednesday 30 December at 09:00 instead of Monday 28 at 09:00.
+#[test]
+fn an_ics_holiday_pauses_the_tier2_clock() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/examples/holidays.ics"),
+        dir.path().join("holidays.ics"),
+    )
+    .unwrap();
+    let due = |extra: &str| {
+        let file = dir.path().join("probes.toml");
+        std::fs::write(
+            &file,
+            format!("{CONFIG}\n[tickets]\ncalendar = \"tier2\"\n{extra}"),
+        )
+        .unwrap();
+        let config = beacon::config::load(&file).unwrap();
+        let ticket = beacon::domain::Ticket {
+            id: "BCN-2026-000001".into(),
+            received_at: beacon::domain::Timestamp::parse("2026-12-23T15:00:00Z").unwrap(),
+            severity: beacon::domain::Severity::Medium,
+            channels: vec!["web-form".into()],
+            events: Vec::new(),
+        };
+        let settings = beacon::ticket::settings(&config.tickets);
+        let now = ticket.received_at.plus_ms(60_000);
+        let got = beacon::sla::evaluate(&ticket, &[], &config.channels, &settings, now);
+        (got.deadline.map(|d| d.to_rfc3339()), got.explanation)
+    };
+    let (without, _) = due("");
+    assert_eq!(without.as_deref(), Some("2026-12-28T09:00:00.000Z"));
+    let (with, explanation) = due("holidays_ics = \"holidays.ics\"\n");
+    assert_eq!(with.as_deref(), Some("2026-12-30T09:00:00.000Z"));
+    assert!(
+        explanation.starts_with("Pending: due at 2026-12-30 09:00:00 UTC"),
+        "{explanation}"
+    );
 }

@@ -347,20 +347,8 @@ pub(super) fn import_tickets(file: &Path, config: &crate::domain::Config, db: &P
     let config = config.clone();
     with_store(db, |store| async move {
         store.sync_config(&config).await?;
-        let (tickets, replies): (Vec<_>, Vec<_>) = rows.into_iter().unzip();
-        let received = store.receive_tickets(tickets, cli_actor()).await?;
-        let mut added = 0;
-        for ((record, created), reply) in received.into_iter().zip(replies) {
-            if !created {
-                continue;
-            }
-            added += 1;
-            if let Some(event) = reply {
-                store
-                    .add_ticket_event(record.ticket.id.clone(), event, cli_actor())
-                    .await?;
-            }
-        }
+        // One transaction for the tickets and their replies: all or nothing.
+        let added = store.import_tickets(rows, cli_actor()).await?;
         println!("imported {added} new tickets");
         Ok(())
     })

@@ -6,6 +6,7 @@
 //! line, column and the offending key or value.
 
 mod auth;
+mod holidays;
 mod notify;
 mod probe;
 mod raw;
@@ -69,6 +70,14 @@ pub(crate) struct Source<'a> {
 }
 
 impl Source<'_> {
+    /// The directory of the file being validated: files it names (`holidays_ics`) are
+    /// relative to it, as a reader of the file expects.
+    pub(crate) fn dir(&self) -> &Path {
+        Path::new(self.file)
+            .parent()
+            .unwrap_or_else(|| Path::new(""))
+    }
+
     /// An error at the start of `span`.
     pub(crate) fn error(&self, span: Range<usize>, message: String) -> ConfigError {
         let (line, column) = self.position(span.start);

@@ -22,10 +22,14 @@ pub(super) struct RawTickets {
     /// `calendar` (C1, default) or `tier2` (C2) for Medium and Low.
     pub calendar: Option<Spanned<String>>,
     pub holidays: Option<Vec<Spanned<String>>>,
+    /// An iCalendar file of more holidays, relative to the configuration file.
+    pub holidays_ics: Option<Spanned<String>>,
     pub targets: Option<RawTargets>,
     pub waiver_requires_impact: Option<bool>,
     pub status_page_counts_as_response: Option<bool>,
     pub maintenance_never_waives: Option<bool>,
+    /// `receipt` (default) or `change`: where a re-targeted clock is measured from.
+    pub retarget_from: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

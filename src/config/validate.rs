@@ -83,6 +83,13 @@ fn tickets(
             }
         }
     }
+    if let Some(file) = raw.holidays_ics {
+        for day in holidays_file(&file, src)? {
+            policy
+                .holidays
+                .push((day.year(), u8::from(day.month()), day.day()));
+        }
+    }
     if let Some(t) = raw.targets {
         for (i, (key, value)) in [
             ("critical", t.critical),
@@ -101,7 +108,49 @@ fn tickets(
     policy.waiver_requires_impact = raw.waiver_requires_impact.unwrap_or(false);
     policy.status_page_counts_as_response = raw.status_page_counts_as_response.unwrap_or(false);
     policy.maintenance_never_waives = raw.maintenance_never_waives.unwrap_or(false);
+    if let Some(from) = raw.retarget_from {
+        policy.measure_from_severity_change = match from.get_ref().as_str() {
+            "receipt" => false,
+            "change" => true,
+            other => {
+                return Err(src.error(
+                    from.span(),
+                    format!("retarget_from = \"{other}\": expected \"receipt\" (a severity change re-targets from receipt, the default) or \"change\" (from the change)"),
+                ))
+            }
+        };
+    }
     Ok(policy)
+}
+
+/// Reads `holidays_ics`, relative to the configuration file's directory; any problem is an
+/// error at the key that names the file, with the file's own line when it is malformed.
+fn holidays_file(file: &Spanned<String>, src: &Source<'_>) -> Result<Vec<time::Date>, ConfigError> {
+    let name = file.get_ref();
+    if name.trim().is_empty() {
+        return Err(src.error(file.span(), "holidays_ics must not be empty".into()));
+    }
+    let path = src.dir().join(name);
+    let text = std::fs::read_to_string(&path).map_err(|e| {
+        src.error(
+            file.span(),
+            format!(
+                "holidays_ics = \"{name}\": cannot read {}: {e}",
+                path.display()
+            ),
+        )
+    })?;
+    super::holidays::parse(&text).map_err(|e| {
+        src.error(
+            file.span(),
+            format!(
+                "holidays_ics = \"{name}\": {}:{}: {}",
+                path.display(),
+                e.line,
+                e.message
+            ),
+        )
+    })
 }
 
 fn service(raw: Option<RawService>, src: &Source<'_>) -> Result<ServiceSettings, ConfigError> {

@@ -107,6 +107,10 @@ pub struct TicketPolicy {
     pub status_page_counts_as_response: bool,
     /// M0: maintenance never waives.
     pub maintenance_never_waives: bool,
+    /// `retarget_from = "change"`: after a severity change the new target is measured from
+    /// the change, not from receipt (sla-rules 1.6 "Option: measure from the severity-change
+    /// time"; off by default).
+    pub measure_from_severity_change: bool,
 }
 
 impl Default for TicketPolicy {
@@ -119,6 +123,7 @@ impl Default for TicketPolicy {
             waiver_requires_impact: false,
             status_page_counts_as_response: false,
             maintenance_never_waives: false,
+            measure_from_severity_change: false,
         }
     }
 }

@@ -2,14 +2,17 @@
 //! (one per outage, not per probe) for an operator to publish in one step; with
 //! `[service] auto_publish = true` it is published at once. On recovery the incident gets a
 //! `monitoring` update saying so, which offers the operator the resolution.
+//!
+//! `auto_publish` is read from the configuration in force at each change, so a reload that
+//! turns it on or off applies to the next outage without a restart.
 
 use crate::domain::{
-    Actor, Affected, Clock, DeclaredStatus, Impact, Incident, IncidentKind, NewIncident, NewUpdate,
-    State, Timestamp, UpdateStatus,
+    Actor, Affected, Clock, Config, DeclaredStatus, Impact, Incident, IncidentKind, NewIncident,
+    NewUpdate, State, Timestamp, UpdateStatus,
 };
 use crate::store::Store;
 use std::sync::Arc;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 /// The author of automatic incidents, by which they are found again.
 pub const AUTHOR: &str = "system:auto-draft";
@@ -37,12 +40,13 @@ pub fn open_auto_incident<'a>(incidents: &'a [Incident], channel: &str) -> Optio
     })
 }
 
-/// Runs until the sender is dropped.
+/// Runs until the sender is dropped; `config` is the configuration in force (the app's
+/// watch channel, replaced on reload).
 pub async fn run(
     mut changes: mpsc::Receiver<ChannelChange>,
     store: Store,
     clock: Arc<dyn Clock>,
-    auto_publish: bool,
+    config: watch::Receiver<Arc<Config>>,
 ) {
     let actor = Actor {
         who: AUTHOR.into(),
@@ -59,6 +63,7 @@ pub async fn run(
         let open = open_auto_incident(&incidents, &change.channel);
         let result = match (change.state, open) {
             (State::Down, None) => {
+                let auto_publish = config.borrow().service.auto_publish;
                 let mut affected = Affected::new();
                 affected.insert(change.channel.clone(), DeclaredStatus::MajorOutage);
                 let new = NewIncident {
@@ -104,5 +109,71 @@ pub async fn run(
         if let Err(e) = result {
             tracing::error!(error = %e, channel = %change.channel, "auto-draft failed");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::SystemClock;
+    use std::time::{Duration, Instant};
+
+    fn config(auto_publish: bool) -> Arc<Config> {
+        let text = format!(
+            "[service]\nauto_publish = {auto_publish}\n\n[[channel]]\nid = \"chat\"\nname = \"Chat\"\n\n[[channel]]\nid = \"mail\"\nname = \"Mail\"\n"
+        );
+        Arc::new(crate::config::parse("test.toml", &text).expect("valid config"))
+    }
+
+    fn down(channel: &str) -> ChannelChange {
+        ChannelChange {
+            channel: channel.into(),
+            name: channel.into(),
+            state: State::Down,
+            since: Timestamp(1_000),
+        }
+    }
+
+    /// The automatic incident of `channel` once the task has written it.
+    async fn incident_of(store: &Store, channel: &str) -> Incident {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let incidents = store.incidents().await.expect("read");
+            if let Some(found) = open_auto_incident(&incidents, channel) {
+                return found.clone();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no automatic incident for {channel}"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn auto_publish_follows_the_configuration_in_force() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("a.db")).expect("open");
+        let (config_tx, config_rx) = watch::channel(config(false));
+        store.sync_config(&config_tx.borrow()).await.expect("sync");
+        let (changes, rx) = mpsc::channel(4);
+        let task = tokio::spawn(run(rx, store.clone(), Arc::new(SystemClock), config_rx));
+
+        changes.send(down("chat")).await.expect("send");
+        let draft = incident_of(&store, "chat").await;
+        assert_eq!(draft.published_at, None, "auto_publish = false: a draft");
+
+        // A reload turns auto_publish on: the next outage is published at once.
+        config_tx.send_replace(config(true));
+        changes.send(down("mail")).await.expect("send");
+        let published = incident_of(&store, "mail").await;
+        assert!(
+            published.published_at.is_some(),
+            "auto_publish = true after the reload"
+        );
+
+        drop(changes);
+        task.await.expect("task ends with its sender");
+        store.close().await.expect("close");
     }
 }

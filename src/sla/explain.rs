@@ -6,7 +6,7 @@
 
 use super::ticket::{Stop, TicketState};
 use super::waiver::Acknowledgement;
-use crate::domain::{IncidentKind, Timestamp};
+use crate::domain::{IncidentKind, Severity, Timestamp};
 
 /// Why a ticket was waived.
 pub(super) fn waived(ack: &Acknowledgement<'_>, received: Timestamp) -> String {
@@ -37,8 +37,30 @@ pub(super) fn waived(ack: &Acknowledgement<'_>, received: Timestamp) -> String {
     )
 }
 
-/// Why a ticket that has a clock is met, breached or pending.
+/// Why a ticket that has a clock is met, breached or pending. `retargeted` is the severity
+/// and the instant of the change the clock is measured from, when that is not the receipt
+/// (`retarget_from = "change"`); the sentence then says so, since the deadline alone would
+/// look wrong to anyone counting from receipt.
 pub(super) fn clock(
+    state: TicketState,
+    stop: &Stop<'_>,
+    deadline: Timestamp,
+    received: Timestamp,
+    now: Timestamp,
+    retargeted: Option<(Severity, Timestamp)>,
+) -> String {
+    let sentence = verdict(state, stop, deadline, received, now);
+    match retargeted {
+        Some((severity, at)) => format!(
+            "{} (the {severity} target counts from the severity change at {}).",
+            sentence.trim_end_matches('.'),
+            instant(at, received)
+        ),
+        None => sentence,
+    }
+}
+
+fn verdict(
     state: TicketState,
     stop: &Stop<'_>,
     deadline: Timestamp,

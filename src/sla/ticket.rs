@@ -60,7 +60,11 @@ pub struct TicketSettings {
     pub a2_status_page_counts: bool,
     /// M0: maintenance never waives.
     pub maintenance_never_waives: bool,
-    /// Measure from the latest severity change instead of receipt (Rule W still uses `C`).
+    /// `retarget_from = "change"` (sla-rules 1.6, "Option: measure from the severity-change
+    /// time"): the target of the severity in force is measured from the latest severity
+    /// change instead of receipt. Rule W still looks at receipt `C`. Changes after the first
+    /// response leave the verdict as the response settled it: the clock had stopped, and
+    /// counting from a later change would make every late reply "met".
     pub measure_from_severity_change: bool,
 }
 
@@ -107,7 +111,8 @@ impl TicketState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Evaluation {
     pub state: TicketState,
-    /// Severity from the latest severity change at or before `now`.
+    /// Severity from the latest severity change at or before `now` (under
+    /// `measure_from_severity_change`, at or before the first response, if there was one).
     pub severity: Severity,
     /// Where the target is counted from: receipt, or the latest severity change under the
     /// `measure_from_severity_change` option.
@@ -164,14 +169,19 @@ pub fn evaluate(
 ) -> Evaluation {
     let received = ticket.received_at;
     let log = Log::read(ticket, now);
-    let severity = log.severity;
+    let (severity, clock_from) = if settings.measure_from_severity_change {
+        let settled = log.at_first_reply.unwrap_or(log.current);
+        (settled.severity, settled.changed_at.unwrap_or(received))
+    } else {
+        (log.current.severity, received)
+    };
     let time_to_first_response_ms = log
         .first_reply
         .map(|r| r.millis().saturating_sub(received.millis()));
     let mut evaluation = Evaluation {
         state: TicketState::Pending,
         severity,
-        clock_from: received,
+        clock_from,
         deadline: None,
         first_response_at: log.first_reply,
         status_page_stop_at: None,
@@ -196,11 +206,8 @@ pub fn evaluate(
         return evaluation;
     }
 
-    if settings.measure_from_severity_change {
-        evaluation.clock_from = log.severity_changed_at.unwrap_or(received);
-    }
     let deadline = calendar::deadline(
-        evaluation.clock_from,
+        clock_from,
         settings.targets.for_severity(severity),
         settings.calendar_for(severity),
     );
@@ -231,8 +238,9 @@ pub fn evaluate(
         None if now <= deadline => TicketState::Pending,
         None => TicketState::Breached,
     };
+    let retargeted = (clock_from != received).then_some((severity, clock_from));
     evaluation.explanation =
-        super::explain::clock(evaluation.state, &stop, deadline, received, now);
+        super::explain::clock(evaluation.state, &stop, deadline, received, now, retargeted);
     evaluation
 }
 
@@ -255,11 +263,19 @@ impl Stop<'_> {
 
 /// What the ticket's log says at `now`.
 struct Log {
-    severity: Severity,
-    /// When the severity last actually changed.
-    severity_changed_at: Option<Timestamp>,
+    /// The severity now.
+    current: Triage,
+    /// The severity when the first response came, if it came.
+    at_first_reply: Option<Triage>,
     channels: Vec<String>,
     first_reply: Option<Timestamp>,
+}
+
+/// A severity and when it was set by a change (`None`: as received).
+#[derive(Clone, Copy)]
+struct Triage {
+    severity: Severity,
+    changed_at: Option<Timestamp>,
 }
 
 impl Log {
@@ -268,19 +284,27 @@ impl Log {
         // Stable: events recorded at the same instant keep their recording order.
         events.sort_by_key(|e| e.at);
         let mut log = Log {
-            severity: ticket.severity,
-            severity_changed_at: None,
+            current: Triage {
+                severity: ticket.severity,
+                changed_at: None,
+            },
+            at_first_reply: None,
             channels: ticket.channels.clone(),
             first_reply: None,
         };
         for event in events {
             match &event.kind {
                 TicketEventKind::PublicReply => {
-                    log.first_reply.get_or_insert(event.at);
+                    if log.first_reply.is_none() {
+                        log.first_reply = Some(event.at);
+                        log.at_first_reply = Some(log.current);
+                    }
                 }
-                TicketEventKind::SeverityChange(s) if *s != log.severity => {
-                    log.severity = *s;
-                    log.severity_changed_at = Some(event.at);
+                TicketEventKind::SeverityChange(s) if *s != log.current.severity => {
+                    log.current = Triage {
+                        severity: *s,
+                        changed_at: Some(event.at),
+                    };
                 }
                 TicketEventKind::ChannelsChange(channels) => log.channels = channels.clone(),
                 TicketEventKind::SeverityChange(_)

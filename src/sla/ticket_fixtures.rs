@@ -264,6 +264,13 @@ pub fn wi() -> TicketSettings {
         ..def()
     }
 }
+/// `retarget_from = "change"`.
+pub fn chg() -> TicketSettings {
+    TicketSettings {
+        measure_from_severity_change: true,
+        ..def()
+    }
+}
 pub fn tier2() -> TicketSettings {
     TicketSettings {
         calendar: Calendar::Tier2 {
@@ -292,6 +299,7 @@ pub struct Exp {
     due: Option<i64>,
     origin: Option<&'static str>,
     month: Option<(i32, u8)>,
+    severity: Option<Severity>,
 }
 
 fn state(state: TicketState) -> Exp {
@@ -338,6 +346,11 @@ impl Exp {
         self.stop = Some(at);
         self
     }
+    /// Evaluated as this severity.
+    pub fn severity(mut self, severity: Severity) -> Exp {
+        self.severity = Some(severity);
+        self
+    }
     /// Counted in this UTC month and not the next.
     pub fn month(mut self, year: i32, month: u8) -> Exp {
         self.month = Some((year, month));
@@ -355,6 +368,7 @@ impl Exp {
             got.status_page_stop_at,
             got.deadline,
             got.ack_origin.as_deref(),
+            got.severity,
         );
         let expected = (
             self.state.unwrap_or(got.state),
@@ -364,6 +378,7 @@ impl Exp {
             at(self.stop),
             (self.due).map_or(got.deadline, |d| Some(ticket.received_at.plus_ms(d))),
             self.origin.or(got.ack_origin.as_deref()),
+            self.severity.unwrap_or(got.severity),
         );
         let counted_in = |(year, month): (i32, u8)| {
             month_bounds(year, month).is_some_and(|(from, to)| attributed_to(ticket, from, to))
@@ -378,7 +393,7 @@ impl Exp {
         });
         (actual != expected || !month_ok).then(|| {
             format!(
-                "(state, waived_by, ack, flag, A2 stop, deadline, origin) expected {expected:?}, \
+                "(state, waived_by, ack, flag, A2 stop, deadline, origin, severity) expected {expected:?}, \
                  got {actual:?}, month ok: {month_ok}"
             )
         })

@@ -2,10 +2,10 @@
 //! options, the log rules and the explanations.
 
 use super::ticket_fixtures::*;
-use super::{evaluate, Evaluation, TicketState};
+use super::{evaluate, Evaluation, TicketSettings, TicketState};
 use crate::domain::{DeclaredStatus, Impact, Timestamp};
 
-type Row = (&'static str, Tk, Vec<Inc>, super::TicketSettings, i64, Exp);
+type Row = (&'static str, Tk, Vec<Inc>, TicketSettings, i64, Exp);
 
 /// Edge case 18's incident: published 10:00 on live chat, web form added 10:30, removed 11:00.
 fn chat_then_web() -> Inc {
@@ -92,6 +92,34 @@ fn more_cases() -> Vec<Row> {
         ("A2 never for High", tk(HIGH, "chat"), vec![inc(1).open(20 * M, "chat")], a2(), 2 * H, breached().flagged()),
         ("A2 ignores maintenance starting later", tk(CRIT, "chat"), vec![mnt(1).announce(-H, "chat").window(10 * M, 2 * H, true, true)], a2(), 2 * H, breached()),
     ]
+}
+
+/// `retarget_from = "change"` against the default (sla-rules 1.6): the same tickets measured
+/// from receipt and from the severity change.
+#[rustfmt::skip]
+fn retarget_cases() -> Vec<Row> {
+    vec![
+        ("upgrade Low to Critical, from receipt: breached at once", tk(LOW, "chat").sev(2 * H, CRIT), vec![], def(), 2 * H + M, breached().due(H).severity(CRIT)),
+        ("upgrade Low to Critical, from the change: 1 h from it", tk(LOW, "chat").sev(2 * H, CRIT), vec![], chg(), 2 * H + M, pending().due(3 * H).severity(CRIT)),
+        ("... answered 50 minutes after the change: met", tk(LOW, "chat").sev(2 * H, CRIT).reply(2 * H + 50 * M), vec![], chg(), 4 * H, met().due(3 * H)),
+        ("... still waived by an incident published before C", tk(LOW, "chat").sev(2 * H, CRIT), vec![inc(1).open(-M, "chat")], chg(), 3 * H, waived(1, -M)),
+        ("downgrade Critical to Medium, from receipt", tk(CRIT, "chat").sev(30 * M, MED), vec![inc(1).open(-M, "chat")], def(), 2 * H, pending().due(24 * H).severity(MED)),
+        ("downgrade Critical to Medium, from the change; no waiver", tk(CRIT, "chat").sev(30 * M, MED), vec![inc(1).open(-M, "chat")], chg(), 2 * H, pending().due(30 * M + 24 * H).severity(MED)),
+        ("downgrade to Medium on tier2, from the change", tk(CRIT, "chat").sev(30 * M, MED), vec![], TicketSettings { measure_from_severity_change: true, ..tier2() }, 2 * H, pending().due(100 * H + 30 * M)),
+        ("several changes: the latest real one counts", tk(LOW, "chat").sev(H, HIGH).sev(2 * H, MED).sev(3 * H, MED), vec![], chg(), 4 * H, pending().due(2 * H + 24 * H).severity(MED)),
+        ("several changes, from receipt", tk(LOW, "chat").sev(H, HIGH).sev(2 * H, MED), vec![], def(), 4 * H, pending().due(24 * H).severity(MED)),
+        ("change back to the received severity still counts", tk(HIGH, "chat").sev(H, LOW).sev(2 * H, HIGH), vec![], chg(), 2 * H + 30 * M, pending().due(3 * H).severity(HIGH)),
+        ("change after a timely first response: stays met", tk(HIGH, "chat").reply(30 * M).sev(2 * H, LOW), vec![], chg(), 3 * H, met().due(H).severity(HIGH)),
+        ("change after a late first response: stays breached", tk(CRIT, "chat").reply(2 * H).sev(3 * H, LOW), vec![], chg(), 4 * H, breached().due(H).severity(CRIT)),
+        ("... while from receipt the downgrade re-targets it", tk(CRIT, "chat").reply(2 * H).sev(3 * H, LOW), vec![], def(), 4 * H, met().due(72 * H).severity(LOW)),
+        ("upgrade to Critical after the response: no waiver", tk(HIGH, "chat").reply(10 * M).sev(20 * M, CRIT), vec![inc(1).open(-M, "chat")], chg(), H, met().due(H).severity(HIGH)),
+        ("change before the response, answered later", tk(HIGH, "chat").sev(30 * M, LOW).reply(40 * H), vec![], chg(), 80 * H, met().due(30 * M + 72 * H).severity(LOW)),
+    ]
+}
+
+#[test]
+fn retargeting_from_the_severity_change() {
+    run(retarget_cases());
 }
 
 /// 2026-12-31T23:30:00Z.
@@ -260,6 +288,23 @@ fn explanations_name_the_deciding_instant() {
         vec![chat_outage().open(20 * M, "chat")],
         &a2(),
         H,
+    );
+    let retargeted = eval(
+        &tk(LOW, "chat").sev(30 * M, CRIT).reply(70 * M),
+        vec![],
+        &chg(),
+        2 * H,
+    );
+    assert_eq!(
+        retargeted.explanation,
+        "Met: first reply at 11:25:00 UTC, 20 minutes before the deadline (the critical target \
+         counts from the severity change at 10:45:00 UTC)."
+    );
+    let pending = eval(&tk(HIGH, "chat").sev(30 * M, MED), vec![], &chg(), H);
+    assert_eq!(
+        pending.explanation,
+        "Pending: due at 2026-11-27 10:45:00 UTC, in 23 hours 30 minutes (the medium target \
+         counts from the severity change at 10:45:00 UTC)."
     );
     assert_eq!(
         a2_met.explanation,

@@ -216,6 +216,23 @@ impl Store {
         .await
     }
 
+    /// Deletes the delivered and failed notifications that ended before `before` (delivered,
+    /// or last tried; created if never tried), so the outbox does not grow for ever. Pending
+    /// ones are kept whatever their age: they have not been sent yet. Ids are never reused
+    /// (AUTOINCREMENT), so `X-Beacon-Delivery` stays unique. Returns how many were deleted.
+    pub async fn prune_notifications(&self, before: Timestamp) -> Result<usize> {
+        self.job(move |tx| {
+            let deleted = tx.execute(
+                "DELETE FROM notify_outbox
+                 WHERE status IN ('delivered', 'failed')
+                   AND COALESCE(delivered_ms, last_attempt_ms, created_ms) < ?1",
+                [before.millis()],
+            )?;
+            Ok(deleted)
+        })
+        .await
+    }
+
     /// The latest `limit` notifications, newest first, whatever their status.
     pub async fn notify_deliveries(&self, limit: usize) -> Result<Vec<NotifyDelivery>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -356,6 +373,96 @@ mod tests {
             ]
         );
         assert_eq!(store.notify_deliveries(1).await.expect("list").len(), 1);
+        store.close().await.expect("close");
+    }
+
+    #[tokio::test]
+    async fn pruning_removes_old_finished_notifications_never_pending_ones() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("o.db")).expect("open");
+        store
+            .enqueue_notifications(vec![
+                entry("a", "old delivered", 1_000),
+                entry("b", "old failed", 1_000),
+                entry("c", "old pending", 1_000),
+                entry("d", "old, delivered late", 1_000),
+                entry("e", "old, abandoned untried", 1_000),
+            ])
+            .await
+            .expect("enqueue");
+        let ids: Vec<i64> = store
+            .notify_deliveries(10)
+            .await
+            .expect("list")
+            .iter()
+            .rev()
+            .map(|d| d.id)
+            .collect();
+        let attempts = [
+            (
+                ids[0],
+                DeliveryAttempt::Delivered {
+                    at: Timestamp(1_500),
+                },
+            ),
+            (
+                ids[1],
+                DeliveryAttempt::Failed {
+                    at: Timestamp(1_900),
+                    error: "HTTP 500".into(),
+                },
+            ),
+            (
+                ids[3],
+                DeliveryAttempt::Delivered {
+                    at: Timestamp(2_000),
+                },
+            ),
+            (
+                ids[4],
+                DeliveryAttempt::Abandoned {
+                    reason: "webhook removed".into(),
+                },
+            ),
+        ];
+        for (id, attempt) in attempts {
+            store
+                .record_delivery_attempt(id, attempt)
+                .await
+                .expect("attempt");
+        }
+
+        assert_eq!(
+            store
+                .prune_notifications(Timestamp(2_000))
+                .await
+                .expect("prune"),
+            3
+        );
+        let left: Vec<(String, DeliveryStatus)> = store
+            .notify_deliveries(10)
+            .await
+            .expect("list")
+            .into_iter()
+            .map(|d| (d.webhook, d.status))
+            .collect();
+        assert_eq!(
+            left,
+            [
+                ("d".to_owned(), DeliveryStatus::Delivered),
+                ("c".to_owned(), DeliveryStatus::Pending),
+            ],
+            "delivered at the cut-off is kept; pending is kept whatever its age"
+        );
+        let head = store.next_notification("c".into()).await.expect("read");
+        assert_eq!(head.map(|n| n.body), Some("old pending".to_owned()));
+        assert_eq!(
+            store
+                .prune_notifications(Timestamp(i64::MAX))
+                .await
+                .expect("prune"),
+            1
+        );
         store.close().await.expect("close");
     }
 }

@@ -2,7 +2,8 @@
 
 use super::{Error, Result, Store};
 use crate::domain::{Actor, Severity, Ticket, TicketEvent, TicketEventKind, Timestamp};
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use std::collections::HashSet;
 
 /// A new ticket as received.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,33 +50,43 @@ impl Store {
         self.job(move |tx| {
             let mut out = Vec::with_capacity(tickets.len());
             for new in &tickets {
-                let existing: Option<i64> = tx
-                    .query_row(
-                        "SELECT id FROM tickets WHERE source = ?1 AND external_id = ?2",
-                        params![new.source, new.external_id],
-                        |r| r.get(0),
-                    )
-                    .optional()?;
-                let (row, created) = match existing {
-                    Some(row) => (row, false),
-                    None => {
-                        let channels = serde_json::to_string(&new.channels).map_err(|e| Error::Write(e.to_string()))?;
-                        tx.execute(
-                            "INSERT INTO tickets (source, external_id, severity, channels, subject, received_at_ms)
-                             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                            params![new.source, new.external_id, new.severity.as_str(), channels, new.subject, new.received_at.millis()],
-                        )?;
-                        let row = tx.last_insert_rowid();
-                        tx.execute(
-                            "INSERT INTO audit_log (at_ms, actor, action, target, detail, source) VALUES (?1, ?2, 'receive ticket', ?3, ?4, ?5)",
-                            params![new.received_at.millis(), actor.who, request_id(row, new.received_at), new.external_id, actor.source],
-                        )?;
-                        (row, true)
-                    }
-                };
+                let (row, created) = receive(tx, new, &actor)?;
                 out.push((load_one(tx, row)?, created));
             }
             Ok(out)
+        })
+        .await
+    }
+
+    /// Imports helpdesk history in one transaction: each new ticket with its events (first
+    /// replies...), so that a failure part-way leaves nothing written. A ticket already
+    /// stored (same source and external id) is left unchanged and its events here are not
+    /// added, so importing a file again adds nothing; the same ticket twice in one batch is
+    /// refused (which of the two would be right?). Returns how many tickets were new.
+    pub async fn import_tickets(
+        &self,
+        tickets: Vec<(NewTicket, Vec<TicketEvent>)>,
+        actor: Actor,
+    ) -> Result<usize> {
+        self.job(move |tx| {
+            let mut seen = HashSet::with_capacity(tickets.len());
+            let mut added = 0;
+            for (new, events) in &tickets {
+                if !seen.insert((new.source.as_str(), new.external_id.as_str())) {
+                    return Err(Error::Write(format!(
+                        "ticket {:?} of source {:?} appears twice in one import; nothing imported",
+                        new.external_id, new.source
+                    )));
+                }
+                let (row, created) = receive(tx, new, &actor)?;
+                if created {
+                    added += 1;
+                    for event in events {
+                        append_event(tx, row, event, &actor)?;
+                    }
+                }
+            }
+            Ok(added)
         })
         .await
     }
@@ -95,12 +106,7 @@ impl Store {
             if !exists {
                 return Err(Error::NotFound);
             }
-            let kind =
-                serde_json::to_string(&event.kind).map_err(|e| Error::Write(e.to_string()))?;
-            tx.execute(
-                "INSERT INTO ticket_events (ticket_id, at_ms, kind, actor) VALUES (?1, ?2, ?3, ?4)",
-                params![row, event.at.millis(), kind, actor.who],
-            )?;
+            append_event(tx, row, &event, &actor)?;
             load_one(tx, row)
         })
         .await
@@ -146,6 +152,50 @@ impl Store {
     }
 }
 
+/// The row of the ticket with `new`'s source and external id, inserted (with its audit entry)
+/// if there is none; the flag says whether it is new.
+fn receive(tx: &Transaction<'_>, new: &NewTicket, actor: &Actor) -> Result<(i64, bool)> {
+    let existing: Option<i64> = tx
+        .query_row(
+            "SELECT id FROM tickets WHERE source = ?1 AND external_id = ?2",
+            params![new.source, new.external_id],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(row) = existing {
+        return Ok((row, false));
+    }
+    let channels = serde_json::to_string(&new.channels).map_err(|e| Error::Write(e.to_string()))?;
+    tx.execute(
+        "INSERT INTO tickets (source, external_id, severity, channels, subject, received_at_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            new.source,
+            new.external_id,
+            new.severity.as_str(),
+            channels,
+            new.subject,
+            new.received_at.millis()
+        ],
+    )?;
+    let row = tx.last_insert_rowid();
+    tx.execute(
+        "INSERT INTO audit_log (at_ms, actor, action, target, detail, source) VALUES (?1, ?2, 'receive ticket', ?3, ?4, ?5)",
+        params![new.received_at.millis(), actor.who, request_id(row, new.received_at), new.external_id, actor.source],
+    )?;
+    Ok((row, true))
+}
+
+/// Appends one event to the log of ticket `row`.
+fn append_event(tx: &Transaction<'_>, row: i64, event: &TicketEvent, actor: &Actor) -> Result<()> {
+    let kind = serde_json::to_string(&event.kind).map_err(|e| Error::Write(e.to_string()))?;
+    tx.prepare_cached(
+        "INSERT INTO ticket_events (ticket_id, at_ms, kind, actor) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![row, event.at.millis(), kind, actor.who])?;
+    Ok(())
+}
+
 fn load_one(conn: &Connection, row: i64) -> Result<TicketRecord> {
     let mut record = conn
         .prepare_cached("SELECT id, source, external_id, severity, channels, subject, received_at_ms FROM tickets WHERE id = ?1")?
@@ -186,4 +236,97 @@ fn ticket_from_row(r: &Row<'_>) -> rusqlite::Result<TicketRecord> {
         external_id: r.get(2)?,
         subject: r.get(5)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ticket(external_id: &str, received_at: i64) -> NewTicket {
+        NewTicket {
+            source: "zendesk".into(),
+            external_id: external_id.into(),
+            severity: Severity::Critical,
+            channels: vec!["live-chat".into()],
+            subject: format!("ticket {external_id}"),
+            received_at: Timestamp(received_at),
+        }
+    }
+
+    fn reply(at: i64) -> Vec<TicketEvent> {
+        vec![TicketEvent {
+            at: Timestamp(at),
+            kind: TicketEventKind::PublicReply,
+        }]
+    }
+
+    fn actor() -> Actor {
+        Actor {
+            who: "cli:test".into(),
+            source: "cli".into(),
+        }
+    }
+
+    /// Everything stored, tickets and events, in the whole time range.
+    async fn everything(store: &Store) -> Vec<TicketRecord> {
+        store
+            .tickets(Timestamp(i64::MIN), Timestamp(i64::MAX))
+            .await
+            .expect("read")
+    }
+
+    #[tokio::test]
+    async fn an_import_failing_on_its_last_ticket_writes_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("t.db")).expect("open");
+        let batch = vec![
+            (ticket("Z-1", 1_000), reply(2_000)),
+            (ticket("Z-2", 3_000), reply(4_000)),
+            // Fails at write time, after Z-1, Z-2 and their replies were inserted.
+            (ticket("Z-1", 5_000), Vec::new()),
+        ];
+        let err = store
+            .import_tickets(batch, actor())
+            .await
+            .expect_err("refused");
+        assert!(
+            err.to_string()
+                .contains("\"Z-1\" of source \"zendesk\" appears twice"),
+            "{err}"
+        );
+        assert_eq!(everything(&store).await, [], "nothing half-written");
+        store.close().await.expect("close");
+    }
+
+    #[tokio::test]
+    async fn an_import_stores_tickets_with_their_first_replies_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("t.db")).expect("open");
+        let batch = vec![
+            (ticket("Z-1", 1_000), reply(2_000)),
+            (ticket("Z-2", 3_000), Vec::new()),
+        ];
+        assert_eq!(
+            store
+                .import_tickets(batch.clone(), actor())
+                .await
+                .expect("import"),
+            2
+        );
+        let stored = everything(&store).await;
+        let events: Vec<(&str, &[TicketEvent])> = stored
+            .iter()
+            .map(|r| (r.external_id.as_str(), r.ticket.events.as_slice()))
+            .collect();
+        assert_eq!(events, [("Z-1", reply(2_000).as_slice()), ("Z-2", &[][..])]);
+
+        // Again, with a reply for an already stored ticket: nothing new, no event added.
+        let again = vec![(ticket("Z-2", 3_000), reply(9_000))];
+        assert_eq!(
+            store.import_tickets(again, actor()).await.expect("import"),
+            0
+        );
+        assert_eq!(everything(&store).await, stored, "idempotent");
+        store.close().await.expect("close");
+    }
 }

@@ -1,11 +1,14 @@
 //! `beacon import tickets FILE.csv`: helpdesk history. Columns: `external_id`, `source`
 //! (optional, default `import`), `severity`, `channels` (ids separated by spaces or `;`),
 //! `subject`, `received_at`, and optionally `first_reply_at` (a human public reply).
-//! Every row is checked first; a bad row is named by line and nothing is imported.
+//! Every row is checked first; a bad row is named by line and nothing is imported. The rows
+//! are then written in one transaction ([`crate::store::Store::import_tickets`]), so a
+//! failure while writing leaves nothing either.
 
 use crate::domain::{Config, Severity, TicketEvent, TicketEventKind, Timestamp};
 use crate::store::NewTicket;
 use serde::Deserialize;
+use std::collections::HashMap;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -23,11 +26,11 @@ struct Row {
     first_reply_at: Option<String>,
 }
 
-/// Parsed rows: each ticket with its optional first reply.
+/// Parsed rows: each ticket with its events (its first reply, if the row has one).
 pub fn parse(
     text: &str,
     config: &Config,
-) -> Result<Vec<(NewTicket, Option<TicketEvent>)>, Vec<String>> {
+) -> Result<Vec<(NewTicket, Vec<TicketEvent>)>, Vec<String>> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .from_reader(text.as_bytes());
@@ -37,6 +40,8 @@ pub fn parse(
     };
     let mut out = Vec::new();
     let mut errors = Vec::new();
+    // (source, external_id) -> line: one ticket, one row.
+    let mut lines: HashMap<(String, String), u64> = HashMap::new();
     for record in reader.records() {
         let (line, result) = match record {
             Err(e) => (e.position().map_or(0, |p| p.line()), Err(e.to_string())),
@@ -48,7 +53,18 @@ pub fn parse(
             ),
         };
         match result {
-            Ok(t) => out.push(t),
+            Ok((ticket, events)) => {
+                let key = (ticket.source.clone(), ticket.external_id.clone());
+                if let Some(first) = lines.get(&key) {
+                    errors.push(format!(
+                        "line {line}: external_id {:?} of source {:?} repeats line {first}",
+                        key.1, key.0
+                    ));
+                    continue;
+                }
+                lines.insert(key, line);
+                out.push((ticket, events));
+            }
             Err(e) => errors.push(format!("line {line}: {e}")),
         }
     }
@@ -59,7 +75,7 @@ pub fn parse(
     }
 }
 
-fn ticket(row: Row, config: &Config) -> Result<(NewTicket, Option<TicketEvent>), String> {
+fn ticket(row: Row, config: &Config) -> Result<(NewTicket, Vec<TicketEvent>), String> {
     if row.external_id.is_empty() {
         return Err("external_id is empty".into());
     }
@@ -85,13 +101,20 @@ fn ticket(row: Row, config: &Config) -> Result<(NewTicket, Option<TicketEvent>),
             .ok_or_else(|| format!("{field} {text:?} is not RFC 3339 or epoch milliseconds"))
     };
     let received_at = time(&row.received_at, "received_at")?;
-    let reply = match row.first_reply_at.as_deref().filter(|t| !t.is_empty()) {
-        Some(t) => Some(TicketEvent {
-            at: time(t, "first_reply_at")?,
+    let mut events = Vec::new();
+    if let Some(text) = row.first_reply_at.as_deref().filter(|t| !t.is_empty()) {
+        let at = time(text, "first_reply_at")?;
+        if at < received_at {
+            return Err(format!(
+                "first_reply_at {text:?} is before received_at {:?}",
+                row.received_at
+            ));
+        }
+        events.push(TicketEvent {
+            at,
             kind: TicketEventKind::PublicReply,
-        }),
-        None => None,
-    };
+        });
+    }
     Ok((
         NewTicket {
             source: row
@@ -104,6 +127,6 @@ fn ticket(row: Row, config: &Config) -> Result<(NewTicket, Option<TicketEvent>),
             subject: row.subject,
             received_at,
         },
-        reply,
+        events,
     ))
 }

@@ -39,7 +39,7 @@ pub fn settings(policy: &TicketPolicy) -> TicketSettings {
         waiver_requires_impact: policy.waiver_requires_impact,
         a2_status_page_counts: policy.status_page_counts_as_response,
         maintenance_never_waives: policy.maintenance_never_waives,
-        measure_from_severity_change: false,
+        measure_from_severity_change: policy.measure_from_severity_change,
     }
 }
 
