@@ -136,21 +136,7 @@ pub async fn run(
             _ = stopping.cancelled() => break,
             _ = prune.tick() => {
                 let retention = config_tx.borrow().service.retention;
-                let before = state_clock.now().plus_ms(-i64::try_from(retention.as_millis()).unwrap_or(i64::MAX));
-                match store.prune_observations(before).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(deleted = n, before = %before, "pruned raw observations past retention"),
-                    Err(e) => tracing::error!(error = %e, "pruning observations failed"),
-                }
-                if let Err(e) = store.prune_sessions(state_clock.now()).await {
-                    tracing::error!(error = %e, "pruning expired sessions failed");
-                }
-                // Sent and failed notifications follow the same retention; pending ones stay.
-                match store.prune_notifications(before).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(deleted = n, before = %before, "pruned delivered and failed notifications past retention"),
-                    Err(e) => tracing::error!(error = %e, "pruning notifications failed"),
-                }
+                prune_past_retention(&store, state_clock.now(), retention).await;
             }
             Some(()) = reloads.recv() => {
                 let Some(path) = &config_file else { continue };
@@ -417,4 +403,28 @@ fn reload_triggers(file: ConfigFile, stop: CancellationToken) -> mpsc::Receiver<
         }
     });
     rx
+}
+
+/// The hourly clean-up: raw observations and finished notifications past the retention,
+/// and expired sessions. State intervals and the audit log are kept for ever.
+async fn prune_past_retention(store: &Store, now: crate::domain::Timestamp, retention: Duration) {
+    let before = now.plus_ms(-i64::try_from(retention.as_millis()).unwrap_or(i64::MAX));
+    match store.prune_observations(before).await {
+        Ok(0) => {}
+        Ok(n) => {
+            tracing::info!(deleted = n, before = %before, "pruned raw observations past retention")
+        }
+        Err(e) => tracing::error!(error = %e, "pruning observations failed"),
+    }
+    // Sent and failed notifications follow the same retention; pending ones stay.
+    match store.prune_notifications(before).await {
+        Ok(0) => {}
+        Ok(n) => {
+            tracing::info!(deleted = n, before = %before, "pruned delivered and failed notifications past retention")
+        }
+        Err(e) => tracing::error!(error = %e, "pruning notifications failed"),
+    }
+    if let Err(e) = store.prune_sessions(now).await {
+        tracing::error!(error = %e, "pruning expired sessions failed");
+    }
 }
