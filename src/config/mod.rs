@@ -5,11 +5,13 @@
 //! kept), then [`validate`] turns it into domain types or a [`ConfigError`] that names the file,
 //! line, column and the offending key or value.
 
+mod maintenance;
 mod notify;
 mod probe;
 mod raw;
 mod validate;
 
+pub use maintenance::{check_duration, parse_repeat, shortest_gap, RuleError};
 pub use probe::{parse_cron, shortest_interval};
 
 use crate::domain::Config;

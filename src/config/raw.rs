@@ -13,6 +13,8 @@ pub(super) struct RawFile {
     pub channels: Vec<RawChannel>,
     pub notify: Option<super::notify::RawNotify>,
     pub tickets: Option<RawTickets>,
+    #[serde(default)]
+    pub maintenance: Vec<Spanned<super::maintenance::RawMaintenance>>,
 }
 
 #[derive(Debug, Deserialize)]

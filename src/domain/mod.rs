@@ -4,6 +4,7 @@
 
 mod incident;
 mod probe;
+mod recurring;
 mod ticket;
 mod time;
 
@@ -12,6 +13,7 @@ pub use self::incident::{
     NewUpdate, UpdateStatus,
 };
 pub use self::probe::{DnsRecord, HttpTarget, ProbeSpec, ProbeTarget, Schedule, Thresholds};
+pub use self::recurring::{RecurringMaintenance, Repeat, WeeklyAt};
 pub use self::ticket::{Severity, Ticket, TicketEvent, TicketEventKind, TicketPolicy};
 pub use self::time::{Clock, SystemClock, Timestamp};
 
@@ -148,6 +150,8 @@ pub struct Config {
     pub notify: NotifySettings,
     /// `[tickets]`: response targets and waiver options.
     pub tickets: TicketPolicy,
+    /// `[[maintenance]]`: recurring maintenance windows.
+    pub maintenance: Vec<RecurringMaintenance>,
 }
 
 impl Config {

@@ -88,32 +88,7 @@ impl Store {
         actor: Actor,
     ) -> Result<Incident> {
         let id = self
-            .job(move |tx| {
-                let published = new.publish.then_some(now.millis());
-                tx.execute(
-                    "INSERT INTO incidents (kind, title, impact, service_wide, started_at_ms, created_at_ms,
-                         published_at_ms, scheduled_for_ms, scheduled_until_ms, auto_start, auto_end)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                    params![
-                        kind_str(new.kind),
-                        new.title,
-                        impact_str(new.impact),
-                        new.service_wide,
-                        new.started_at.map(Timestamp::millis),
-                        now.millis(),
-                        published,
-                        new.scheduled_for.map(Timestamp::millis),
-                        new.scheduled_until.map(Timestamp::millis),
-                        new.auto_start,
-                        new.auto_end,
-                    ],
-                )?;
-                let id = tx.last_insert_rowid();
-                insert_update(tx, id, new.status, &new.message, new.affected.as_ref(), now, published, &actor.who)?;
-                let action = if new.publish { "create and publish" } else { "create draft" };
-                audit(tx, now, &actor, action, &format!("{} {id}", kind_str(new.kind)), &new.title)?;
-                Ok(id)
-            })
+            .job(move |tx| insert_incident(tx, &new, now, &actor))
             .await?;
         self.incident(id).await
     }
@@ -354,6 +329,59 @@ impl Store {
     }
 }
 
+/// Inserts an incident with its first update and its audit entry (inside a job's transaction).
+pub(super) fn insert_incident(
+    tx: &Transaction<'_>,
+    new: &NewIncident,
+    now: Timestamp,
+    actor: &Actor,
+) -> Result<i64> {
+    let published = new.publish.then_some(now.millis());
+    tx.execute(
+        "INSERT INTO incidents (kind, title, impact, service_wide, started_at_ms, created_at_ms,
+             published_at_ms, scheduled_for_ms, scheduled_until_ms, auto_start, auto_end)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            kind_str(new.kind),
+            new.title,
+            impact_str(new.impact),
+            new.service_wide,
+            new.started_at.map(Timestamp::millis),
+            now.millis(),
+            published,
+            new.scheduled_for.map(Timestamp::millis),
+            new.scheduled_until.map(Timestamp::millis),
+            new.auto_start,
+            new.auto_end,
+        ],
+    )?;
+    let id = tx.last_insert_rowid();
+    insert_update(
+        tx,
+        id,
+        new.status,
+        &new.message,
+        new.affected.as_ref(),
+        now,
+        published,
+        &actor.who,
+    )?;
+    let action = if new.publish {
+        "create and publish"
+    } else {
+        "create draft"
+    };
+    audit(
+        tx,
+        now,
+        actor,
+        action,
+        &format!("{} {id}", kind_str(new.kind)),
+        &new.title,
+    )?;
+    Ok(id)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn insert_update(
     tx: &Transaction<'_>,
@@ -377,7 +405,7 @@ fn insert_update(
     Ok(())
 }
 
-fn audit(
+pub(super) fn audit(
     tx: &Transaction<'_>,
     now: Timestamp,
     actor: &Actor,

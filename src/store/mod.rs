@@ -11,6 +11,7 @@ mod history;
 mod incidents;
 mod outbox;
 mod read;
+mod recurring;
 mod schema;
 mod tickets;
 mod writer;
@@ -21,6 +22,7 @@ pub use outbox::{
     DeliveryAttempt, DeliveryStatus, NotifyDelivery, OutboxEntry, PendingNotification,
 };
 pub use read::{LiveRestore, ProbeRestore};
+pub use recurring::Occurrence;
 pub use tickets::{request_id, NewTicket, TicketRecord};
 pub use writer::{ImportBatch, ObservationRecord, ProbeRecompute};
 

@@ -11,6 +11,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/002_incidents.sql"),
     include_str!("migrations/003_outbox.sql"),
     include_str!("migrations/004_tickets.sql"),
+    // Reserved for the accounts migration from another branch; a placeholder until it merges.
+    include_str!("migrations/005_accounts.sql"),
+    include_str!("migrations/006_recurring_maintenance.sql"),
 ];
 
 /// The schema version this build writes.

@@ -17,6 +17,7 @@ mod markdown;
 mod metrics;
 mod page;
 mod push;
+mod recurring;
 mod reports;
 mod tickets;
 mod v2;
@@ -71,6 +72,7 @@ pub fn router(state: AppState) -> Router {
         .merge(push::router())
         .merge(reports::router())
         .merge(incidents::router())
+        .merge(recurring::router())
         .merge(v2::router())
         .merge(tickets::router())
         .merge(feeds::router())

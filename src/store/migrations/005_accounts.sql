@@ -1,0 +1,1 @@
+-- reserved: accounts (merged from another branch)
