@@ -23,6 +23,7 @@ mod tickets;
 mod v2;
 
 pub use error::Error;
+pub use incidents::IncidentView;
 
 use crate::domain::{Clock, Config};
 use crate::probe::{Heartbeat, LiveView, PushBoard};
