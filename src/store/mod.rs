@@ -8,6 +8,7 @@
 //! on the async runtime.
 
 mod history;
+mod incident_rows;
 mod incidents;
 mod outbox;
 mod read;

@@ -2,7 +2,8 @@
 //! (from the API or `probes.toml`) has published, keyed by rule and start so an occurrence is
 //! never published twice.
 
-use super::incidents::{audit, insert_incident};
+use super::incident_rows::insert_incident;
+use super::incidents::audit;
 use super::{Error, Result, Store};
 use crate::domain::{Actor, NewIncident, RecurringMaintenance, Repeat, Timestamp, WeeklyAt};
 use rusqlite::{params, OptionalExtension, Row};
