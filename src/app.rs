@@ -115,6 +115,12 @@ pub async fn run(
         state_clock.clone(),
         stopping.clone(),
     ));
+    let recurring = tokio::spawn(crate::incident::recurring::run(
+        config_tx.subscribe(),
+        store.clone(),
+        state_clock.clone(),
+        stopping.clone(),
+    ));
     let auto_drafts = spawn_auto_drafts(
         &prober,
         &config_tx,
@@ -171,6 +177,7 @@ pub async fn run(
     for (name, job) in [
         ("report", reports),
         ("maintenance", maintenance),
+        ("recurring maintenance", recurring),
         ("auto-draft", auto_drafts),
         ("ticket warnings", due_soon),
     ] {

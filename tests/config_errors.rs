@@ -32,7 +32,7 @@ fn malformed_configs_name_file_line_column_and_key() {
         ),
         (
             "[servce]\nname = \"S\"\n".into(),
-            "probes.toml:1:2: unknown key \"servce\" in the top level (expected one of: service, channel, notify, tickets, auth)",
+            "probes.toml:1:2: unknown key \"servce\" in the top level (expected one of: service, channel, notify, tickets, auth, maintenance)",
         ),
         (
             "[auth]\npassword_memory_kib = 4\n".into(),
@@ -378,4 +378,112 @@ fn a_short_interval_caps_the_default_timeout() {
     )
     .expect("valid");
     assert_eq!(cfg.channels[0].probes[0].timeout.as_secs(), 2);
+}
+
+fn maintenance(lines: &str) -> String {
+    format!("{CHANNEL}\n[[maintenance]]\n{lines}")
+}
+
+#[test]
+fn malformed_maintenance_rules_name_file_line_column_and_key() {
+    let cases: Vec<(String, &str)> = vec![
+        (
+            maintenance("title = \"DB\"\nweekly = \"sun 02:00\"\nduration = \"2h\"\nevery = \"1w\"\n"),
+            "probes.toml:9:1: unknown key \"every\" in [[maintenance]] (expected one of: id, title, message, channels, cron, weekly, duration, auto_start, auto_end)",
+        ),
+        (
+            maintenance("weekly = \"sun 02:00\"\nduration = \"2h\"\n"),
+            "probes.toml:5:1: missing key \"title\" in [[maintenance]]",
+        ),
+        (
+            maintenance("title = \"DB\"\nduration = \"2h\"\n"),
+            "probes.toml:5:1: a maintenance rule needs a schedule: cron = \"0 2 * * SUN\" or weekly = \"sun 02:00\"",
+        ),
+        (
+            maintenance("title = \"DB\"\ncron = \"0 2 * * SUN\"\nweekly = \"sun 02:00\"\nduration = \"2h\"\n"),
+            "probes.toml:8:10: key \"weekly\" conflicts with \"cron\": a maintenance rule has one schedule",
+        ),
+        (
+            maintenance("title = \"DB\"\nweekly = \"sunday at 2\"\nduration = \"2h\"\n"),
+            "probes.toml:7:10: invalid weekly rule \"sunday at 2\": expected a day and a UTC time like \"sun 02:00\"",
+        ),
+        (
+            maintenance("title = \"DB\"\ncron = \"0 2 * * FUNDAY\"\nduration = \"2h\"\n"),
+            "probes.toml:7:8: invalid cron expression \"0 2 * * FUNDAY\": 'FUNDAY' is not a valid day of the week; expected 6 fields (second minute hour day-of-month month day-of-week) or the classic 5, e.g. \"0 */5 * * * *\"",
+        ),
+        (
+            maintenance("title = \"DB\"\nweekly = \"sun 02:00\"\n"),
+            "probes.toml:5:1: missing key \"duration\" in [[maintenance]] (how long each window lasts, e.g. \"2h\")",
+        ),
+        (
+            maintenance("title = \"DB\"\nweekly = \"sun 02:00\"\nduration = \"soon\"\n"),
+            "probes.toml:8:12: invalid duration duration = \"soon\": expected a positive duration like \"30s\", \"5m\" or \"1h\"",
+        ),
+        (
+            maintenance("title = \"DB\"\ncron = \"0 0 * * * *\"\nduration = \"2h\"\n"),
+            "probes.toml:8:12: duration 2h is longer than the 1h between two windows of this rule",
+        ),
+        (
+            maintenance("title = \"DB\"\nweekly = \"sun 02:00\"\nduration = \"2h\"\nchannels = [\"chat\", \"group:nope\"]\n"),
+            "probes.toml:9:21: unknown channel or group \"group:nope\" in [[maintenance]] channels",
+        ),
+        (
+            format!(
+                "{}\n[[maintenance]]\ntitle = \"DB!\"\nweekly = \"mon 02:00\"\nduration = \"1h\"\n",
+                maintenance("title = \"DB\"\nweekly = \"sun 02:00\"\nduration = \"2h\"\n")
+            ),
+            "probes.toml:11:9: duplicate maintenance id \"db\" (first defined at line 6); give each [[maintenance]] its own id",
+        ),
+        (
+            maintenance("id = \"DB\"\ntitle = \"DB\"\nweekly = \"sun 02:00\"\nduration = \"2h\"\n"),
+            "probes.toml:6:6: invalid maintenance id \"DB\": use lowercase letters, digits, '-' and '_'",
+        ),
+        (
+            maintenance("title = \" \"\nweekly = \"sun 02:00\"\nduration = \"2h\"\n"),
+            "probes.toml:6:9: title must not be empty",
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (text, expected) in &cases {
+        match config::parse("probes.toml", text) {
+            Ok(_) => failures.push(format!("accepted:\n{text}")),
+            Err(e) if e.to_string() != *expected => {
+                failures.push(format!("{text}\n  expected: {expected}\n  got:      {e}"))
+            }
+            Err(_) => {}
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n\n"));
+}
+
+#[test]
+fn maintenance_rules_take_defaults_and_keys_from_the_file() {
+    let cfg = config::parse(
+        "probes.toml",
+        &maintenance("title = \"Database upgrade\"\ncron = \"0 2 * * SUN\"\nduration = \"2h\"\nchannels = [\"chat\"]\n\n[[maintenance]]\nid = \"backup\"\ntitle = \"Backups\"\nweekly = \"Sat 23:30\"\nduration = \"30m\"\nauto_end = false\n"),
+    )
+    .expect("valid");
+    let [db, backup] = cfg.maintenance.as_slice() else {
+        panic!("two rules: {:?}", cfg.maintenance)
+    };
+    assert_eq!(
+        db.key, "config:database-upgrade",
+        "the title's slug by default"
+    );
+    assert_eq!(
+        db.repeat,
+        beacon::domain::Repeat::Cron("0 2 * * SUN".into())
+    );
+    assert_eq!(db.duration_ms, 7_200_000);
+    assert_eq!(db.channels, ["chat"]);
+    assert!(db.auto_start && db.auto_end);
+    assert_eq!(backup.key, "config:backup");
+    assert_eq!(
+        backup.repeat,
+        beacon::domain::Repeat::Weekly(beacon::domain::WeeklyAt {
+            weekday: 5,
+            minute: 23 * 60 + 30
+        })
+    );
+    assert!(backup.auto_start && !backup.auto_end);
 }

@@ -7,7 +7,9 @@
 mod bench;
 mod bench_report;
 mod history;
+mod incidents;
 mod operator;
+mod remote;
 mod users;
 
 use crate::domain::{Config, SystemClock};
@@ -97,10 +99,15 @@ enum Command {
         #[command(subcommand)]
         what: users::UserCommand,
     },
-    /// Declare and update incidents.
+    /// Declare and update incidents (on the database, or a running Beacon with --url).
     Incident {
         #[command(subcommand)]
-        what: operator::IncidentCommand,
+        what: incidents::IncidentCommand,
+    },
+    /// Schedule and list maintenance windows (on the database, or a running Beacon with --url).
+    Maintenance {
+        #[command(subcommand)]
+        what: incidents::MaintenanceCommand,
     },
     /// Import history from another monitor.
     Import {
@@ -234,7 +241,8 @@ pub fn main() -> ExitCode {
             )
         }),
         Command::Token { what } => operator::token(what),
-        Command::Incident { what } => operator::incident(what),
+        Command::Incident { what } => incidents::incident(what),
+        Command::Maintenance { what } => incidents::maintenance(what),
         Command::User { what } => users::user(what),
         Command::Report {
             month,

@@ -1,9 +1,8 @@
-//! Operator commands on the database directly: `beacon token ...`, `beacon incident ...`.
+//! Operator commands on the database directly: `beacon token ...`, `beacon import incidents|tickets`,
+//! `beacon push-token` (incidents and maintenance are in `incidents.rs`).
 
-use super::{load_config, report, runtime};
-use crate::domain::{
-    Actor, Clock, Impact, IncidentKind, NewIncident, NewUpdate, SystemClock, UpdateStatus,
-};
+use super::{report, runtime};
+use crate::domain::{Actor, Clock, SystemClock};
 use crate::store::Store;
 use anyhow::Context;
 use clap::Subcommand;
@@ -34,51 +33,7 @@ pub(super) enum TokenCommand {
     },
 }
 
-#[derive(Debug, Subcommand)]
-pub(super) enum IncidentCommand {
-    /// Declare an incident, published at once unless --draft.
-    Create {
-        #[arg(long)]
-        title: String,
-        #[arg(long, default_value = "major", value_parser = ["none", "minor", "major", "critical"])]
-        impact: String,
-        #[arg(long, default_value = "")]
-        message: String,
-        /// Affected channel as `id=major_outage` (or `group:slug=partial_outage`); repeatable.
-        #[arg(long = "channel")]
-        channels: Vec<String>,
-        #[arg(long)]
-        draft: bool,
-        #[arg(long, env = "BEACON_CONFIG", default_value = "probes.toml")]
-        config: PathBuf,
-        #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
-        db: PathBuf,
-    },
-    /// Post an update (investigating, identified, monitoring, resolved, postmortem).
-    Update {
-        id: i64,
-        #[arg(long)]
-        status: String,
-        #[arg(long, default_value = "")]
-        message: String,
-        #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
-        db: PathBuf,
-    },
-    /// Post a `resolved` update.
-    Resolve {
-        id: i64,
-        #[arg(long, default_value = "This incident has been resolved.")]
-        message: String,
-        #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
-        db: PathBuf,
-    },
-    /// List incidents, newest first.
-    List {
-        #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
-        db: PathBuf,
-    },
-}
-
+/// Who the audit log names for a command run on the database directly.
 pub(super) fn cli_actor() -> Actor {
     Actor {
         who: format!(
@@ -142,138 +97,6 @@ pub(super) fn token(command: TokenCommand) -> ExitCode {
             Ok(())
         }),
     }
-}
-
-pub(super) fn incident(command: IncidentCommand) -> ExitCode {
-    let now = SystemClock.now();
-    match command {
-        IncidentCommand::Create {
-            title,
-            impact,
-            message,
-            channels,
-            draft,
-            config,
-            db,
-        } => {
-            let config = match load_config(&config) {
-                Ok(c) => c,
-                Err(code) => return code,
-            };
-            let mut affected = crate::domain::Affected::new();
-            for pair in &channels {
-                let Some((key, status)) = pair.split_once('=') else {
-                    eprintln!("error: --channel {pair:?}: expected id=status, e.g. live-chat=major_outage");
-                    return ExitCode::from(2);
-                };
-                let known = config.knows_channel_key(key);
-                let status = serde_json::from_value(serde_json::Value::String(status.to_owned()));
-                match (known, status) {
-                    (true, Ok(s)) => {
-                        affected.insert(key.to_owned(), s);
-                    }
-                    (false, _) => {
-                        eprintln!("error: --channel {pair:?}: unknown channel or group {key:?}");
-                        return ExitCode::from(2);
-                    }
-                    (_, Err(_)) => {
-                        eprintln!("error: --channel {pair:?}: status must be degraded_performance, partial_outage or major_outage");
-                        return ExitCode::from(2);
-                    }
-                }
-            }
-            let impact =
-                serde_json::from_value(serde_json::Value::String(impact)).unwrap_or(Impact::Major);
-            with_store(&db, |store| async move {
-                store.sync_config(&config).await?;
-                let incident = store
-                    .create_incident(
-                        NewIncident {
-                            kind: IncidentKind::Incident,
-                            title,
-                            impact,
-                            service_wide: false,
-                            started_at: None,
-                            status: UpdateStatus::Investigating,
-                            message,
-                            affected: Some(affected),
-                            publish: !draft,
-                            scheduled_for: None,
-                            scheduled_until: None,
-                            auto_start: false,
-                            auto_end: false,
-                        },
-                        now,
-                        cli_actor(),
-                    )
-                    .await?;
-                println!(
-                    "incident {} {}",
-                    incident.id,
-                    incident
-                        .published_at
-                        .map_or("created as a draft".to_owned(), |p| format!(
-                            "published at {p}"
-                        ))
-                );
-                Ok(())
-            })
-        }
-        IncidentCommand::Update {
-            id,
-            status,
-            message,
-            db,
-        } => post_update(&db, id, &status, message, now),
-        IncidentCommand::Resolve { id, message, db } => {
-            post_update(&db, id, "resolved", message, now)
-        }
-        IncidentCommand::List { db } => with_store(&db, |store| async move {
-            for i in store.incidents().await? {
-                println!(
-                    "{}\t{:?}\t{}\t{}\t{}",
-                    i.id,
-                    i.kind,
-                    i.status().map_or("?", |s| s.as_str()),
-                    i.published_at
-                        .map_or("draft".to_owned(), |p| p.to_rfc3339()),
-                    i.title
-                );
-            }
-            Ok(())
-        }),
-    }
-}
-
-fn post_update(
-    db: &Path,
-    id: i64,
-    status: &str,
-    message: String,
-    now: crate::domain::Timestamp,
-) -> ExitCode {
-    let Some(status) = UpdateStatus::parse(status).filter(|s| s.fits(IncidentKind::Incident))
-    else {
-        eprintln!("error: --status {status:?}: expected investigating, identified, monitoring, resolved or postmortem");
-        return ExitCode::from(2);
-    };
-    with_store(db, |store| async move {
-        let incident = store
-            .add_update(
-                id,
-                NewUpdate {
-                    status,
-                    message,
-                    affected: None,
-                },
-                now,
-                cli_actor(),
-            )
-            .await
-            .with_context(|| format!("incident {id}"))?;
-        println!("incident {} is now {}", incident.id, status.as_str());
-        Ok(())
-    })
 }
 
 /// `beacon import incidents`: exit 2 for a bad file (nothing imported).

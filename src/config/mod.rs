@@ -7,11 +7,13 @@
 
 mod auth;
 mod holidays;
+mod maintenance;
 mod notify;
 mod probe;
 mod raw;
 mod validate;
 
+pub use maintenance::{check_duration, parse_repeat, shortest_gap, RuleError};
 pub use probe::{parse_cron, shortest_interval};
 
 use crate::domain::Config;

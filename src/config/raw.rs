@@ -14,6 +14,8 @@ pub(super) struct RawFile {
     pub notify: Option<super::notify::RawNotify>,
     pub tickets: Option<RawTickets>,
     pub auth: Option<super::auth::RawAuth>,
+    #[serde(default)]
+    pub maintenance: Vec<Spanned<super::maintenance::RawMaintenance>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -32,13 +32,17 @@ pub(super) fn validate(raw: RawFile, src: &Source<'_>) -> Result<Config, ConfigE
     let notify = super::notify::notify(raw.notify, src)?;
     let tickets = tickets(raw.tickets, src)?;
     let auth = super::auth::auth(raw.auth, src)?;
-    Ok(Config {
+    let mut config = Config {
         service,
         channels,
         notify,
         tickets,
         auth,
-    })
+        maintenance: Vec::new(),
+    };
+    // Last: a rule's channels are checked against the channels above.
+    config.maintenance = super::maintenance::maintenance(raw.maintenance, &config, src)?;
+    Ok(config)
 }
 
 fn tickets(

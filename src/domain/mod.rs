@@ -5,6 +5,7 @@
 mod auth;
 mod incident;
 mod probe;
+mod recurring;
 mod ticket;
 mod time;
 
@@ -14,6 +15,7 @@ pub use self::incident::{
     NewUpdate, UpdateStatus,
 };
 pub use self::probe::{DnsRecord, HttpTarget, ProbeSpec, ProbeTarget, Schedule, Thresholds};
+pub use self::recurring::{RecurringMaintenance, Repeat, WeeklyAt};
 pub use self::ticket::{Severity, Ticket, TicketEvent, TicketEventKind, TicketPolicy};
 pub use self::time::{Clock, SystemClock, Timestamp};
 
@@ -152,6 +154,8 @@ pub struct Config {
     pub tickets: TicketPolicy,
     /// `[auth]`: password hashing cost, sessions, login throttling.
     pub auth: AuthSettings,
+    /// `[[maintenance]]`: recurring maintenance windows.
+    pub maintenance: Vec<RecurringMaintenance>,
 }
 
 impl Config {

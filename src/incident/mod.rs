@@ -1,6 +1,7 @@
 //! Incident lifecycle rules that run by themselves: maintenance windows start and end at
 //! their scheduled times unless opted out, and a channel confirmed down opens a draft
-//! incident ([`auto`]).
+//! incident ([`auto`]); recurring maintenance rules publish their windows ahead
+//! ([`recurring`]).
 //!
 //! Owns: when a maintenance moves on without an operator. May use: `domain`, `store`.
 //! The decision ([`due`]) is pure; [`run`] applies it every second through the store, so the
@@ -13,6 +14,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 pub mod auto;
+pub mod recurring;
 pub mod statuspage;
 
 const TICK: Duration = Duration::from_secs(1);

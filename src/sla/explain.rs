@@ -31,8 +31,14 @@ pub(super) fn waived(ack: &Acknowledgement<'_>, received: Timestamp) -> String {
     } else {
         format!("{} before this ticket was received", duration(gap))
     };
+    // An acknowledgement taken from another status page's history says so (issue 5 item 10).
+    let imported = if incident.origin == "imported" {
+        " (imported from the previous status page)"
+    } else {
+        ""
+    };
     format!(
-        "Waived: incident {} \"{}\" {how} {when}, {relation}.",
+        "Waived: incident {} \"{}\"{imported} {how} {when}, {relation}.",
         incident.id, incident.title
     )
 }

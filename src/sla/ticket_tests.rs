@@ -236,6 +236,15 @@ fn explanations_name_the_deciding_instant() {
         (
             explained(
                 ticket(),
+                vec![chat_outage().imported().open(-12 * M - 49 * S, "chat")],
+                M,
+            ),
+            "Waived: incident 12 \"Live chat outage\" (imported from the previous status page) \
+             was published at 10:02:11 UTC, 3 minutes before this ticket was received.",
+        ),
+        (
+            explained(
+                ticket(),
                 vec![chat_outage().open(-H, "web").set(-10 * M, "chat")],
                 M,
             ),

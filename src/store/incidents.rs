@@ -1,6 +1,7 @@
 //! Incidents, maintenance windows, API tokens and the audit log. Every write runs as one
 //! job (its own transaction) and appends its audit entry in that same transaction.
 
+use super::incident_rows::insert_incident;
 use super::writer::WriteOp;
 use super::{Error, Result, Store};
 use crate::domain::{
@@ -88,32 +89,7 @@ impl Store {
         actor: Actor,
     ) -> Result<Incident> {
         let id = self
-            .job(move |tx| {
-                let published = new.publish.then_some(now.millis());
-                tx.execute(
-                    "INSERT INTO incidents (kind, title, impact, service_wide, started_at_ms, created_at_ms,
-                         published_at_ms, scheduled_for_ms, scheduled_until_ms, auto_start, auto_end)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                    params![
-                        kind_str(new.kind),
-                        new.title,
-                        impact_str(new.impact),
-                        new.service_wide,
-                        new.started_at.map(Timestamp::millis),
-                        now.millis(),
-                        published,
-                        new.scheduled_for.map(Timestamp::millis),
-                        new.scheduled_until.map(Timestamp::millis),
-                        new.auto_start,
-                        new.auto_end,
-                    ],
-                )?;
-                let id = tx.last_insert_rowid();
-                insert_update(tx, id, new.status, &new.message, new.affected.as_ref(), now, published, &actor.who)?;
-                let action = if new.publish { "create and publish" } else { "create draft" };
-                audit(tx, now, &actor, action, &format!("{} {id}", kind_str(new.kind)), &new.title)?;
-                Ok(id)
-            })
+            .job(move |tx| insert_incident(tx, &new, now, &actor))
             .await?;
         self.incident(id).await
     }
@@ -355,7 +331,7 @@ impl Store {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn insert_update(
+pub(super) fn insert_update(
     tx: &Transaction<'_>,
     incident: i64,
     status: UpdateStatus,
@@ -473,14 +449,14 @@ fn token_from_row(r: &Row<'_>) -> rusqlite::Result<TokenRecord> {
     })
 }
 
-fn kind_str(kind: IncidentKind) -> &'static str {
+pub(super) fn kind_str(kind: IncidentKind) -> &'static str {
     match kind {
         IncidentKind::Incident => "incident",
         IncidentKind::Maintenance => "maintenance",
     }
 }
 
-fn impact_str(impact: Impact) -> &'static str {
+pub(super) fn impact_str(impact: Impact) -> &'static str {
     match impact {
         Impact::None => "none",
         Impact::Minor => "minor",

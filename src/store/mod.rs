@@ -9,9 +9,11 @@
 
 mod accounts;
 mod history;
+mod incident_rows;
 mod incidents;
 mod outbox;
 mod read;
+mod recurring;
 mod schema;
 mod tickets;
 mod writer;
@@ -23,6 +25,7 @@ pub use outbox::{
     DeliveryAttempt, DeliveryStatus, NotifyDelivery, OutboxEntry, PendingNotification,
 };
 pub use read::{LiveRestore, ProbeRestore};
+pub use recurring::Occurrence;
 pub use tickets::{request_id, NewTicket, TicketRecord};
 pub use writer::{ImportBatch, ObservationRecord, ProbeRecompute};
 

@@ -12,6 +12,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/003_outbox.sql"),
     include_str!("migrations/004_tickets.sql"),
     include_str!("migrations/005_accounts.sql"),
+    include_str!("migrations/006_recurring_maintenance.sql"),
 ];
 
 /// The schema version this build writes.

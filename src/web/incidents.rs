@@ -100,8 +100,9 @@ fn yes() -> bool {
 }
 
 /// The API's view of an incident: ids as strings, times RFC 3339 UTC with milliseconds.
+/// Public so the CLI prints the same JSON whether it works on the database or the API.
 #[derive(Serialize)]
-pub(super) struct IncidentView {
+pub struct IncidentView {
     id: String,
     kind: IncidentKind,
     title: String,

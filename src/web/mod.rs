@@ -18,11 +18,13 @@ mod markdown;
 mod metrics;
 mod page;
 mod push;
+mod recurring;
 mod reports;
 mod tickets;
 mod v2;
 
 pub use error::Error;
+pub use incidents::IncidentView;
 
 use crate::domain::{Clock, Config};
 use crate::probe::{Heartbeat, LiveView, PushBoard};
@@ -74,6 +76,7 @@ pub fn router(state: AppState) -> Router {
         .merge(push::router())
         .merge(reports::router())
         .merge(incidents::router())
+        .merge(recurring::router())
         .merge(v2::router())
         .merge(tickets::router())
         .merge(feeds::router())

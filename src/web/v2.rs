@@ -242,6 +242,15 @@ fn components_of(s: &Snapshot) -> Vec<Value> {
     out
 }
 
+/// A channel's display name (Statuspage's component name), or the key itself for a group.
+fn channel_name<'a>(s: &'a Snapshot, key: &'a str) -> &'a str {
+    s.view
+        .channels
+        .iter()
+        .find(|c| c.id == key)
+        .map_or(key, |c| c.name.as_str())
+}
+
 fn impact_name(impact: Impact) -> &'static str {
     match impact {
         Impact::None => "none",
@@ -273,20 +282,20 @@ fn incident(i: &Incident, s: &Snapshot) -> Value {
         .first()
         .and_then(|u| u.published_at)
         .unwrap_or(i.created_at);
-    let affected_ids: Vec<String> = i
-        .updates
+    // Every channel the incident affected at some point, as Statuspage lists them (a
+    // resolved incident still names what it was about).
+    let affected_ids: std::collections::BTreeSet<&String> = updates
         .iter()
-        .rev()
-        .find_map(|u| u.affected.as_ref())
-        .map(|a| a.keys().cloned().collect())
-        .unwrap_or_default();
+        .filter_map(|u| u.affected.as_ref())
+        .flat_map(|a| a.keys())
+        .collect();
     let components: Vec<Value> = components_of(s)
         .into_iter()
         .filter(|c| {
             c["id"].as_str().is_some_and(|id| {
                 affected_ids
                     .iter()
-                    .any(|a| a == id || a == &format!("group:{id}"))
+                    .any(|a| *a == id || **a == format!("group:{id}"))
             })
         })
         .collect();
@@ -297,7 +306,8 @@ fn incident(i: &Incident, s: &Snapshot) -> Value {
         "id": id,
         "name": i.title,
         "status": status,
-        "created_at": i.published_at.unwrap_or(i.created_at).to_rfc3339(),
+        // Public since its acknowledgement; an imported incident keeps its original creation.
+        "created_at": if i.origin == "imported" { i.created_at } else { i.published_at.unwrap_or(i.created_at) }.to_rfc3339(),
         "updated_at": updated_at.to_rfc3339(),
         "monitoring_at": time_of(UpdateStatus::Monitoring),
         "resolved_at": time_of(UpdateStatus::Resolved).or_else(|| time_of(UpdateStatus::Completed)),
@@ -311,7 +321,7 @@ fn incident(i: &Incident, s: &Snapshot) -> Value {
                 "id": u.id.to_string(), "status": u.status.as_str(), "body": u.message,
                 "incident_id": id, "created_at": at, "updated_at": at, "display_at": at,
                 "affected_components": u.affected.as_ref().map(|a| a.iter().map(|(k, v)| json!({
-                    "code": k, "name": k, "old_status": null,
+                    "code": k, "name": channel_name(s, k), "old_status": null,
                     "new_status": serde_json::to_value(v).unwrap_or(Value::Null),
                 })).collect::<Vec<_>>()),
                 "deliver_notifications": true, "custom_tweet": null, "tweet_id": null,

@@ -1,0 +1,210 @@
+//! The operator API for recurring maintenance rules (`Authorization: Bearer TOKEN`). Rules
+//! from `probes.toml` are listed too but are changed only in the file.
+
+use super::auth::{Caller, Role};
+use super::body::Body;
+use super::{AppState, Error};
+use crate::domain::{RecurringMaintenance, Repeat, Timestamp};
+use crate::incident::recurring;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/maintenances/recurring",
+            post(create_rule).get(list_rules),
+        )
+        .route("/api/v1/maintenances/recurring/{id}", delete(delete_rule))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleBody {
+    title: String,
+    #[serde(default)]
+    message: String,
+    /// Channel ids or `group:<slug>`.
+    #[serde(default)]
+    channels: Vec<String>,
+    /// A UTC cron expression (six fields with seconds, or the classic five); or `weekly`.
+    #[serde(default)]
+    cron: Option<String>,
+    /// A day and a UTC time, e.g. `sun 02:00`; or `cron`.
+    #[serde(default)]
+    weekly: Option<String>,
+    /// Length of each window, e.g. `2h`.
+    duration: String,
+    #[serde(default = "yes")]
+    auto_start: bool,
+    #[serde(default = "yes")]
+    auto_end: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A rule as the API shows it, with the starts of its next windows.
+#[derive(Serialize)]
+struct RuleView {
+    /// `12` for a rule from the API, `config:<id>` for one from `probes.toml`.
+    id: String,
+    /// `api` or `config`.
+    source: &'static str,
+    title: String,
+    message: String,
+    channels: Vec<String>,
+    cron: Option<String>,
+    weekly: Option<String>,
+    duration: String,
+    duration_ms: i64,
+    auto_start: bool,
+    auto_end: bool,
+    /// Starts of the windows within the publication horizon (14 days, at most 20).
+    upcoming: Vec<String>,
+}
+
+fn view(rule: RecurringMaintenance, now: Timestamp) -> RuleView {
+    let upcoming = recurring::starts(
+        &rule.repeat,
+        now,
+        now.plus_ms(recurring::HORIZON_MS),
+        recurring::MAX_AHEAD,
+    )
+    .into_iter()
+    .map(Timestamp::to_rfc3339)
+    .collect();
+    let (id, source) = match rule.key.strip_prefix("api:") {
+        Some(n) => (n.to_owned(), "api"),
+        None => (rule.key.clone(), "config"),
+    };
+    let (cron, weekly) = match rule.repeat {
+        Repeat::Cron(expression) => (Some(expression), None),
+        Repeat::Weekly(at) => (None, Some(at.to_string())),
+    };
+    RuleView {
+        id,
+        source,
+        title: rule.title,
+        message: rule.message,
+        channels: rule.channels,
+        cron,
+        weekly,
+        duration: humantime::format_duration(std::time::Duration::from_millis(
+            u64::try_from(rule.duration_ms).unwrap_or(0),
+        ))
+        .to_string(),
+        duration_ms: rule.duration_ms,
+        auto_start: rule.auto_start,
+        auto_end: rule.auto_end,
+        upcoming,
+    }
+}
+
+/// Stores the rule and publishes its windows within the horizon at once.
+async fn create_rule(
+    State(app): State<AppState>,
+    caller: Caller,
+    Body(body): Body<RuleBody>,
+) -> Result<(StatusCode, Json<RuleView>), Error> {
+    caller.require(Role::Operator)?;
+    let invalid = |e: crate::config::RuleError| Error::Invalid {
+        message: e.message,
+        field: e.key.into(),
+    };
+    if body.title.trim().is_empty() {
+        return Err(Error::Invalid {
+            message: "title must not be empty".into(),
+            field: "title".into(),
+        });
+    }
+    let repeat = crate::config::parse_repeat(body.cron.as_deref(), body.weekly.as_deref())
+        .map_err(invalid)?;
+    let length = humantime::parse_duration(body.duration.trim())
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| Error::Invalid {
+            message: format!(
+                "duration {:?} is not a positive duration like \"30m\" or \"2h\"",
+                body.duration
+            ),
+            field: "duration".into(),
+        })?;
+    crate::config::check_duration(&repeat, length).map_err(invalid)?;
+    let config = app.config();
+    if let Some((n, key)) = body
+        .channels
+        .iter()
+        .enumerate()
+        .find(|(_, k)| !config.knows_channel_key(k))
+    {
+        return Err(Error::Invalid {
+            message: format!("unknown channel or group {key:?}"),
+            field: format!("channels[{n}]"),
+        });
+    }
+    let rule = RecurringMaintenance {
+        key: String::new(),
+        title: body.title,
+        message: body.message,
+        channels: body.channels,
+        repeat,
+        duration_ms: i64::try_from(length.as_millis()).unwrap_or(i64::MAX),
+        auto_start: body.auto_start,
+        auto_end: body.auto_end,
+    };
+    let now = app.clock.now();
+    let rule = app.store.create_recurring(rule, now, caller.actor).await?;
+    recurring::materialise(&app.store, std::slice::from_ref(&rule), now).await?;
+    Ok((StatusCode::CREATED, Json(view(rule, now))))
+}
+
+#[derive(Serialize)]
+struct RuleList {
+    recurring_maintenances: Vec<RuleView>,
+    next: Option<String>,
+}
+
+/// The rules from `probes.toml`, then the API's, oldest first.
+async fn list_rules(State(app): State<AppState>, caller: Caller) -> Result<Json<RuleList>, Error> {
+    caller.require(Role::Operator)?;
+    let now = app.clock.now();
+    let mut rules = app.config().maintenance.clone();
+    rules.extend(app.store.recurring_rules().await?);
+    Ok(Json(RuleList {
+        recurring_maintenances: rules.into_iter().map(|r| view(r, now)).collect(),
+        next: None,
+    }))
+}
+
+/// Stops a rule from publishing new windows; the windows it published stay.
+async fn delete_rule(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Error> {
+    caller.require(Role::Operator)?;
+    if id.starts_with("config:") {
+        return Err(Error::Invalid {
+            message: format!("rule {id} is defined in probes.toml; remove it there"),
+            field: "id".into(),
+        });
+    }
+    let n: i64 = id
+        .parse()
+        .map_err(|_| Error::NotFound(format!("no recurring maintenance {id:?}")))?;
+    app.store
+        .delete_recurring(n, app.clock.now(), caller.actor)
+        .await
+        .map_err(|e| match e {
+            crate::store::Error::NotFound => {
+                Error::NotFound(format!("no recurring maintenance {id:?}"))
+            }
+            other => Error::Store(other),
+        })?;
+    Ok(StatusCode::NO_CONTENT)
+}
