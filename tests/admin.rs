@@ -571,6 +571,8 @@ async fn no_admin_write_works_without_a_session() {
         "/admin/incidents/1/publish",
         "/admin/incidents/1/hide",
         "/admin/maintenance",
+        "/admin/maintenance/recurring",
+        "/admin/maintenance/recurring/1/delete",
         "/admin/users",
         "/admin/users/ada/disable",
         "/admin/users/ada/enable",
@@ -607,4 +609,86 @@ async fn no_admin_write_works_without_a_session() {
         )
         .unwrap();
     assert_eq!(audit, 0, "nothing was written");
+}
+
+#[tokio::test]
+async fn recurring_windows_are_added_and_stopped_from_the_maintenance_page() {
+    let beacon = Beacon::start(&config()).await;
+    add_user(&beacon, "olga", "operator").await;
+    let browser = AdminClient::new(&beacon);
+    browser.login("olga", PASSWORD).await;
+    let bad = browser
+        .submit(
+            "/admin/maintenance",
+            "/admin/maintenance/recurring",
+            &[
+                ("rule_title", "Backups"),
+                ("repeat", "someday 25:00"),
+                ("duration", "1h"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("id=\"repeat-error\""), "{}", bad.body);
+    assert!(bad.body.contains("value=\"Backups\""), "typed text kept");
+    let added = browser
+        .submit(
+            "/admin/maintenance",
+            "/admin/maintenance/recurring",
+            &[
+                ("rule_title", "Weekly backups"),
+                ("repeat", "sun 02:00"),
+                ("duration", "1h"),
+                ("rch:chat", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, 303, "{}", added.body);
+    let page = browser.get("/admin/maintenance").await;
+    assert!(
+        page.body
+            .contains("Weekly backups</strong> · weekly sun 02:00 UTC · 60 min · chat · next"),
+        "{}",
+        page.body
+    );
+    let token = api_token(&beacon, "operator").await;
+    let (_, rules) = api(
+        reqwest::Method::GET,
+        beacon.url("/api/v1/maintenances/recurring"),
+        Some(&token),
+        None,
+    )
+    .await;
+    let id = rules["recurring_maintenances"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, windows) = api(
+        reqwest::Method::GET,
+        beacon.url("/api/v1/maintenances"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert!(
+        !windows["incidents"].as_array().unwrap().is_empty(),
+        "its windows are published at once"
+    );
+
+    let stopped = browser
+        .submit(
+            "/admin/maintenance",
+            &format!("/admin/maintenance/recurring/{id}/delete"),
+            &[],
+        )
+        .await;
+    assert_eq!(stopped.status, 303);
+    let (_, rules) = api(
+        reqwest::Method::GET,
+        beacon.url("/api/v1/maintenances/recurring"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(rules["recurring_maintenances"], json!([]));
 }

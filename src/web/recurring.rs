@@ -23,25 +23,25 @@ pub(super) fn router() -> Router<AppState> {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RuleBody {
-    title: String,
+pub(super) struct RuleBody {
+    pub title: String,
     #[serde(default)]
-    message: String,
+    pub message: String,
     /// Channel ids or `group:<slug>`.
     #[serde(default)]
-    channels: Vec<String>,
+    pub channels: Vec<String>,
     /// A UTC cron expression (six fields with seconds, or the classic five); or `weekly`.
     #[serde(default)]
-    cron: Option<String>,
+    pub cron: Option<String>,
     /// A day and a UTC time, e.g. `sun 02:00`; or `cron`.
     #[serde(default)]
-    weekly: Option<String>,
+    pub weekly: Option<String>,
     /// Length of each window, e.g. `2h`.
-    duration: String,
+    pub duration: String,
     #[serde(default = "yes")]
-    auto_start: bool,
+    pub auto_start: bool,
     #[serde(default = "yes")]
-    auto_end: bool,
+    pub auto_end: bool,
 }
 
 fn yes() -> bool {
@@ -112,6 +112,28 @@ async fn create_rule(
     Body(body): Body<RuleBody>,
 ) -> Result<(StatusCode, Json<RuleView>), Error> {
     caller.require(Role::Operator)?;
+    let rule = add_rule(&app, body, caller.actor).await?;
+    Ok((StatusCode::CREATED, Json(view(rule, app.clock.now()))))
+}
+
+/// Checks a rule as the configuration file's rules are checked, stores it and publishes its
+/// windows within the horizon; shared by the API and the admin form.
+pub(super) async fn add_rule(
+    app: &AppState,
+    body: RuleBody,
+    actor: crate::domain::Actor,
+) -> Result<RecurringMaintenance, Error> {
+    let rule = checked_rule(&app.config(), body)?;
+    let now = app.clock.now();
+    let rule = app.store.create_recurring(rule, now, actor).await?;
+    recurring::materialise(&app.store, std::slice::from_ref(&rule), now).await?;
+    Ok(rule)
+}
+
+fn checked_rule(
+    config: &crate::domain::Config,
+    body: RuleBody,
+) -> Result<RecurringMaintenance, Error> {
     let invalid = |e: crate::config::RuleError| Error::Invalid {
         message: e.message,
         field: e.key.into(),
@@ -135,7 +157,6 @@ async fn create_rule(
             field: "duration".into(),
         })?;
     crate::config::check_duration(&repeat, length).map_err(invalid)?;
-    let config = app.config();
     if let Some((n, key)) = body
         .channels
         .iter()
@@ -147,7 +168,7 @@ async fn create_rule(
             field: format!("channels[{n}]"),
         });
     }
-    let rule = RecurringMaintenance {
+    Ok(RecurringMaintenance {
         key: String::new(),
         title: body.title,
         message: body.message,
@@ -156,11 +177,7 @@ async fn create_rule(
         duration_ms: i64::try_from(length.as_millis()).unwrap_or(i64::MAX),
         auto_start: body.auto_start,
         auto_end: body.auto_end,
-    };
-    let now = app.clock.now();
-    let rule = app.store.create_recurring(rule, now, caller.actor).await?;
-    recurring::materialise(&app.store, std::slice::from_ref(&rule), now).await?;
-    Ok((StatusCode::CREATED, Json(view(rule, now))))
+    })
 }
 
 #[derive(Serialize)]
@@ -170,13 +187,21 @@ struct RuleList {
 }
 
 /// The rules from `probes.toml`, then the API's, oldest first.
+pub(super) async fn all_rules(app: &AppState) -> Result<Vec<RecurringMaintenance>, Error> {
+    let mut rules = app.config().maintenance.clone();
+    rules.extend(app.store.recurring_rules().await?);
+    Ok(rules)
+}
+
 async fn list_rules(State(app): State<AppState>, caller: Caller) -> Result<Json<RuleList>, Error> {
     caller.require(Role::Operator)?;
     let now = app.clock.now();
-    let mut rules = app.config().maintenance.clone();
-    rules.extend(app.store.recurring_rules().await?);
     Ok(Json(RuleList {
-        recurring_maintenances: rules.into_iter().map(|r| view(r, now)).collect(),
+        recurring_maintenances: all_rules(&app)
+            .await?
+            .into_iter()
+            .map(|r| view(r, now))
+            .collect(),
         next: None,
     }))
 }
@@ -188,6 +213,16 @@ async fn delete_rule(
     Path(id): Path<String>,
 ) -> Result<StatusCode, Error> {
     caller.require(Role::Operator)?;
+    remove_rule(&app, &id, caller.actor).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Deletes an API rule by its id; rules from `probes.toml` are changed only in the file.
+pub(super) async fn remove_rule(
+    app: &AppState,
+    id: &str,
+    actor: crate::domain::Actor,
+) -> Result<(), Error> {
     if id.starts_with("config:") {
         return Err(Error::Invalid {
             message: format!("rule {id} is defined in probes.toml; remove it there"),
@@ -198,13 +233,12 @@ async fn delete_rule(
         .parse()
         .map_err(|_| Error::NotFound(format!("no recurring maintenance {id:?}")))?;
     app.store
-        .delete_recurring(n, app.clock.now(), caller.actor)
+        .delete_recurring(n, app.clock.now(), actor)
         .await
         .map_err(|e| match e {
             crate::store::Error::NotFound => {
                 Error::NotFound(format!("no recurring maintenance {id:?}"))
             }
             other => Error::Store(other),
-        })?;
-    Ok(StatusCode::NO_CONTENT)
+        })
 }

@@ -20,14 +20,40 @@ const DAY_MS: i64 = 86_400_000;
 const PAST_DAYS: i64 = 30;
 
 pub(super) async fn calendar(State(app): State<AppState>, session: Session) -> Page {
-    let config = app.config();
-    let now = app.clock.now();
-    let windows = app.store.incidents().await?;
-    Ok(render(
+    let body = full_page(
+        &app,
         &session,
-        "Maintenance",
-        page(&session, &config, &windows, now, &Typed::default(), &[]),
-    ))
+        (&Typed::default(), &[]),
+        (&Default::default(), &[]),
+    )
+    .await?;
+    Ok(render(&session, "Maintenance", body))
+}
+
+/// The calendar, the window form and the recurring rules, each form with what was typed
+/// into it and its errors.
+async fn full_page(
+    app: &AppState,
+    session: &Session,
+    window: (&Typed, &[(String, String)]),
+    rule: (&super::recurring::TypedRule, &[(String, String)]),
+) -> Result<Markup, super::AdminError> {
+    let windows = app.store.incidents().await?;
+    let rules = super::recurring::section(app, session, rule.0, rule.1).await?;
+    Ok(html! {
+        (page(session, &app.config(), &windows, app.clock.now(), window.0, window.1))
+        (rules)
+    })
+}
+
+/// The page after a refused recurring-rule form.
+pub(super) async fn page_with_rules(
+    app: &AppState,
+    session: &Session,
+    typed: &super::recurring::TypedRule,
+    errors: &[(String, String)],
+) -> Result<Markup, super::AdminError> {
+    full_page(app, session, (&Typed::default(), &[]), (typed, errors)).await
 }
 
 #[derive(Default)]
@@ -59,19 +85,18 @@ pub(super) async fn create(State(app): State<AppState>, form: AdminForm) -> Page
         Ok(new) => create_and_show(&app, new, &form.session).await,
         Err(e) => {
             let errors = form_errors(e)?;
-            let windows = app.store.incidents().await?;
+            let body = full_page(
+                &app,
+                &form.session,
+                (&typed, &errors),
+                (&Default::default(), &[]),
+            )
+            .await?;
             Ok(render_with_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &form.session,
                 "Maintenance",
-                page(
-                    &form.session,
-                    &config,
-                    &windows,
-                    app.clock.now(),
-                    &typed,
-                    &errors,
-                ),
+                body,
             ))
         }
     }

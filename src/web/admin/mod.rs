@@ -8,6 +8,7 @@ mod incidents;
 mod login;
 mod logs;
 mod maintenance;
+mod recurring;
 mod session;
 mod tickets;
 
@@ -39,6 +40,11 @@ pub(super) fn router() -> Router<AppState> {
         .route(
             "/admin/maintenance",
             get(maintenance::calendar).post(maintenance::create),
+        )
+        .route("/admin/maintenance/recurring", post(recurring::create))
+        .route(
+            "/admin/maintenance/recurring/{id}/delete",
+            post(recurring::delete),
         )
         .route("/admin/tickets", get(tickets::queue))
         .route("/admin/tickets/{id}", get(tickets::show))
