@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 /// The state of a probe, a channel or the whole service at an instant.
 ///
 /// The order of the variants is not the severity order; see [`State::severity`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum State {
     Up,
@@ -248,7 +248,9 @@ pub struct Transition {
 }
 
 /// The page-wide indicator, named as in Statuspage's v2 API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Indicator {
     None,
