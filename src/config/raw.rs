@@ -13,6 +13,7 @@ pub(super) struct RawFile {
     pub channels: Vec<RawChannel>,
     pub notify: Option<super::notify::RawNotify>,
     pub tickets: Option<RawTickets>,
+    pub page: Option<super::page::RawPage>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -31,7 +31,9 @@ pub(super) fn validate(raw: RawFile, src: &Source<'_>) -> Result<Config, ConfigE
     }
     let notify = super::notify::notify(raw.notify, src)?;
     let tickets = tickets(raw.tickets, src)?;
+    let page = super::page::page(raw.page, &service.name, src)?;
     Ok(Config {
+        page,
         service,
         channels,
         notify,

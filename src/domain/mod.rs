@@ -3,6 +3,7 @@
 //! Owns: the vocabulary of Beacon. May use: std, serde, time. No I/O, never reads the clock.
 
 mod incident;
+mod page;
 mod probe;
 mod ticket;
 mod time;
@@ -11,6 +12,7 @@ pub use self::incident::{
     Actor, Affected, DeclaredStatus, Impact, Incident, IncidentKind, IncidentUpdate, NewIncident,
     NewUpdate, UpdateStatus,
 };
+pub use self::page::{PageLink, PageSettings};
 pub use self::probe::{DnsRecord, HttpTarget, ProbeSpec, ProbeTarget, Schedule, Thresholds};
 pub use self::ticket::{Severity, Ticket, TicketEvent, TicketEventKind, TicketPolicy};
 pub use self::time::{Clock, SystemClock, Timestamp};
@@ -148,6 +150,8 @@ pub struct Config {
     pub notify: NotifySettings,
     /// `[tickets]`: response targets and waiver options.
     pub tickets: TicketPolicy,
+    /// `[page]`: the public page's name, URL, logo and links.
+    pub page: PageSettings,
 }
 
 impl Config {

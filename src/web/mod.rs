@@ -8,6 +8,7 @@ mod api;
 mod auth;
 mod badges;
 mod body;
+mod branding;
 mod error;
 mod feeds;
 mod history;
