@@ -18,6 +18,47 @@ fn webhook(lines: &str) -> String {
 #[test]
 fn malformed_configs_name_file_line_column_and_key() {
     let cases: Vec<(String, &str)> = vec![
+        // [page].
+        (
+            "[page]\nname = \"S\"\ncolor = \"red\"\n".into(),
+            "probes.toml:3:1: unknown key \"color\" in [page] (expected one of: name, url, logo, links)",
+        ),
+        (
+            "[page]\nname = \"  \"\n".into(),
+            "probes.toml:2:8: name must not be empty",
+        ),
+        (
+            "[page]\nurl = \"status.example.com\"\n".into(),
+            "probes.toml:2:7: invalid url \"status.example.com\" in [page]: expected the page's public http or https address, like \"https://status.example.com\"",
+        ),
+        (
+            "[page]\nurl = \"https://status.example.com/?x=1\"\n".into(),
+            "probes.toml:2:7: invalid url \"https://status.example.com/?x=1\" in [page]: expected the page's public http or https address, like \"https://status.example.com\"",
+        ),
+        (
+            "[page]\nlogo = \"javascript:alert(1)\"\n".into(),
+            "probes.toml:2:8: invalid logo \"javascript:alert(1)\" in [page]: expected an http or https URL or a site-relative path like \"/logo.svg\"",
+        ),
+        (
+            "[page]\nlogo = \"//evil.test/x.png\"\n".into(),
+            "probes.toml:2:8: invalid logo \"//evil.test/x.png\" in [page]: expected an http or https URL or a site-relative path like \"/logo.svg\"",
+        ),
+        (
+            "[page]\nlinks = [{ label = \"Help\", url = \"javascript:x()\" }]\n".into(),
+            "probes.toml:2:34: invalid url \"javascript:x()\" of link \"Help\" in [page]: expected an http or https URL, mailto: or a site-relative path",
+        ),
+        (
+            "[page]\n\n[[page.links]]\nlabel = \"Help\"\n".into(),
+            "probes.toml:3:1: missing key \"url\" in [[page.links]]",
+        ),
+        (
+            "[page]\n\n[[page.links]]\nlabel = \"Help\"\nurl = \"/help\"\ntarget = \"_blank\"\n".into(),
+            "probes.toml:6:1: unknown key \"target\" in [[page.links]] (expected one of: label, url)",
+        ),
+        (
+            "[page]\n\n[[page.links]]\nlabel = \"\"\nurl = \"/help\"\n".into(),
+            "probes.toml:4:9: label must not be empty",
+        ),
         (
             "[service]\nname = \"S\"\n\n[[channel]]\nid = \"a\"\nname = \"A\"\nbogus_key = 1\n".into(),
             "probes.toml:7:1: unknown key \"bogus_key\" in [[channel]] (expected one of: id, name, group, in_commitment, probe)",
@@ -32,7 +73,7 @@ fn malformed_configs_name_file_line_column_and_key() {
         ),
         (
             "[servce]\nname = \"S\"\n".into(),
-            "probes.toml:1:2: unknown key \"servce\" in the top level (expected one of: service, channel, notify, tickets, auth, maintenance)",
+            "probes.toml:1:2: unknown key \"servce\" in the top level (expected one of: service, channel, notify, tickets, auth, maintenance, page)",
         ),
         (
             "[auth]\npassword_memory_kib = 4\n".into(),

@@ -9,6 +9,7 @@ mod auth;
 mod holidays;
 mod maintenance;
 mod notify;
+mod page;
 mod probe;
 mod raw;
 mod validate;
@@ -178,6 +179,8 @@ mod tests {
     fn the_shipped_probes_toml_is_valid() {
         let config = parse("probes.toml", SHIPPED).expect("shipped probes.toml");
         assert!(config.channels.iter().any(|c| c.in_commitment));
+        assert_eq!(config.page.name, "Bitrix24 Support");
+        assert_eq!(config.page.links[0].label, "Contact support");
         assert!(
             config
                 .channels

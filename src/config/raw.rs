@@ -16,6 +16,7 @@ pub(super) struct RawFile {
     pub auth: Option<super::auth::RawAuth>,
     #[serde(default)]
     pub maintenance: Vec<Spanned<super::maintenance::RawMaintenance>>,
+    pub page: Option<super::page::RawPage>,
 }
 
 #[derive(Debug, Deserialize)]

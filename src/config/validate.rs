@@ -32,7 +32,9 @@ pub(super) fn validate(raw: RawFile, src: &Source<'_>) -> Result<Config, ConfigE
     let notify = super::notify::notify(raw.notify, src)?;
     let tickets = tickets(raw.tickets, src)?;
     let auth = super::auth::auth(raw.auth, src)?;
+    let page = super::page::page(raw.page, &service.name, src)?;
     let mut config = Config {
+        page,
         service,
         channels,
         notify,

@@ -4,6 +4,7 @@
 
 mod auth;
 mod incident;
+mod page;
 mod probe;
 mod recurring;
 mod ticket;
@@ -14,6 +15,7 @@ pub use self::incident::{
     Actor, Affected, DeclaredStatus, Impact, Incident, IncidentKind, IncidentUpdate, NewIncident,
     NewUpdate, UpdateStatus,
 };
+pub use self::page::{PageLink, PageSettings};
 pub use self::probe::{DnsRecord, HttpTarget, ProbeSpec, ProbeTarget, Schedule, Thresholds};
 pub use self::recurring::{RecurringMaintenance, Repeat, WeeklyAt};
 pub use self::ticket::{Severity, Ticket, TicketEvent, TicketEventKind, TicketPolicy};
@@ -27,7 +29,7 @@ use serde::{Deserialize, Serialize};
 /// The state of a probe, a channel or the whole service at an instant.
 ///
 /// The order of the variants is not the severity order; see [`State::severity`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum State {
     Up,
@@ -156,6 +158,8 @@ pub struct Config {
     pub auth: AuthSettings,
     /// `[[maintenance]]`: recurring maintenance windows.
     pub maintenance: Vec<RecurringMaintenance>,
+    /// `[page]`: the public page's name, URL, logo and links.
+    pub page: PageSettings,
 }
 
 impl Config {
@@ -256,7 +260,9 @@ pub struct Transition {
 }
 
 /// The page-wide indicator, named as in Statuspage's v2 API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Indicator {
     None,

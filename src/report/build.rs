@@ -116,7 +116,7 @@ pub async fn build_with_tickets(
 }
 
 /// A channel's month and its error-budget burn rates now (`/api/v1/channels/{id}/sla`).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct ChannelSla {
     pub month: String,
     pub commitment: f64,
@@ -126,7 +126,7 @@ pub struct ChannelSla {
 }
 
 /// Burn rates over the windows ending now, with the multiwindow alert thresholds.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct BurnView {
     pub h1: Option<f64>,
     pub h6: Option<f64>,
@@ -135,7 +135,7 @@ pub struct BurnView {
     pub thresholds: BurnThresholds,
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct BurnThresholds {
     pub h1: f64,
     pub h6: f64,

@@ -80,7 +80,7 @@ pub struct ReportSettings {
 }
 
 /// Figures of one channel (or the overall timeline) over the month.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ChannelFigures {
     pub id: String,
     pub name: String,
@@ -122,7 +122,7 @@ pub struct OverallFigures {
 }
 
 /// One UTC day of a channel.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DayFigures {
     /// `YYYY-MM-DD`.
     pub date: String,

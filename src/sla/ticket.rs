@@ -82,7 +82,7 @@ impl TicketSettings {
 }
 
 /// Where a ticket's first-response clock stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TicketState {
     /// No first response yet and the deadline has not passed.

@@ -1,4 +1,4 @@
-//! JSON endpoints: `/api/v1/status` and `/healthz`.
+//! JSON endpoints: `/api/v1/status` (documented in the OpenAPI document) and `/healthz`.
 
 use super::AppState;
 use crate::domain::{Indicator, Timestamp};
@@ -10,17 +10,23 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 use std::time::Duration;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The recorder ticks every second; this much silence means the prober is stuck.
 const HEARTBEAT_STALE_MS: i64 = 5_000;
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/status", get(status))
-        .route("/healthz", get(healthz))
+    Router::new().route("/healthz", get(healthz))
 }
 
-#[derive(Serialize)]
+/// `/api/v1` routes, each registered with its documentation.
+pub(super) fn documented() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(status))
+}
+
+#[derive(Serialize, ToSchema)]
 struct StatusBody {
     service: ServiceBody,
     /// Page-wide indicator: none, minor, major, critical.
@@ -29,13 +35,13 @@ struct StatusBody {
     channels: Vec<ChannelBody>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct ServiceBody {
     name: String,
     location: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct ChannelBody {
     id: String,
     name: String,
@@ -66,7 +72,9 @@ impl From<ChannelStatus> for ChannelBody {
     }
 }
 
-/// `GET /api/v1/status`: every channel's live state.
+/// Every channel's live state and the page indicator.
+#[utoipa::path(get, path = "/api/v1/status", tag = "status",
+    responses((status = 200, description = "Every channel's live state", body = StatusBody)))]
 async fn status(State(app): State<AppState>) -> Result<impl IntoResponse, super::Error> {
     let now = app.clock.now();
     let view = super::live::live(&app).await?;

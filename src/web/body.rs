@@ -1,9 +1,11 @@
-//! JSON request bodies with the API's error convention: malformed JSON is 400, well-formed
-//! but invalid (missing or unknown field, bad enum) is 422 naming the field.
+//! Request extractors with the API's error convention: malformed JSON is 400, well-formed
+//! but invalid (missing or unknown field, bad enum) is 422 naming the field; a malformed query
+//! string or path segment is 400. Always as JSON, never axum's plain-text rejections.
 
 use super::Error;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 /// Like `axum::Json`, with Beacon's JSON errors.
@@ -28,6 +30,42 @@ where
             }
             Err(e) => Err(Error::BadRequest(e.body_text())),
         }
+    }
+}
+
+/// Like `axum::extract::Query`, with a JSON 400 for a malformed query string.
+pub struct Query<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| Query(value))
+            .map_err(|e| Error::BadRequest(e.body_text()))
+    }
+}
+
+/// Like `axum::extract::Path`, with a JSON 400 for a segment that does not decode.
+pub struct Path<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| Path(value))
+            .map_err(|e| Error::BadRequest(e.body_text()))
     }
 }
 

@@ -3,7 +3,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
+use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -55,8 +55,11 @@ impl IntoResponse for Error {
         } else {
             self.to_string()
         };
-        let mut response =
-            (status, Json(json!({ "error": message, "field": field }))).into_response();
+        let body = ErrorBody {
+            error: message,
+            field,
+        };
+        let mut response = (status, Json(body)).into_response();
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
@@ -65,4 +68,47 @@ impl IntoResponse for Error {
         }
         response
     }
+}
+
+/// The body of every API error, as the OpenAPI document describes it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct ErrorBody {
+    /// What went wrong, in one sentence.
+    error: String,
+    /// The offending field for 422 (`title`, `channels[0]`, `status`); null otherwise.
+    field: Option<String>,
+}
+
+/// 401 and 403: every operator endpoint answers these before looking at the request.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // documentation only: the responses are built from `Error`
+pub(super) enum AuthErrors {
+    /// No bearer token, or an invalid or revoked one (with `WWW-Authenticate: Bearer`).
+    #[response(status = 401)]
+    Unauthorized(ErrorBody),
+    /// The token's role may not do this.
+    #[response(status = 403)]
+    Forbidden(ErrorBody),
+}
+
+/// 400 and 422 for a JSON body or a query string.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // documentation only: the responses are built from `Error`
+pub(super) enum InputErrors {
+    /// Malformed JSON or query string (`field` is null).
+    #[response(status = 400)]
+    Malformed(ErrorBody),
+    /// Well-formed but invalid: a missing or unknown field, a bad enum value or time, an
+    /// unknown channel; `field` names it.
+    #[response(status = 422)]
+    Invalid(ErrorBody),
+}
+
+/// 404 for an unknown id.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // documentation only: the responses are built from `Error`
+pub(super) enum NotFoundError {
+    /// No such incident, maintenance, ticket, channel or push token.
+    #[response(status = 404)]
+    NotFound(ErrorBody),
 }

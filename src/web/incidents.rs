@@ -1,42 +1,40 @@
 //! The operator API for incidents and maintenance (`Authorization: Bearer TOKEN`).
 
 use super::auth::{Caller, Role};
-use super::body::Body;
+use super::body::{Body, Path, Query};
+use super::error::{AuthErrors, InputErrors, NotFoundError};
+use super::incident_view::{IncidentList, IncidentView};
 use super::{AppState, Error};
 use crate::domain::{
     Affected, Config, DeclaredStatus, Impact, Incident, IncidentKind, NewIncident, NewUpdate,
     Timestamp, UpdateStatus,
 };
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
+use axum::Json;
+use serde::Deserialize;
 use std::collections::BTreeMap;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/v1/incidents",
-            post(create_incident).get(list_incidents),
-        )
-        .route(
-            "/api/v1/incidents/{id}",
-            get(get_incident).delete(hide_incident),
-        )
-        .route("/api/v1/incidents/{id}/updates", post(add_update))
-        .route("/api/v1/incidents/{id}/publish", post(publish))
-        .route(
-            "/api/v1/maintenances",
-            post(create_maintenance).get(list_maintenances),
-        )
-        .route("/api/v1/maintenances/{id}", get(get_incident))
-        .route("/api/v1/maintenances/{id}/updates", post(add_update))
+/// `/api/v1` routes, each registered with its documentation.
+pub(super) fn documented() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_incident, list_incidents))
+        .routes(routes!(get_incident, hide_incident))
+        .routes(routes!(add_update))
+        .routes(routes!(publish))
+        .routes(routes!(create_maintenance, list_maintenances))
+        .routes(routes!(get_maintenance))
+        .routes(routes!(add_maintenance_update))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct IncidentBody {
+    /// Not blank.
+    #[schema(min_length = 1, pattern = r"\S")]
     title: String,
     impact: Impact,
     #[serde(default = "investigating")]
@@ -48,20 +46,28 @@ struct IncidentBody {
     channels: BTreeMap<String, DeclaredStatus>,
     #[serde(default)]
     service_wide: bool,
-    /// When the problem began (may be backdated); never the acknowledgement.
+    /// When the problem began (may be backdated); never the acknowledgement. RFC 3339 or
+    /// epoch milliseconds.
     #[serde(default)]
+    #[schema(schema_with = super::openapi::optional_instant)]
     started_at: Option<String>,
     #[serde(default = "yes")]
     publish: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct MaintenanceBody {
+    /// Not blank.
+    #[schema(min_length = 1, pattern = r"\S")]
     title: String,
     #[serde(default)]
     message: String,
+    /// RFC 3339 or epoch milliseconds.
+    #[schema(schema_with = super::openapi::instant)]
     scheduled_for: String,
+    /// After `scheduled_for`.
+    #[schema(schema_with = super::openapi::instant)]
     scheduled_until: String,
     /// Channel ids or `group:<slug>`.
     #[serde(default)]
@@ -74,7 +80,7 @@ struct MaintenanceBody {
     publish: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateBody {
     status: UpdateStatus,
@@ -85,10 +91,21 @@ struct UpdateBody {
     channels: Option<BTreeMap<String, DeclaredStatus>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
-    /// `open` for unresolved ones only.
+    /// `open` for unresolved ones only; `all` (the default) for every one.
+    #[param(value_type = Option<ListStatus>, inline)]
     status: Option<String>,
+}
+
+/// The values of `?status=`; parsed by hand so another value is a 422 naming `status`.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // documentation only
+enum ListStatus {
+    Open,
+    All,
 }
 
 fn investigating() -> UpdateStatus {
@@ -99,69 +116,10 @@ fn yes() -> bool {
     true
 }
 
-/// The API's view of an incident: ids as strings, times RFC 3339 UTC with milliseconds.
-/// Public so the CLI prints the same JSON whether it works on the database or the API.
-#[derive(Serialize)]
-pub struct IncidentView {
-    id: String,
-    kind: IncidentKind,
-    title: String,
-    impact: Impact,
-    status: Option<UpdateStatus>,
-    service_wide: bool,
-    started_at: Option<String>,
-    created_at: String,
-    /// The acknowledgement: when the first public update was published. Immutable.
-    published_at: Option<String>,
-    hidden: bool,
-    origin: String,
-    scheduled_for: Option<String>,
-    scheduled_until: Option<String>,
-    updates: Vec<UpdateView>,
-}
-
-#[derive(Serialize)]
-struct UpdateView {
-    id: String,
-    status: UpdateStatus,
-    message: String,
-    channels: Option<Affected>,
-    created_at: String,
-    published_at: Option<String>,
-}
-
-impl From<Incident> for IncidentView {
-    fn from(i: Incident) -> Self {
-        IncidentView {
-            id: i.id.to_string(),
-            kind: i.kind,
-            status: i.status(),
-            title: i.title,
-            impact: i.impact,
-            service_wide: i.service_wide,
-            started_at: i.started_at.map(Timestamp::to_rfc3339),
-            created_at: i.created_at.to_rfc3339(),
-            published_at: i.published_at.map(Timestamp::to_rfc3339),
-            hidden: i.hidden,
-            origin: i.origin,
-            scheduled_for: i.scheduled_for.map(Timestamp::to_rfc3339),
-            scheduled_until: i.scheduled_until.map(Timestamp::to_rfc3339),
-            updates: i
-                .updates
-                .into_iter()
-                .map(|u| UpdateView {
-                    id: u.id.to_string(),
-                    status: u.status,
-                    message: u.message,
-                    channels: u.affected,
-                    created_at: u.created_at.to_rfc3339(),
-                    published_at: u.published_at.map(Timestamp::to_rfc3339),
-                })
-                .collect(),
-        }
-    }
-}
-
+/// Declare an incident; published at once unless `"publish": false`.
+#[utoipa::path(post, path = "/api/v1/incidents", tag = "incidents", security(("bearer" = [])),
+    request_body = IncidentBody,
+    responses((status = 201, description = "Created", body = IncidentView), AuthErrors, InputErrors))]
 async fn create_incident(
     State(app): State<AppState>,
     caller: Caller,
@@ -196,6 +154,10 @@ async fn create_incident(
     Ok((StatusCode::CREATED, Json(incident.into())))
 }
 
+/// Schedule a maintenance window.
+#[utoipa::path(post, path = "/api/v1/maintenances", tag = "maintenance", security(("bearer" = [])),
+    request_body = MaintenanceBody,
+    responses((status = 201, description = "Created", body = IncidentView), AuthErrors, InputErrors))]
 async fn create_maintenance(
     State(app): State<AppState>,
     caller: Caller,
@@ -239,11 +201,39 @@ async fn create_maintenance(
     Ok((StatusCode::CREATED, Json(incident.into())))
 }
 
+/// Append an update to an incident (public if the incident is published).
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/updates", tag = "incidents", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Incident id")), request_body = UpdateBody,
+    responses((status = 201, description = "The incident with its new update", body = IncidentView),
+        AuthErrors, InputErrors, NotFoundError))]
 async fn add_update(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     Body(body): Body<UpdateBody>,
+) -> Result<(StatusCode, Json<IncidentView>), Error> {
+    update(app, caller, id, body).await
+}
+
+/// Append an update to a maintenance window.
+#[utoipa::path(post, path = "/api/v1/maintenances/{id}/updates", tag = "maintenance", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Maintenance id")), request_body = UpdateBody,
+    responses((status = 201, description = "The maintenance with its new update", body = IncidentView),
+        AuthErrors, InputErrors, NotFoundError))]
+async fn add_maintenance_update(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(body): Body<UpdateBody>,
+) -> Result<(StatusCode, Json<IncidentView>), Error> {
+    update(app, caller, id, body).await
+}
+
+async fn update(
+    app: AppState,
+    caller: Caller,
+    id: String,
+    body: UpdateBody,
 ) -> Result<(StatusCode, Json<IncidentView>), Error> {
     caller.require(Role::Operator)?;
     let id = parse_id(&id)?;
@@ -262,6 +252,11 @@ async fn add_update(
     Ok((StatusCode::CREATED, Json(incident.into())))
 }
 
+/// Publish a draft: its acknowledgement time is now.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/publish", tag = "incidents", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Incident id")),
+    responses((status = 200, description = "The published incident", body = IncidentView),
+        AuthErrors, NotFoundError))]
 async fn publish(
     State(app): State<AppState>,
     caller: Caller,
@@ -276,6 +271,10 @@ async fn publish(
     Ok(Json(incident.into()))
 }
 
+/// Hide an incident from the page; the record and its times stay.
+#[utoipa::path(delete, path = "/api/v1/incidents/{id}", tag = "incidents", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Incident id")),
+    responses((status = 204, description = "Hidden"), AuthErrors, NotFoundError))]
 async fn hide_incident(
     State(app): State<AppState>,
     caller: Caller,
@@ -288,21 +287,39 @@ async fn hide_incident(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// One incident with all its updates, drafts included.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}", tag = "incidents", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Incident id")),
+    responses((status = 200, description = "The incident", body = IncidentView), AuthErrors, NotFoundError))]
 async fn get_incident(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<IncidentView>, Error> {
+    one(app, caller, id).await
+}
+
+/// One maintenance window with all its updates.
+#[utoipa::path(get, path = "/api/v1/maintenances/{id}", tag = "maintenance", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Maintenance id")),
+    responses((status = 200, description = "The maintenance", body = IncidentView), AuthErrors, NotFoundError))]
+async fn get_maintenance(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<IncidentView>, Error> {
+    one(app, caller, id).await
+}
+
+async fn one(app: AppState, caller: Caller, id: String) -> Result<Json<IncidentView>, Error> {
     caller.require(Role::Operator)?;
     Ok(Json(app.store.incident(parse_id(&id)?).await?.into()))
 }
 
-#[derive(Serialize)]
-struct IncidentList {
-    incidents: Vec<IncidentView>,
-    next: Option<String>,
-}
-
+/// Incidents (`?status=open` for unresolved ones).
+#[utoipa::path(get, path = "/api/v1/incidents", tag = "incidents", security(("bearer" = [])),
+    params(ListQuery),
+    responses((status = 200, description = "Incidents", body = IncidentList), AuthErrors, InputErrors))]
 async fn list_incidents(
     State(app): State<AppState>,
     caller: Caller,
@@ -311,6 +328,10 @@ async fn list_incidents(
     list(app, caller, q, IncidentKind::Incident).await
 }
 
+/// Maintenance windows (`?status=open` for those not completed).
+#[utoipa::path(get, path = "/api/v1/maintenances", tag = "maintenance", security(("bearer" = [])),
+    params(ListQuery),
+    responses((status = 200, description = "Maintenance windows", body = IncidentList), AuthErrors, InputErrors))]
 async fn list_maintenances(
     State(app): State<AppState>,
     caller: Caller,

@@ -9,13 +9,16 @@ mod api;
 mod auth;
 mod badges;
 mod body;
+mod branding;
 mod error;
 mod feeds;
 mod history;
+mod incident_view;
 mod incidents;
 mod live;
 mod markdown;
 mod metrics;
+pub mod openapi;
 mod page;
 mod push;
 mod recurring;
@@ -24,7 +27,7 @@ mod tickets;
 mod v2;
 
 pub use error::Error;
-pub use incidents::IncidentView;
+pub use incident_view::IncidentView;
 
 use crate::domain::{Clock, Config};
 use crate::probe::{Heartbeat, LiveView, PushBoard};
@@ -67,21 +70,25 @@ impl AppState {
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
                    base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-/// The whole application router.
+/// The whole application router. `/api/v1` comes from [`openapi::documented`], and the route
+/// layer [`openapi::only_documented`] refuses any `/api/v1` route the document does not list.
 pub fn router(state: AppState) -> Router {
+    let (api_v1, document) = openapi::documented().split_for_parts();
+    let documented = openapi::Documented::of(&document);
     Router::new()
+        .merge(api_v1)
         .merge(page::router())
         .merge(history::router())
         .merge(api::router())
-        .merge(push::router())
         .merge(reports::router())
-        .merge(incidents::router())
-        .merge(recurring::router())
         .merge(v2::router())
-        .merge(tickets::router())
         .merge(feeds::router())
         .merge(badges::router())
         .merge(metrics::router())
+        .route_layer(axum::middleware::from_fn_with_state(
+            documented,
+            openapi::only_documented,
+        ))
         .merge(admin::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -24,7 +24,8 @@ pub(super) fn router() -> Router<AppState> {
 
 /// What the page template needs; built from the live view, never from the request.
 struct PageView {
-    title: String,
+    /// `[page]`: name, logo and links for the header.
+    page: crate::domain::PageSettings,
     indicator: Indicator,
     generated_at: Timestamp,
     groups: Vec<(String, String, Vec<ChannelStatus>)>,
@@ -62,8 +63,10 @@ async fn index(State(app): State<AppState>) -> Result<impl IntoResponse, super::
             )),
         }
     }
+    let page = app.config().page.clone();
+    let csp = super::branding::content_security_policy(&page);
     let view = PageView {
-        title: app.config().service.name.clone(),
+        page,
         indicator,
         generated_at: now,
         groups,
@@ -71,10 +74,17 @@ async fn index(State(app): State<AppState>) -> Result<impl IntoResponse, super::
         names,
         history,
     };
-    Ok((
+    let mut response = (
         [(header::CACHE_CONTROL, "public, max-age=5")],
         Html(render(&view).into_string()),
-    ))
+    )
+        .into_response();
+    if let Some(value) = csp.and_then(|c| header::HeaderValue::from_str(&c).ok()) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    Ok(response)
 }
 
 async fn stylesheet() -> impl IntoResponse {
@@ -121,11 +131,9 @@ pub(super) fn layout(title: &str, body: Markup) -> Markup {
 fn render(view: &PageView) -> Markup {
     let banner_class = format!("banner banner-{}", view.indicator.as_str());
     layout(
-        &format!("{} status", view.title),
+        &format!("{} status", view.page.name),
         html! {
-            header {
-                h1 { (view.title) " status" }
-            }
+            (super::branding::header(&view.page))
             section class=(banner_class) aria-label="Overall status" {
                 p { (banner_text(view)) }
             }

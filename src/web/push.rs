@@ -1,28 +1,46 @@
 //! `POST /api/v1/push/{token}`: heartbeats from jobs and support tools.
 
+use super::body::{Path, Query};
+use super::error::{InputErrors, NotFoundError};
 use super::{AppState, Error};
 use crate::domain::Outcome;
 use crate::probe::{hash_token, Push};
-use axum::extract::{Path, Query, State};
-use axum::routing::post;
-use axum::{Json, Router};
+use axum::extract::State;
+use axum::Json;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Longest message kept from a push; the rest is cut.
 const MAX_MESSAGE: usize = 500;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/api/v1/push/{token}", post(push))
+/// `/api/v1` routes, each registered with its documentation.
+pub(super) fn documented() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(push))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct PushQuery {
     /// `up` (default) or `down`.
+    #[param(value_type = Option<PushStatus>, inline)]
     status: Option<String>,
+    /// A short message shown as the reason (cut at 500 characters).
     msg: Option<String>,
 }
 
-#[derive(Serialize)]
+/// The statuses a push may report; parsed by hand in [`push`] so that another value is a 422
+/// naming `status`, documented as an enum so clients see the choice.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+#[allow(dead_code)] // documentation only
+enum PushStatus {
+    Up,
+    Down,
+}
+
+#[derive(Serialize, ToSchema)]
 struct PushReceipt {
     channel: String,
     probe: String,
@@ -30,6 +48,10 @@ struct PushReceipt {
     received_at: String,
 }
 
+/// A heartbeat for a push probe; the token in the path says which one.
+#[utoipa::path(post, path = "/api/v1/push/{token}", tag = "push",
+    params(("token" = String, Path, description = "The push probe's token (`beacon push-token`)"), PushQuery),
+    responses((status = 200, description = "Recorded", body = PushReceipt), InputErrors, NotFoundError))]
 async fn push(
     State(app): State<AppState>,
     Path(token): Path<String>,

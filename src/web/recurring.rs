@@ -2,26 +2,27 @@
 //! from `probes.toml` are listed too but are changed only in the file.
 
 use super::auth::{Caller, Role};
-use super::body::Body;
+use super::body::{Body, Path};
+use super::error::{AuthErrors, InputErrors, NotFoundError};
 use super::{AppState, Error};
 use crate::domain::{RecurringMaintenance, Repeat, Timestamp};
 use crate::incident::recurring;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/v1/maintenances/recurring",
-            post(create_rule).get(list_rules),
-        )
-        .route("/api/v1/maintenances/recurring/{id}", delete(delete_rule))
+/// `/api/v1` routes, each registered with its documentation.
+pub(super) fn documented() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_rule, list_rules))
+        .routes(routes!(delete_rule))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RuleBody {
     pub title: String,
@@ -49,7 +50,7 @@ fn yes() -> bool {
 }
 
 /// A rule as the API shows it, with the starts of its next windows.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct RuleView {
     /// `12` for a rule from the API, `config:<id>` for one from `probes.toml`.
     id: String,
@@ -105,7 +106,10 @@ fn view(rule: RecurringMaintenance, now: Timestamp) -> RuleView {
     }
 }
 
-/// Stores the rule and publishes its windows within the horizon at once.
+/// Add a recurring maintenance rule; its windows within 14 days are published at once.
+#[utoipa::path(post, path = "/api/v1/maintenances/recurring", tag = "maintenance", security(("bearer" = [])),
+    request_body = RuleBody,
+    responses((status = 201, description = "Created", body = RuleView), AuthErrors, InputErrors))]
 async fn create_rule(
     State(app): State<AppState>,
     caller: Caller,
@@ -180,7 +184,7 @@ fn checked_rule(
     })
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct RuleList {
     recurring_maintenances: Vec<RuleView>,
     next: Option<String>,
@@ -193,6 +197,9 @@ pub(super) async fn all_rules(app: &AppState) -> Result<Vec<RecurringMaintenance
     Ok(rules)
 }
 
+/// Recurring maintenance rules: those of `probes.toml` (`config:<id>`), then the API's.
+#[utoipa::path(get, path = "/api/v1/maintenances/recurring", tag = "maintenance", security(("bearer" = [])),
+    responses((status = 200, description = "The rules with their next windows", body = RuleList), AuthErrors))]
 async fn list_rules(State(app): State<AppState>, caller: Caller) -> Result<Json<RuleList>, Error> {
     caller.require(Role::Operator)?;
     let now = app.clock.now();
@@ -206,7 +213,10 @@ async fn list_rules(State(app): State<AppState>, caller: Caller) -> Result<Json<
     }))
 }
 
-/// Stops a rule from publishing new windows; the windows it published stay.
+/// Stop a rule from publishing new windows; the windows it published stay.
+#[utoipa::path(delete, path = "/api/v1/maintenances/recurring/{id}", tag = "maintenance", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Rule id (rules from probes.toml cannot be deleted here)")),
+    responses((status = 204, description = "Deleted"), AuthErrors, InputErrors, NotFoundError))]
 async fn delete_rule(
     State(app): State<AppState>,
     caller: Caller,

@@ -1,23 +1,31 @@
 //! Reports over HTTP: `/reports/YYYY-MM` (HTML), `.csv`, `.json`, and a channel's month with
 //! its burn rates at `/api/v1/channels/{id}/sla`.
 
+use super::body::Query;
+use super::error::{InputErrors, NotFoundError};
 use super::{AppState, Error};
 use crate::report::{self, Format, ReportError};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The report carries its own inline print stylesheet; it is a document, not the app.
 const REPORT_CSP: &str =
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'";
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/reports/{file}", get(month_report))
-        .route("/api/v1/channels/{id}/sla", get(channel_sla))
+    Router::new().route("/reports/{file}", get(month_report))
+}
+
+/// `/api/v1` routes, each registered with its documentation.
+pub(super) fn documented() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(channel_sla))
 }
 
 /// `GET /reports/2026-09`, `/reports/2026-09.csv`, `/reports/2026-09.json`.
@@ -73,16 +81,22 @@ pub(super) fn report_response(
         .into_response()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct MonthQuery {
-    /// `YYYY-MM`; the current month when absent.
+    /// `YYYY-MM`, not in the future; the current month when absent.
+    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
     month: Option<String>,
 }
 
-/// `GET /api/v1/channels/{id}/sla?month=YYYY-MM`.
+/// A channel's month (the report's figures) and its error-budget burn rates now.
+#[utoipa::path(get, path = "/api/v1/channels/{id}/sla", tag = "reports",
+    params(("id" = String, Path, description = "Channel id"), MonthQuery),
+    responses((status = 200, description = "The channel's month and burn rates", body = report::ChannelSla),
+        InputErrors, NotFoundError))]
 async fn channel_sla(
     State(app): State<AppState>,
-    Path(id): Path<String>,
+    super::body::Path(id): super::body::Path<String>,
     Query(query): Query<MonthQuery>,
 ) -> Result<Json<report::ChannelSla>, Error> {
     let now = app.clock.now();

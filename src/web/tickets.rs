@@ -1,30 +1,36 @@
 //! The ticket API (operator token): intake, events, listing and the queue.
 
 use super::auth::{Caller, Role};
-use super::body::Body;
+use super::body::{Body, Path, Query};
+use super::error::{AuthErrors, InputErrors, NotFoundError};
 use super::{AppState, Error};
 use crate::domain::{Severity, TicketEvent, TicketEventKind, Timestamp};
 use crate::store::NewTicket;
 use crate::ticket::{self, Evaluated};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::ticket::DUE_SOON_MS;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/tickets", post(receive).get(list))
-        .route("/api/v1/tickets/{id}", get(one))
-        .route("/api/v1/tickets/{id}/events", post(event))
-        .route("/api/v1/queue", get(queue))
+/// `/api/v1` routes, each registered with its documentation.
+pub(super) fn documented() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(receive, list))
+        .routes(routes!(one))
+        .routes(routes!(event))
+        .routes(routes!(queue))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TicketBody {
+    /// The helpdesk's id, unique per source; not blank.
+    #[schema(min_length = 1, pattern = r"\S")]
     external_id: String,
     severity: Severity,
     #[serde(default)]
@@ -35,13 +41,17 @@ struct TicketBody {
     source: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct EventBody {
+    /// `public_reply` (the only first response), `auto_ack`, `bot_reply`, `internal_note`,
+    /// `severity_change` (with `severity`), `channels_change` (with `channels`) or `reopen`.
     #[serde(rename = "type")]
+    #[schema(value_type = EventType)]
     kind: String,
     /// RFC 3339 or epoch ms; the server's time when absent.
     #[serde(default)]
+    #[schema(schema_with = super::openapi::optional_instant)]
     at: Option<String>,
     #[serde(default)]
     severity: Option<Severity>,
@@ -49,17 +59,40 @@ struct EventBody {
     channels: Option<Vec<String>>,
 }
 
-#[derive(Deserialize)]
+/// Event types; parsed by hand so another value is a 422 naming `type`.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)] // documentation only
+enum EventType {
+    PublicReply,
+    AutoAck,
+    BotReply,
+    InternalNote,
+    SeverityChange,
+    ChannelsChange,
+    Reopen,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    #[param(value_type = Option<crate::sla::TicketState>, inline)]
     state: Option<String>,
+    #[param(value_type = Option<Severity>, inline)]
     severity: Option<String>,
+    /// Received at or after this instant (RFC 3339 or epoch milliseconds).
+    #[param(schema_with = super::openapi::instant)]
     from: Option<String>,
+    /// Received before this instant (RFC 3339 or epoch milliseconds).
+    #[param(schema_with = super::openapi::instant)]
     to: Option<String>,
-    limit: Option<usize>,
+    /// At most this many (default 100, never more than 1000).
+    #[param(format = Int64, minimum = 0, maximum = 4294967295_u64)]
+    limit: Option<u32>,
 }
 
 /// A ticket as the API shows it: what was received and its evaluated clock.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct TicketView {
     id: String,
     external_id: String,
@@ -83,10 +116,13 @@ struct TicketView {
     events: Vec<EventView>,
 }
 
-#[derive(Serialize)]
+/// `at` and one key naming the event: `"public_reply": null`, `"severity_change": "high"`,
+/// `"channels_change": ["live-chat"]`...
+#[derive(Serialize, ToSchema)]
 struct EventView {
     at: String,
     #[serde(flatten)]
+    #[schema(value_type = EventKindView)]
     kind: TicketEventKind,
 }
 
@@ -141,6 +177,12 @@ pub(super) async fn evaluate(
     ))
 }
 
+/// Receive a ticket; re-posting an `external_id` answers 200 with the ticket unchanged.
+#[utoipa::path(post, path = "/api/v1/tickets", tag = "tickets", security(("bearer" = [])),
+    request_body = TicketBody,
+    responses((status = 201, description = "Received", body = TicketView),
+        (status = 200, description = "Already received: the ticket unchanged", body = TicketView),
+        AuthErrors, InputErrors))]
 async fn receive(
     State(app): State<AppState>,
     caller: Caller,
@@ -178,6 +220,12 @@ async fn receive(
     Ok((code, Json(view(evaluated, app.clock.now()))))
 }
 
+/// Record an event of a ticket (a reply, a re-triage...).
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/events", tag = "tickets", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Beacon's request id, e.g. BCN-2026-000123")),
+    request_body = EventBody,
+    responses((status = 201, description = "The ticket with its new event", body = TicketView),
+        AuthErrors, InputErrors, NotFoundError))]
 async fn event(
     State(app): State<AppState>,
     caller: Caller,
@@ -230,6 +278,10 @@ async fn event(
     Ok((StatusCode::CREATED, Json(view(evaluated, app.clock.now()))))
 }
 
+/// One ticket with its evaluated clock.
+#[utoipa::path(get, path = "/api/v1/tickets/{id}", tag = "tickets", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Beacon's request id, e.g. BCN-2026-000123")),
+    responses((status = 200, description = "The ticket", body = TicketView), AuthErrors, NotFoundError))]
 async fn one(
     State(app): State<AppState>,
     caller: Caller,
@@ -247,12 +299,16 @@ async fn one(
     Ok(Json(view(evaluated, app.clock.now())))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct TicketList {
     tickets: Vec<TicketView>,
     next: Option<String>,
 }
 
+/// Tickets received in `[from, to)`, newest first.
+#[utoipa::path(get, path = "/api/v1/tickets", tag = "tickets", security(("bearer" = [])),
+    params(ListQuery),
+    responses((status = 200, description = "Tickets", body = TicketList), AuthErrors, InputErrors))]
 async fn list(
     State(app): State<AppState>,
     caller: Caller,
@@ -293,13 +349,16 @@ async fn list(
     });
     // Newest first, as every list in the API.
     evaluated.reverse();
-    evaluated.truncate(q.limit.unwrap_or(100).min(1000));
+    evaluated.truncate(q.limit.map_or(100, |l| l.min(1000) as usize));
     Ok(Json(TicketList {
         tickets: evaluated.into_iter().map(|e| view(e, now)).collect(),
         next: None,
     }))
 }
 
+/// Open tickets in the contract's order: Critical and High by deadline, then by receipt.
+#[utoipa::path(get, path = "/api/v1/queue", tag = "tickets", security(("bearer" = [])),
+    responses((status = 200, description = "The queue", body = TicketList), AuthErrors))]
 async fn queue(State(app): State<AppState>, caller: Caller) -> Result<Json<TicketList>, Error> {
     caller.require(Role::Operator)?;
     let now = app.clock.now();
@@ -332,3 +391,34 @@ fn check_channels(app: &AppState, channels: &[String]) -> Result<(), Error> {
     }
     Ok(())
 }
+
+/// The event key of [`EventView`], described by hand: serde writes the flattened externally
+/// tagged [`TicketEventKind`] as one key (`"public_reply": null`), a shape no derive describes.
+struct EventKindView;
+
+impl utoipa::PartialSchema for EventKindView {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+        let null = || ObjectBuilder::new().schema_type(Type::Null);
+        ObjectBuilder::new()
+            .description(Some(
+                "Exactly one of these keys, naming the event (the unit ones are null)",
+            ))
+            .property("public_reply", null())
+            .property("auto_ack", null())
+            .property("bot_reply", null())
+            .property("internal_note", null())
+            .property("reopen", null())
+            .property(
+                "severity_change",
+                <Severity as utoipa::PartialSchema>::schema(),
+            )
+            .property(
+                "channels_change",
+                ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String)),
+            )
+            .into()
+    }
+}
+
+impl ToSchema for EventKindView {}

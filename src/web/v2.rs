@@ -33,6 +33,8 @@ pub(super) fn router() -> Router<AppState> {
 /// What every v2 answer is built from.
 struct Snapshot {
     page: Value,
+    /// `[page] url`: makes `shortlink`s absolute.
+    public_url: Option<String>,
     view: PublicView,
     all: Vec<Incident>,
     last_known: Vec<Option<ChannelState>>,
@@ -58,15 +60,17 @@ async fn snapshot(app: &AppState) -> Result<Snapshot, Error> {
                 .find(|s| *s != ChannelState::Unknown),
         );
     }
+    // The id stays the service's slug, so renaming the page keeps components' `page_id`.
     let page = json!({
         "id": crate::domain::slug(&config.service.name),
-        "name": config.service.name,
-        "url": "/",
+        "name": config.page.name,
+        "url": config.page.url.as_deref().unwrap_or("/"),
         "time_zone": "Etc/UTC",
         "updated_at": now.to_rfc3339(),
     });
     Ok(Snapshot {
         page,
+        public_url: config.page.url.clone(),
         view,
         all,
         last_known,
@@ -312,7 +316,7 @@ fn incident(i: &Incident, s: &Snapshot) -> Value {
         "monitoring_at": time_of(UpdateStatus::Monitoring),
         "resolved_at": time_of(UpdateStatus::Resolved).or_else(|| time_of(UpdateStatus::Completed)),
         "impact": impact_name(i.impact),
-        "shortlink": format!("/incidents/{id}"),
+        "shortlink": format!("{}/incidents/{id}", s.public_url.as_deref().unwrap_or("")),
         "started_at": i.started_at.or(i.published_at).unwrap_or(i.created_at).to_rfc3339(),
         "page_id": s.page["id"],
         "incident_updates": updates.iter().map(|u| {

@@ -1,0 +1,75 @@
+//! The operator API's view of incidents and maintenance windows (`web::incidents`): ids as
+//! strings, times RFC 3339 UTC with milliseconds.
+
+use crate::domain::{Affected, Impact, Incident, IncidentKind, Timestamp, UpdateStatus};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// The API's view of an incident: ids as strings, times RFC 3339 UTC with milliseconds.
+#[derive(Serialize, ToSchema)]
+/// Public so the CLI prints the same JSON whether it works on the database or the API.
+pub struct IncidentView {
+    id: String,
+    kind: IncidentKind,
+    title: String,
+    impact: Impact,
+    status: Option<UpdateStatus>,
+    service_wide: bool,
+    started_at: Option<String>,
+    created_at: String,
+    /// The acknowledgement: when the first public update was published. Immutable.
+    published_at: Option<String>,
+    hidden: bool,
+    origin: String,
+    scheduled_for: Option<String>,
+    scheduled_until: Option<String>,
+    updates: Vec<UpdateView>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct UpdateView {
+    id: String,
+    status: UpdateStatus,
+    message: String,
+    channels: Option<Affected>,
+    created_at: String,
+    published_at: Option<String>,
+}
+
+impl From<Incident> for IncidentView {
+    fn from(i: Incident) -> Self {
+        IncidentView {
+            id: i.id.to_string(),
+            kind: i.kind,
+            status: i.status(),
+            title: i.title,
+            impact: i.impact,
+            service_wide: i.service_wide,
+            started_at: i.started_at.map(Timestamp::to_rfc3339),
+            created_at: i.created_at.to_rfc3339(),
+            published_at: i.published_at.map(Timestamp::to_rfc3339),
+            hidden: i.hidden,
+            origin: i.origin,
+            scheduled_for: i.scheduled_for.map(Timestamp::to_rfc3339),
+            scheduled_until: i.scheduled_until.map(Timestamp::to_rfc3339),
+            updates: i
+                .updates
+                .into_iter()
+                .map(|u| UpdateView {
+                    id: u.id.to_string(),
+                    status: u.status,
+                    message: u.message,
+                    channels: u.affected,
+                    created_at: u.created_at.to_rfc3339(),
+                    published_at: u.published_at.map(Timestamp::to_rfc3339),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub(super) struct IncidentList {
+    pub(super) incidents: Vec<IncidentView>,
+    pub(super) next: Option<String>,
+}
