@@ -214,6 +214,25 @@ async fn the_critical_waiver_follows_the_published_acknowledgement() {
     );
     let html = report.render(beacon::report::Format::Html);
     assert!(html.contains("Waived Critical tickets") && html.contains("Live chat outage"));
+    assert_eq!(json["tickets"]["rules"]["target_min"]["critical"], 60);
+    assert_eq!(json["tickets"]["rules"]["retarget_from"], "receipt");
+    assert_eq!(json["tickets"]["rules"]["waiver_requires_impact"], false);
+    // The CSV carries the same lists as the JSON, one row per ticket, explained.
+    let csv = report.render(beacon::report::Format::Csv);
+    let waived_row = csv
+        .lines()
+        .find(|l| l.starts_with("waived,"))
+        .expect("a waived row in the CSV");
+    assert!(
+        waived_row.contains(",HD-2,critical,") && waived_row.contains("Live chat outage"),
+        "{waived_row}"
+    );
+    assert!(
+        csv.contains(
+            "\nrules,\"Targets: Critical 60 min, High 60 min, Medium 1440 min, Low 4320 min;"
+        ),
+        "{csv}"
+    );
     assert!(
         public.tickets.is_none(),
         "the public report has no ticket section"

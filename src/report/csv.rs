@@ -65,6 +65,45 @@ pub(super) fn render(report: &MonthReport) -> String {
                 tickets.calendar.clone(),
             ]);
         }
+        rows.push(vec![
+            "rules".to_owned(),
+            super::html::rules_sentence(&tickets.rules),
+        ]);
+        // A third table: the breached tickets and the waived Critical ones, each explained.
+        rows.push(vec![String::new()]);
+        rows.push(
+            [
+                "list",
+                "id",
+                "external_id",
+                "severity",
+                "received_at",
+                "deadline",
+                "first_response_at",
+                "waived_by",
+                "ack_published_at",
+                "explanation",
+            ]
+            .iter()
+            .map(|h| h.to_string())
+            .collect(),
+        );
+        for (list, lines) in [("breached", &tickets.breached), ("waived", &tickets.waived)] {
+            for l in lines {
+                rows.push(vec![
+                    list.to_owned(),
+                    l.id.clone(),
+                    l.external_id.clone(),
+                    l.severity.clone(),
+                    l.received_at.clone(),
+                    l.deadline.clone().unwrap_or_default(),
+                    l.first_response_at.clone().unwrap_or_default(),
+                    l.waived_by.clone().unwrap_or_default(),
+                    l.ack_published_at.clone().unwrap_or_default(),
+                    l.explanation.clone(),
+                ]);
+            }
+        }
     }
     let mut writer = ::csv::WriterBuilder::new()
         .flexible(true)

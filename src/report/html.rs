@@ -94,6 +94,7 @@ fn ticket_section(t: &super::TicketSection) -> Markup {
         section {
             h2 { "Tickets: first response" }
             p class="settings" { "Medium and Low on " (if t.calendar == "tier2" { "Tier-2 business hours (06:00-16:00 UTC, business days)" } else { "calendar hours" }) "; Critical and High 24x7. Met % = met / (met + breached); waived Critical tickets have no contractual clock." }
+            p class="settings" { (rules_sentence(&t.rules)) }
             table {
                 thead { tr {
                     th scope="col" { "Severity" } th scope="col" { "Received" } th scope="col" { "Responded" }
@@ -120,6 +121,23 @@ fn ticket_section(t: &super::TicketSection) -> Markup {
             }
         }
     }
+}
+
+/// The ticket rules in force, in one sentence.
+pub(super) fn rules_sentence(r: &super::model::TicketRules) -> String {
+    let t = &r.target_min;
+    let on_off = |b: bool| if b { "on" } else { "off" };
+    format!(
+        "Targets: Critical {} min, High {} min, Medium {} min, Low {} min; severity changes re-target from the {}; options W-impact {}, A2 {}, M0 {}.",
+        t.critical,
+        t.high,
+        t.medium,
+        t.low,
+        if r.retarget_from == "change" { "change" } else { "receipt" },
+        on_off(r.waiver_requires_impact),
+        on_off(r.status_page_counts_as_response),
+        on_off(r.maintenance_never_waives),
+    )
 }
 
 fn verdict(met: Option<bool>) -> Markup {

@@ -29,9 +29,36 @@ pub struct MonthReport {
 pub struct TicketSection {
     /// The calendar Medium and Low targets are counted on (`calendar` or `tier2`).
     pub calendar: String,
+    /// The rule options in force (sla-rules 1.6 and the decisions taken), so a reader knows
+    /// what the figures were computed under.
+    pub rules: TicketRules,
     pub by_severity: BySeverity,
     pub breached: Vec<TicketLine>,
     pub waived: Vec<TicketLine>,
+}
+
+/// Targets and options of the ticket clocks, as configured in `[tickets]`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TicketRules {
+    /// First-response targets in minutes.
+    pub target_min: TicketTargets,
+    /// `receipt` (default) or `change`: where a re-targeted clock counts from.
+    pub retarget_from: String,
+    /// W-impact: only an acknowledgement declaring a partial or major outage waives.
+    pub waiver_requires_impact: bool,
+    /// A2: a covering status-page update before the deadline counts as the response.
+    pub status_page_counts_as_response: bool,
+    /// M0: maintenance never waives.
+    pub maintenance_never_waives: bool,
+}
+
+/// Targets per severity, in minutes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TicketTargets {
+    pub critical: i64,
+    pub high: i64,
+    pub medium: i64,
+    pub low: i64,
 }
 
 /// Ticket figures per severity, in severity order.

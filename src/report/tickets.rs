@@ -1,6 +1,6 @@
 //! The report's ticket section (sla-rules 2.3).
 
-use super::model::{BySeverity, TicketLine, TicketSection};
+use super::model::{BySeverity, TicketLine, TicketRules, TicketSection, TicketTargets};
 use crate::domain::{Severity, TicketPolicy, Timestamp};
 use crate::sla::TicketState;
 use crate::ticket::{figures, Evaluated};
@@ -32,6 +32,23 @@ pub(super) fn section(evaluated: &[Evaluated], policy: &TicketPolicy) -> TicketS
     };
     TicketSection {
         calendar: if policy.tier2 { "tier2" } else { "calendar" }.to_owned(),
+        rules: TicketRules {
+            target_min: TicketTargets {
+                critical: policy.targets_ms[0] / 60_000,
+                high: policy.targets_ms[1] / 60_000,
+                medium: policy.targets_ms[2] / 60_000,
+                low: policy.targets_ms[3] / 60_000,
+            },
+            retarget_from: if policy.measure_from_severity_change {
+                "change"
+            } else {
+                "receipt"
+            }
+            .to_owned(),
+            waiver_requires_impact: policy.waiver_requires_impact,
+            status_page_counts_as_response: policy.status_page_counts_as_response,
+            maintenance_never_waives: policy.maintenance_never_waives,
+        },
         by_severity,
         breached: evaluated
             .iter()
