@@ -2,6 +2,13 @@
 //! prober's state changes to the notifier, reloads the configuration on SIGHUP or when its
 //! file changes, and stops everything in order.
 //!
+//! The prober runs on a runtime of its own (two threads named `beacon-prober`); the web
+//! server and every other task run on the caller's runtime. Tokio schedules tasks
+//! cooperatively, so on one shared runtime a saturated web server keeps dozens of connection
+//! tasks ready and a probe whose start time came waits behind them; on separate threads the
+//! kernel's scheduler arbitrates, and a prober thread that wakes from its timer runs within
+//! milliseconds however busy the web threads are (`beacon bench page` measures both at once).
+//!
 //! Shutdown order (as gatus and mini-redis do it): stop scheduling probes and let running ones
 //! finish, enqueue the notifications of their last state changes and stop delivering, stop
 //! accepting requests and finish those in flight, then flush and close the store.
@@ -37,6 +44,55 @@ pub enum RunError {
     Notify(#[from] crate::notify::StartError),
     #[error("http server: {0}")]
     Serve(#[from] std::io::Error),
+    #[error("prober runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// Worker threads of the prober's runtime: probes are light (a fraction of a millisecond of
+/// CPU per run), but a second thread keeps one slow TLS handshake from holding up the rest.
+const PROBER_THREADS: usize = 2;
+
+/// The prober's own runtime. `run` is async code, where dropping a runtime would block (and
+/// panic), so on every way out it is shut down in the background instead: by then the prober
+/// has stopped and only idle pooled connections remain on it.
+struct ProberRuntime(Option<tokio::runtime::Runtime>);
+
+impl ProberRuntime {
+    fn start() -> Result<ProberRuntime, RunError> {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(PROBER_THREADS)
+            .thread_name("beacon-prober")
+            .enable_all()
+            .build()
+            .map(|rt| ProberRuntime(Some(rt)))
+            .map_err(RunError::Runtime)
+    }
+
+    /// Starts the prober with every task on this runtime.
+    async fn start_prober(
+        &self,
+        config: Arc<Config>,
+        store: Store,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Prober, RunError> {
+        let Some(rt) = &self.0 else {
+            return Err(RunError::Runtime(std::io::Error::other(
+                "already shut down",
+            )));
+        };
+        match rt.spawn(Prober::start(config, store, clock)).await {
+            Ok(started) => Ok(started?),
+            Err(e) => Err(RunError::Runtime(std::io::Error::other(e))),
+        }
+    }
+}
+
+impl Drop for ProberRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
 }
 
 /// Where the configuration came from, so it can be reloaded; `None` for a fixed config.
@@ -55,7 +111,10 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
     store.sync_config(&config).await?;
-    let mut prober = Prober::start(config.clone(), store.clone(), clock.clone()).await?;
+    let prober_runtime = ProberRuntime::start()?;
+    let mut prober = prober_runtime
+        .start_prober(config.clone(), store.clone(), clock.clone())
+        .await?;
     let (config_tx, config_rx) = watch::channel(config);
     // Subscribed right after the prober starts, with no await between: its first state
     // change needs a finished check, so none is missed.
@@ -69,6 +128,8 @@ pub async fn run(
     let incident_notices = notifier.forward(published_rx, incident_notice);
     let (error_tx, error_rx) = watch::channel(None);
     let state_clock = clock.clone();
+    let public = crate::incident::PublicChanged::default();
+    let states_for_pages = prober.subscribe();
     let state = AppState {
         published: published_tx,
         config: config_rx,
@@ -79,7 +140,14 @@ pub async fn run(
         push: prober.push_board(),
         metrics: prober.metrics(),
         clock,
+        pages: Arc::new(web::PageCache::default()),
+        public: public.clone(),
     };
+    // The first render before listening, so the cached pages never answer "not rendered yet"
+    // in normal operation.
+    if let Err(e) = web::render_pages(&state).await {
+        tracing::error!(error = %e, "first render of the cached pages failed; retrying in the background");
+    }
     let stopping = CancellationToken::new();
     let signal = stopping.clone();
     tokio::spawn(async move {
@@ -90,6 +158,7 @@ pub async fn run(
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "serving the status page on http://{addr}/");
     }
+    let page_cache = web::spawn_page_cache(state.clone(), states_for_pages, stopping.clone());
     let drained = stopping.clone();
     let server = axum::serve(
         listener,
@@ -107,6 +176,7 @@ pub async fn run(
     let maintenance = tokio::spawn(crate::incident::run(
         store.clone(),
         state_clock.clone(),
+        public.clone(),
         stopping.clone(),
     ));
     let auto_drafts = spawn_auto_drafts(
@@ -114,6 +184,7 @@ pub async fn run(
         &config_tx,
         store.clone(),
         state_clock.clone(),
+        public,
         stopping.clone(),
     );
     let due_soon = tokio::spawn(warn_due_tickets(
@@ -161,6 +232,7 @@ pub async fn run(
 
     tracing::info!("shutting down");
     prober.stop().await;
+    drop(prober_runtime);
     // The prober is gone, so the forwarder has seen its last event; then deliveries stop.
     if let Err(e) = notices.await {
         tracing::warn!(error = %e, "notification forwarder failed");
@@ -172,6 +244,7 @@ pub async fn run(
         ("maintenance", maintenance),
         ("auto-draft", auto_drafts),
         ("ticket warnings", due_soon),
+        ("page cache", page_cache),
     ] {
         if let Err(e) = job.await {
             tracing::warn!(error = %e, job = name, "background job failed");
@@ -195,13 +268,20 @@ fn spawn_auto_drafts(
     config: &watch::Sender<Arc<Config>>,
     store: Store,
     clock: Arc<dyn Clock>,
+    public: crate::incident::PublicChanged,
     stop: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
     let mut events = prober.subscribe();
     let config = config.subscribe();
     let auto_publish = config.borrow().service.auto_publish;
     let (tx, rx) = mpsc::channel(256);
-    tokio::spawn(crate::incident::auto::run(rx, store, clock, auto_publish));
+    tokio::spawn(crate::incident::auto::run(
+        rx,
+        store,
+        clock,
+        auto_publish,
+        public,
+    ));
     tokio::spawn(async move {
         loop {
             let event = tokio::select! {

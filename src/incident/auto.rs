@@ -37,12 +37,14 @@ pub fn open_auto_incident<'a>(incidents: &'a [Incident], channel: &str) -> Optio
     })
 }
 
-/// Runs until the sender is dropped.
+/// Runs until the sender is dropped; pokes `public` after each write (a published draft or an
+/// update to a published incident changes the public pages).
 pub async fn run(
     mut changes: mpsc::Receiver<ChannelChange>,
     store: Store,
     clock: Arc<dyn Clock>,
     auto_publish: bool,
+    public: super::PublicChanged,
 ) {
     let actor = Actor {
         who: AUTHOR.into(),
@@ -101,6 +103,9 @@ pub async fn run(
             }
             _ => Ok(()),
         };
+        if result.is_ok() {
+            public.poke();
+        }
         if let Err(e) = result {
             tracing::error!(error = %e, channel = %change.channel, "auto-draft failed");
         }

@@ -67,10 +67,14 @@ pub struct Prober {
     running: HashMap<ProbeKey, (ProbeSpec, CancellationToken)>,
     tasks: JoinSet<()>,
     recorder: tokio::task::JoinHandle<()>,
+    /// The runtime `start` ran on: probe tasks started later by `reconfigure` (called from
+    /// the app's runtime) go there too, so the prober keeps its own threads (see `app`).
+    runtime: tokio::runtime::Handle,
 }
 
 impl Prober {
-    /// Restores live state from the store, then starts one task per probe and the recorder.
+    /// Restores live state from the store, then starts one task per probe and the recorder,
+    /// all on the runtime this runs on.
     pub async fn start(
         config: Arc<Config>,
         store: Store,
@@ -118,6 +122,7 @@ impl Prober {
             running: HashMap::new(),
             tasks: JoinSet::new(),
             recorder,
+            runtime: tokio::runtime::Handle::current(),
         };
         prober.apply(&config);
         tracing::info!(probes = prober.running.len(), "prober started");
@@ -180,12 +185,15 @@ impl Prober {
                 continue;
             }
             let cancel = CancellationToken::new();
-            self.tasks.spawn(scheduler::run_probe(
-                key.clone(),
-                spec.clone(),
-                self.shared.clone(),
-                cancel.clone(),
-            ));
+            self.tasks.spawn_on(
+                scheduler::run_probe(
+                    key.clone(),
+                    spec.clone(),
+                    self.shared.clone(),
+                    cancel.clone(),
+                ),
+                &self.runtime,
+            );
             self.running.insert(key, (spec.clone(), cancel));
             started += 1;
         }
