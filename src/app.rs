@@ -2,12 +2,8 @@
 //! prober's state changes to the notifier, reloads the configuration on SIGHUP or when its
 //! file changes, and stops everything in order.
 //!
-//! The prober runs on a runtime of its own (two threads named `beacon-prober`); the web
-//! server and every other task run on the caller's runtime. Tokio schedules tasks
-//! cooperatively, so on one shared runtime a saturated web server keeps dozens of connection
-//! tasks ready and a probe whose start time came waits behind them; on separate threads the
-//! kernel's scheduler arbitrates, and a prober thread that wakes from its timer runs within
-//! milliseconds however busy the web threads are (`beacon bench page` measures both at once).
+//! The prober runs on a runtime of its own ([`ProberRuntime`]: page traffic never delays a
+//! probe); the web server and every other task run on the caller's runtime.
 //!
 //! Shutdown order (as gatus and mini-redis do it): stop scheduling probes and let running ones
 //! finish, enqueue the notifications of their last state changes and stop delivering, stop
@@ -15,9 +11,10 @@
 
 use crate::domain::{Clock, Config};
 use crate::notify::{Notifier, NotifyEvent};
-use crate::probe::{ProbeEvent, Prober};
+use crate::probe::{ProbeEvent, Prober, ProberRuntime};
 use crate::store::Store;
 use crate::web::{self, AppState};
+use axum::serve::ListenerExt;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -48,53 +45,6 @@ pub enum RunError {
     Runtime(std::io::Error),
 }
 
-/// Worker threads of the prober's runtime: probes are light (a fraction of a millisecond of
-/// CPU per run), but a second thread keeps one slow TLS handshake from holding up the rest.
-const PROBER_THREADS: usize = 2;
-
-/// The prober's own runtime. `run` is async code, where dropping a runtime would block (and
-/// panic), so on every way out it is shut down in the background instead: by then the prober
-/// has stopped and only idle pooled connections remain on it.
-struct ProberRuntime(Option<tokio::runtime::Runtime>);
-
-impl ProberRuntime {
-    fn start() -> Result<ProberRuntime, RunError> {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(PROBER_THREADS)
-            .thread_name("beacon-prober")
-            .enable_all()
-            .build()
-            .map(|rt| ProberRuntime(Some(rt)))
-            .map_err(RunError::Runtime)
-    }
-
-    /// Starts the prober with every task on this runtime.
-    async fn start_prober(
-        &self,
-        config: Arc<Config>,
-        store: Store,
-        clock: Arc<dyn Clock>,
-    ) -> Result<Prober, RunError> {
-        let Some(rt) = &self.0 else {
-            return Err(RunError::Runtime(std::io::Error::other(
-                "already shut down",
-            )));
-        };
-        match rt.spawn(Prober::start(config, store, clock)).await {
-            Ok(started) => Ok(started?),
-            Err(e) => Err(RunError::Runtime(std::io::Error::other(e))),
-        }
-    }
-}
-
-impl Drop for ProberRuntime {
-    fn drop(&mut self) {
-        if let Some(rt) = self.0.take() {
-            rt.shutdown_background();
-        }
-    }
-}
-
 /// Where the configuration came from, so it can be reloaded; `None` for a fixed config.
 pub type ConfigFile = Option<PathBuf>;
 
@@ -111,9 +61,9 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
     store.sync_config(&config).await?;
-    let prober_runtime = ProberRuntime::start()?;
+    let prober_runtime = ProberRuntime::new().map_err(RunError::Runtime)?;
     let mut prober = prober_runtime
-        .start_prober(config.clone(), store.clone(), clock.clone())
+        .start(config.clone(), store.clone(), clock.clone())
         .await?;
     let (config_tx, config_rx) = watch::channel(config);
     // Subscribed right after the prober starts, with no await between: its first state
@@ -160,6 +110,13 @@ pub async fn run(
     }
     let page_cache = web::spawn_page_cache(state.clone(), states_for_pages, stopping.clone());
     let drained = stopping.clone();
+    // No Nagle delay: a page's last partial segment goes out at once (as nginx does on
+    // keep-alive connections), instead of waiting for the client's acknowledgement.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     let server = axum::serve(
         listener,
         web::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),

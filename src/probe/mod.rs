@@ -17,6 +17,7 @@ mod metrics;
 mod push;
 mod reason;
 mod recorder;
+mod runtime;
 mod scheduler;
 mod seen;
 mod tcp;
@@ -27,6 +28,7 @@ pub use live::{ChannelStatus, LiveView};
 pub use metrics::{Histogram, ProbeMetrics, ProbeMetricsSnapshot};
 pub use push::{hash_token, new_token, Push, PushBoard};
 pub use recorder::{Heartbeat, ProbeEvent};
+pub use runtime::ProberRuntime;
 pub use seen::{judge, needs_body, Seen};
 pub use tls::TlsChecker;
 
@@ -54,6 +56,8 @@ pub enum StartError {
     Http(#[from] reqwest::Error),
     #[error("tls client: {0}")]
     Tls(#[from] rustls::Error),
+    #[error("prober runtime: {0}")]
+    Runtime(std::io::Error),
 }
 
 /// The running prober: one task per probe, and the recorder.

@@ -166,8 +166,23 @@ async fn keep_fresh(app: AppState, stop: CancellationToken) {
         // Read before rendering: the render then includes every change up to this number.
         let number = *requests.borrow_and_update();
         config.borrow_and_update();
-        if let Err(e) = render_once(&app).await {
-            tracing::error!(error = %e, "rendering the cached pages failed; the previous ones stay");
+        // The whole render (reports, templates, JSON, compression: tens of milliseconds of
+        // CPU) runs on a blocking-pool thread, never on the workers answering requests, where
+        // it would stall every connection queued behind it.
+        let started = std::time::Instant::now();
+        let runtime = tokio::runtime::Handle::current();
+        let rendering = app.clone();
+        let rendered =
+            tokio::task::spawn_blocking(move || runtime.block_on(render_once(&rendering))).await;
+        match rendered {
+            Ok(Ok(())) => tracing::debug!(
+                elapsed_ms = started.elapsed().as_millis(),
+                "rendered the cached pages"
+            ),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "rendering the cached pages failed; the previous ones stay")
+            }
+            Err(e) => tracing::error!(error = %e, "the page render task failed"),
         }
         // Also after a failure: a writer waiting for its change must not wait in vain.
         app.public.mark_applied(number);
