@@ -2,15 +2,19 @@
 //! prober's state changes to the notifier, reloads the configuration on SIGHUP or when its
 //! file changes, and stops everything in order.
 //!
+//! The prober runs on a runtime of its own ([`ProberRuntime`]: page traffic never delays a
+//! probe); the web server and every other task run on the caller's runtime.
+//!
 //! Shutdown order (as gatus and mini-redis do it): stop scheduling probes and let running ones
 //! finish, enqueue the notifications of their last state changes and stop delivering, stop
 //! accepting requests and finish those in flight, then flush and close the store.
 
 use crate::domain::{Clock, Config};
 use crate::notify::{Notifier, NotifyEvent};
-use crate::probe::{ProbeEvent, Prober};
+use crate::probe::{ProbeEvent, Prober, ProberRuntime};
 use crate::store::Store;
 use crate::web::{self, AppState};
+use axum::serve::ListenerExt;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -37,6 +41,8 @@ pub enum RunError {
     Notify(#[from] crate::notify::StartError),
     #[error("http server: {0}")]
     Serve(#[from] std::io::Error),
+    #[error("prober runtime: {0}")]
+    Runtime(std::io::Error),
 }
 
 /// Where the configuration came from, so it can be reloaded; `None` for a fixed config.
@@ -55,7 +61,10 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
     store.sync_config(&config).await?;
-    let mut prober = Prober::start(config.clone(), store.clone(), clock.clone()).await?;
+    let prober_runtime = ProberRuntime::new().map_err(RunError::Runtime)?;
+    let mut prober = prober_runtime
+        .start(config.clone(), store.clone(), clock.clone())
+        .await?;
     let (config_tx, config_rx) = watch::channel(config);
     // Subscribed right after the prober starts, with no await between: its first state
     // change needs a finished check, so none is missed.
@@ -69,6 +78,8 @@ pub async fn run(
     let incident_notices = notifier.forward(published_rx, incident_notice);
     let (error_tx, error_rx) = watch::channel(None);
     let state_clock = clock.clone();
+    let public = crate::incident::PublicChanged::default();
+    let states_for_pages = prober.subscribe();
     let state = AppState {
         throttle: Arc::default(),
         published: published_tx,
@@ -80,7 +91,14 @@ pub async fn run(
         push: prober.push_board(),
         metrics: prober.metrics(),
         clock,
+        pages: Arc::new(web::PageCache::default()),
+        public: public.clone(),
     };
+    // The first render before listening, so the cached pages never answer "not rendered yet"
+    // in normal operation.
+    if let Err(e) = web::render_pages(&state).await {
+        tracing::error!(error = %e, "first render of the cached pages failed; retrying in the background");
+    }
     let stopping = CancellationToken::new();
     let signal = stopping.clone();
     tokio::spawn(async move {
@@ -96,7 +114,15 @@ pub async fn run(
             "no operator account yet: create the first one with `beacon user add NAME --role admin`, then log in at /admin/login"
         );
     }
+    let page_cache = web::spawn_page_cache(state.clone(), states_for_pages, stopping.clone());
     let drained = stopping.clone();
+    // No Nagle delay: a page's last partial segment goes out at once (as nginx does on
+    // keep-alive connections), instead of waiting for the client's acknowledgement.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     let server = axum::serve(
         listener,
         web::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
@@ -113,12 +139,14 @@ pub async fn run(
     let maintenance = tokio::spawn(crate::incident::run(
         store.clone(),
         state_clock.clone(),
+        public.clone(),
         stopping.clone(),
     ));
     let recurring = tokio::spawn(crate::incident::recurring::run(
         config_tx.subscribe(),
         store.clone(),
         state_clock.clone(),
+        public.clone(),
         stopping.clone(),
     ));
     let auto_drafts = spawn_auto_drafts(
@@ -126,6 +154,7 @@ pub async fn run(
         &config_tx,
         store.clone(),
         state_clock.clone(),
+        public,
         stopping.clone(),
     );
     let due_soon = tokio::spawn(warn_due_tickets(
@@ -168,6 +197,7 @@ pub async fn run(
 
     tracing::info!("shutting down");
     prober.stop().await;
+    drop(prober_runtime);
     // The prober is gone, so the forwarder has seen its last event; then deliveries stop.
     if let Err(e) = notices.await {
         tracing::warn!(error = %e, "notification forwarder failed");
@@ -180,6 +210,7 @@ pub async fn run(
         ("recurring maintenance", recurring),
         ("auto-draft", auto_drafts),
         ("ticket warnings", due_soon),
+        ("page cache", page_cache),
     ] {
         if let Err(e) = job.await {
             tracing::warn!(error = %e, job = name, "background job failed");
@@ -203,6 +234,7 @@ fn spawn_auto_drafts(
     config: &watch::Sender<Arc<Config>>,
     store: Store,
     clock: Arc<dyn Clock>,
+    public: crate::incident::PublicChanged,
     stop: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
     let mut events = prober.subscribe();
@@ -213,6 +245,7 @@ fn spawn_auto_drafts(
         store,
         clock,
         config.subscribe(),
+        public,
     ));
     let config = config.subscribe();
     tokio::spawn(async move {

@@ -58,6 +58,13 @@ async fn chromium_renders_every_channel_without_csp_violations() {
     beacon
         .wait_for_state("live-chat", "down", Duration::from_secs(10))
         .await;
+    beacon
+        .wait_for_page(
+            "/",
+            &["Operational", "Major outage"],
+            Duration::from_secs(5),
+        )
+        .await;
 
     let url = beacon.url("/");
     let (dom, log) = tokio::task::spawn_blocking(move || chromium(&["--dump-dom", &url]))

@@ -153,6 +153,9 @@ async fn the_page_and_the_api_list_every_channel_with_its_state() {
         "RFC 3339 UTC with milliseconds: {time}"
     );
 
+    beacon
+        .wait_for_page("/", &["Major outage", "HTTP 503"], Duration::from_secs(5))
+        .await;
     let page = reqwest::get(beacon.url("/")).await.unwrap();
     assert_eq!(page.status(), 200);
     let csp = page.headers()["content-security-policy"]

@@ -34,6 +34,16 @@ pub async fn probes(
     every: Duration,
     duration: Duration,
 ) -> anyhow::Result<ProbeFigures> {
+    let (mut upstream, upstream_addr) = start_upstream()?;
+    let result = run(count, every, duration, &upstream_addr).await;
+    let _ = upstream.kill();
+    let _ = upstream.wait();
+    result
+}
+
+/// Starts `beacon bench-upstream` in a child process (so its CPU is not counted as the
+/// prober's); returns the child, to kill when done, and the address it listens on.
+pub(super) fn start_upstream() -> anyhow::Result<(std::process::Child, String)> {
     let mut upstream = Command::new(std::env::current_exe()?)
         .args(["bench-upstream"])
         .stdout(Stdio::piped())
@@ -44,11 +54,7 @@ pub async fn probes(
     BufReader::new(upstream.stdout.take().context("upstream stdout")?)
         .read_line(&mut first_line)
         .context("upstream did not say where it listens")?;
-    let upstream_addr = first_line.trim().to_owned();
-    let result = run(count, every, duration, &upstream_addr).await;
-    let _ = upstream.kill();
-    let _ = upstream.wait();
-    result
+    Ok((upstream, first_line.trim().to_owned()))
 }
 
 async fn run(
@@ -206,7 +212,7 @@ async fn requests(upstream: &str) -> anyhow::Result<u64> {
 }
 
 /// User plus system CPU time of this process, from /proc (Linux).
-fn cpu_seconds() -> f64 {
+pub(super) fn cpu_seconds() -> f64 {
     let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
         return 0.0;
     };

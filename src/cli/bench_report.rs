@@ -131,7 +131,7 @@ async fn run(db: &std::path::Path, count: usize) -> anyhow::Result<ReportFigures
 }
 
 /// Up, with an outage of 1 to 30 minutes every 1 to 5 days and degraded spells between.
-fn year_of_states(seed: u64, start: Timestamp, end: Timestamp) -> Vec<Transition> {
+pub(super) fn year_of_states(seed: u64, start: Timestamp, end: Timestamp) -> Vec<Transition> {
     let mut state = seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
     let mut next = move |n: u64| {
         state ^= state << 13;
@@ -165,7 +165,7 @@ fn year_of_states(seed: u64, start: Timestamp, end: Timestamp) -> Vec<Transition
 }
 
 /// One observation a minute over `[from, to)`, matching the timeline.
-fn raw_minutes(
+pub(super) fn raw_minutes(
     channel: &Channel,
     timeline: &[Transition],
     from: Timestamp,

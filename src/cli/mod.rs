@@ -5,6 +5,8 @@
 //! configuration.
 
 mod bench;
+mod bench_load;
+mod bench_page;
 mod bench_report;
 mod history;
 mod incidents;
@@ -196,6 +198,9 @@ enum BenchCommand {
         #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
         duration: std::time::Duration,
     },
+    /// The status page under wrk beside nginx serving the same bytes, and the probes'
+    /// punctuality during that load (needs Debian's `wrk` and `nginx`).
+    Page(bench_page::PageBench),
 }
 
 /// Parses arguments, runs the command and maps the outcome to an exit code.
@@ -302,6 +307,9 @@ pub fn main() -> ExitCode {
                 Ok(())
             })
         })),
+        Command::Bench {
+            what: BenchCommand::Page(bench),
+        } => report(runtime().and_then(|rt| rt.block_on(bench_page::command(bench)))),
         Command::BenchUpstream => report(runtime().and_then(|rt| rt.block_on(bench::upstream()))),
         Command::Healthcheck { listen } => {
             report(runtime().and_then(|rt| rt.block_on(healthcheck(&listen))))

@@ -41,12 +41,14 @@ pub fn open_auto_incident<'a>(incidents: &'a [Incident], channel: &str) -> Optio
 }
 
 /// Runs until the sender is dropped; `config` is the configuration in force (the app's
-/// watch channel, replaced on reload).
+/// watch channel, replaced on reload); pokes `public` after each write (a published draft or
+/// an update to a published incident changes the public pages).
 pub async fn run(
     mut changes: mpsc::Receiver<ChannelChange>,
     store: Store,
     clock: Arc<dyn Clock>,
     config: watch::Receiver<Arc<Config>>,
+    public: super::PublicChanged,
 ) {
     let actor = Actor {
         who: AUTHOR.into(),
@@ -106,6 +108,9 @@ pub async fn run(
             }
             _ => Ok(()),
         };
+        if result.is_ok() {
+            public.poke();
+        }
         if let Err(e) = result {
             tracing::error!(error = %e, channel = %change.channel, "auto-draft failed");
         }
@@ -157,7 +162,13 @@ mod tests {
         let (config_tx, config_rx) = watch::channel(config(false));
         store.sync_config(&config_tx.borrow()).await.expect("sync");
         let (changes, rx) = mpsc::channel(4);
-        let task = tokio::spawn(run(rx, store.clone(), Arc::new(SystemClock), config_rx));
+        let task = tokio::spawn(run(
+            rx,
+            store.clone(),
+            Arc::new(SystemClock),
+            config_rx,
+            crate::incident::PublicChanged::default(),
+        ));
 
         changes.send(down("chat")).await.expect("send");
         let draft = incident_of(&store, "chat").await;

@@ -14,8 +14,11 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 pub mod auto;
+mod changed;
 pub mod recurring;
 pub mod statuspage;
+
+pub use changed::PublicChanged;
 
 const TICK: Duration = Duration::from_secs(1);
 
@@ -42,8 +45,14 @@ pub fn due(incidents: &[Incident], now: Timestamp) -> Vec<(i64, UpdateStatus)> {
         .collect()
 }
 
-/// Applies [`due`] every second until `stop`.
-pub async fn run(store: Store, clock: Arc<dyn Clock>, stop: CancellationToken) {
+/// Applies [`due`] every second until `stop`, poking `public` after each update so the
+/// cached public pages show it at once.
+pub async fn run(
+    store: Store,
+    clock: Arc<dyn Clock>,
+    public: PublicChanged,
+    stop: CancellationToken,
+) {
     let mut ticks = tokio::time::interval(TICK);
     loop {
         tokio::select! {
@@ -72,11 +81,14 @@ pub async fn run(store: Store, clock: Arc<dyn Clock>, stop: CancellationToken) {
                 source: "beacon".into(),
             };
             match store.add_update(id, update, clock.now(), actor).await {
-                Ok(_) => tracing::info!(
-                    maintenance = id,
-                    status = status.as_str(),
-                    "maintenance moved on by schedule"
-                ),
+                Ok(_) => {
+                    public.poke();
+                    tracing::info!(
+                        maintenance = id,
+                        status = status.as_str(),
+                        "maintenance moved on by schedule"
+                    )
+                }
                 Err(e) => {
                     tracing::error!(maintenance = id, error = %e, "automatic maintenance update failed")
                 }

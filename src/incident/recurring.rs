@@ -105,11 +105,12 @@ pub async fn materialise(
 }
 
 /// Every [`TICK`] and after each configuration change until `stop`: publishes the windows of
-/// the configured rules and of the API's rules.
+/// the configured rules and of the API's rules, and pokes `public` when it published any.
 pub async fn run(
     mut config: watch::Receiver<Arc<Config>>,
     store: Store,
     clock: Arc<dyn Clock>,
+    public: super::PublicChanged,
     stop: CancellationToken,
 ) {
     let mut ticks = tokio::time::interval(TICK);
@@ -126,7 +127,10 @@ pub async fn run(
         }
         match materialise(&store, &rules, clock.now()).await {
             Ok(ids) if ids.is_empty() => {}
-            Ok(ids) => tracing::info!(windows = ?ids, "published recurring maintenance windows"),
+            Ok(ids) => {
+                tracing::info!(windows = ?ids, "published recurring maintenance windows");
+                public.poke();
+            }
             Err(e) => tracing::error!(error = %e, "publishing recurring maintenance failed"),
         }
     }

@@ -17,6 +17,7 @@ mod metrics;
 mod push;
 mod reason;
 mod recorder;
+mod runtime;
 mod scheduler;
 mod seen;
 mod tcp;
@@ -27,6 +28,7 @@ pub use live::{ChannelStatus, LiveView};
 pub use metrics::{Histogram, ProbeMetrics, ProbeMetricsSnapshot};
 pub use push::{hash_token, new_token, Push, PushBoard};
 pub use recorder::{Heartbeat, ProbeEvent};
+pub use runtime::ProberRuntime;
 pub use seen::{judge, needs_body, Seen};
 pub use tls::TlsChecker;
 
@@ -54,6 +56,8 @@ pub enum StartError {
     Http(#[from] reqwest::Error),
     #[error("tls client: {0}")]
     Tls(#[from] rustls::Error),
+    #[error("prober runtime: {0}")]
+    Runtime(std::io::Error),
 }
 
 /// The running prober: one task per probe, and the recorder.
@@ -67,10 +71,14 @@ pub struct Prober {
     running: HashMap<ProbeKey, (ProbeSpec, CancellationToken)>,
     tasks: JoinSet<()>,
     recorder: tokio::task::JoinHandle<()>,
+    /// The runtime `start` ran on: probe tasks started later by `reconfigure` (called from
+    /// the app's runtime) go there too, so the prober keeps its own threads (see `app`).
+    runtime: tokio::runtime::Handle,
 }
 
 impl Prober {
-    /// Restores live state from the store, then starts one task per probe and the recorder.
+    /// Restores live state from the store, then starts one task per probe and the recorder,
+    /// all on the runtime this runs on.
     pub async fn start(
         config: Arc<Config>,
         store: Store,
@@ -118,6 +126,7 @@ impl Prober {
             running: HashMap::new(),
             tasks: JoinSet::new(),
             recorder,
+            runtime: tokio::runtime::Handle::current(),
         };
         prober.apply(&config);
         tracing::info!(probes = prober.running.len(), "prober started");
@@ -180,12 +189,15 @@ impl Prober {
                 continue;
             }
             let cancel = CancellationToken::new();
-            self.tasks.spawn(scheduler::run_probe(
-                key.clone(),
-                spec.clone(),
-                self.shared.clone(),
-                cancel.clone(),
-            ));
+            self.tasks.spawn_on(
+                scheduler::run_probe(
+                    key.clone(),
+                    spec.clone(),
+                    self.shared.clone(),
+                    cancel.clone(),
+                ),
+                &self.runtime,
+            );
             self.running.insert(key, (spec.clone(), cancel));
             started += 1;
         }

@@ -33,7 +33,7 @@ use crate::domain::{Config, ProbeKey, Timestamp, Transition};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::OpenFlags;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use writer::WriteOp;
@@ -92,6 +92,8 @@ pub struct Store {
     readers: r2d2::Pool<SqliteConnectionManager>,
     /// False once a write transaction failed; `/healthz` reports it.
     writable: Arc<AtomicBool>,
+    /// Read queries started, so tests can prove a path never reads (the cached pages).
+    reads: Arc<AtomicU64>,
     path: PathBuf,
 }
 
@@ -121,6 +123,7 @@ impl Store {
             writes,
             readers,
             writable,
+            reads: Arc::new(AtomicU64::new(0)),
             path: path.to_owned(),
         })
     }
@@ -212,6 +215,11 @@ impl Store {
         self.request(|ack| WriteOp::Shutdown { ack }).await?
     }
 
+    /// How many read queries this store (and its clones) started since it was opened.
+    pub fn reads_started(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
+    }
+
     async fn request<T>(&self, op: impl FnOnce(oneshot::Sender<T>) -> WriteOp) -> Result<T> {
         let (ack, done) = oneshot::channel();
         self.writes.send(op(ack)).await.map_err(|_| Error::Closed)?;
@@ -224,6 +232,7 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&rusqlite::Connection) -> Result<T> + Send + 'static,
     {
+        self.reads.fetch_add(1, Ordering::Relaxed);
         let pool = self.readers.clone();
         tokio::task::spawn_blocking(move || {
             let conn = pool.get()?;

@@ -17,7 +17,7 @@ use axum::Router;
 
 /// Badges are embedded in other sites' pages; a minute keeps them fresh without making every
 /// page view a query.
-const CACHE: &str = "public, max-age=60";
+pub(super) const CACHE: &str = "public, max-age=60";
 
 const GREEN: &str = "#4c1";
 const YELLOW: &str = "#dfb317";
@@ -28,14 +28,13 @@ const GREY: &str = "#9f9f9f";
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
-        .route("/badge/status.svg", get(overall))
         .route("/badge/{channel}/status.svg", get(channel_status))
         .route("/badge/{channel}/uptime/{window}", get(channel_uptime))
 }
 
-/// `GET /badge/status.svg`: the page indicator.
-async fn overall(State(app): State<AppState>) -> Result<Response, Error> {
-    let view = super::live::live(&app).await?;
+/// `/badge/status.svg`: the page indicator, rendered for the page cache.
+pub(super) async fn overall(app: &AppState) -> Result<String, Error> {
+    let view = super::live::live(app).await?;
     let indicator = view.indicator();
     let colour = match indicator {
         Indicator::None => GREEN,
@@ -43,7 +42,7 @@ async fn overall(State(app): State<AppState>) -> Result<Response, Error> {
         Indicator::Major => ORANGE,
         Indicator::Critical => RED,
     };
-    Ok(svg("status", indicator.description(), colour))
+    Ok(svg_text("status", indicator.description(), colour))
 }
 
 /// `GET /badge/{channel}/status.svg`: the channel's state as the page shows it now.
@@ -141,9 +140,21 @@ fn text_width(text: &str) -> usize {
         .sum()
 }
 
+/// A two-part badge as an answer.
+fn svg(label: &str, message: &str, colour: &str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml; charset=utf-8"),
+            (header::CACHE_CONTROL, CACHE),
+        ],
+        svg_text(label, message, colour),
+    )
+        .into_response()
+}
+
 /// A two-part badge: grey `label`, coloured `message`, with a title and an ARIA label for
 /// screen readers. Every piece of text is escaped (channel names come from the config).
-fn svg(label: &str, message: &str, colour: &str) -> Response {
+fn svg_text(label: &str, message: &str, colour: &str) -> String {
     let label_width = text_width(label) + 10;
     let message_width = text_width(message) + 10;
     let width = label_width + message_width;
@@ -154,18 +165,10 @@ fn svg(label: &str, message: &str, colour: &str) -> Response {
     let message_x = label_width + message_width / 2;
     let label_len = label_width - 10;
     let message_len = message_width - 10;
-    let body = format!(
+    format!(
         r##"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="20" role="img" aria-label="{accessible}"><title>{accessible}</title><rect width="{label_width}" height="20" fill="#555"/><rect x="{label_width}" width="{message_width}" height="20" fill="{colour}"/><g fill="#fff" text-anchor="middle" font-family="Verdana,Geneva,DejaVu Sans,sans-serif" font-size="11"><text x="{label_x}" y="14" textLength="{label_len}" lengthAdjust="spacingAndGlyphs">{label_text}</text><text x="{message_x}" y="14" textLength="{message_len}" lengthAdjust="spacingAndGlyphs">{message_text}</text></g></svg>
 "##
-    );
-    (
-        [
-            (header::CONTENT_TYPE, "image/svg+xml; charset=utf-8"),
-            (header::CACHE_CONTROL, CACHE),
-        ],
-        body,
     )
-        .into_response()
 }
 
 #[cfg(test)]

@@ -7,11 +7,6 @@
 
 use super::AppState;
 use crate::domain::{Incident, IncidentKind, IncidentUpdate, Timestamp, UpdateStatus};
-use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::Router;
 use std::fmt::Write;
 use time::format_description::well_known::Rfc2822;
 use time::OffsetDateTime;
@@ -23,14 +18,8 @@ const MAX_ENTRIES: usize = 50;
 /// another domain does not make readers show the whole history again as new.
 const TAG: &str = "tag:beacon,2026";
 
-/// Feeds change only when an update is published; a minute of caching spares the store.
-const CACHE: &str = "public, max-age=60";
-
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/history.atom", get(atom))
-        .route("/history.rss", get(rss))
-}
+/// Feed readers poll; a minute of caching in between is plenty.
+pub(super) const CACHE: &str = "public, max-age=60";
 
 /// One public update with the incident it belongs to.
 struct Entry<'a> {
@@ -85,37 +74,16 @@ fn entries(incidents: &[Incident]) -> Vec<Entry<'_>> {
     entries
 }
 
-/// `GET /history.atom`.
-async fn atom(State(app): State<AppState>) -> Result<impl IntoResponse, super::Error> {
+/// `/history.atom` and `/history.rss` from one read of the incidents, for the page cache
+/// (which serves them with [`CACHE`]).
+pub(super) async fn documents(app: &AppState) -> Result<(String, String), super::Error> {
     let incidents = app.store.incidents().await?;
-    let body = render_atom(
-        &app.config().service.name,
-        &entries(&incidents),
-        app.clock.now(),
-    );
+    let entries = entries(&incidents);
+    let name = &app.config().service.name;
+    let now = app.clock.now();
     Ok((
-        [
-            (header::CONTENT_TYPE, "application/atom+xml; charset=utf-8"),
-            (header::CACHE_CONTROL, CACHE),
-        ],
-        body,
-    ))
-}
-
-/// `GET /history.rss`.
-async fn rss(State(app): State<AppState>) -> Result<impl IntoResponse, super::Error> {
-    let incidents = app.store.incidents().await?;
-    let body = render_rss(
-        &app.config().service.name,
-        &entries(&incidents),
-        app.clock.now(),
-    );
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/rss+xml; charset=utf-8"),
-            (header::CACHE_CONTROL, CACHE),
-        ],
-        body,
+        render_atom(name, &entries, now),
+        render_rss(name, &entries, now),
     ))
 }
 

@@ -11,10 +11,7 @@ use axum::Router;
 use maud::html;
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/incidents/{id}", get(incident_page))
-        .route("/history", get(history_page))
-        .route("/uptime", get(uptime_page))
+    Router::new().route("/incidents/{id}", get(incident_page))
 }
 
 /// `/incidents/{id}`: the full public timeline of one incident or maintenance.
@@ -54,19 +51,26 @@ async fn incident_page(
         .into_response())
 }
 
+/// `/history`'s query; its first page is served by the page cache, the older ones come here.
 #[derive(serde::Deserialize)]
-struct HistoryQuery {
-    page: Option<usize>,
+pub(super) struct HistoryQuery {
+    pub page: Option<usize>,
 }
 
 const HISTORY_PAGE: usize = 25;
 
-/// `/history`: public incidents and maintenance, newest first, by month, paginated.
-async fn history_page(
+/// `/history?page=N` past the first page (which the cache serves), read from the store.
+pub(super) async fn history_page(
     State(app): State<AppState>,
     axum::extract::Query(q): axum::extract::Query<HistoryQuery>,
 ) -> Result<impl IntoResponse, super::Error> {
-    let page = q.page.unwrap_or(1).max(1);
+    let body = history(&app, q.page.unwrap_or(1)).await?;
+    Ok(([(header::CACHE_CONTROL, "public, max-age=10")], Html(body)))
+}
+
+/// `/history`: public incidents and maintenance, newest first, by month, paginated.
+pub(super) async fn history(app: &AppState, page: usize) -> Result<String, super::Error> {
+    let page = page.max(1);
     let all: Vec<Incident> = app
         .store
         .incidents()
@@ -120,14 +124,11 @@ async fn history_page(
             }
         },
     );
-    Ok((
-        [(header::CACHE_CONTROL, "public, max-age=5")],
-        Html(body.into_string()),
-    ))
+    Ok(body.into_string())
 }
 
 /// `/uptime`: each channel's monthly availability against the commitment, last 12 months.
-async fn uptime_page(State(app): State<AppState>) -> Result<impl IntoResponse, super::Error> {
+pub(super) async fn uptime(app: &AppState) -> Result<String, super::Error> {
     let config = app.config();
     let now = app.clock.now();
     let this_month = now.to_rfc3339().get(..7).unwrap_or("1970-01").to_owned();
@@ -194,8 +195,5 @@ async fn uptime_page(State(app): State<AppState>) -> Result<impl IntoResponse, s
             }
         },
     );
-    Ok((
-        [(header::CACHE_CONTROL, "public, max-age=60")],
-        Html(body.into_string()),
-    ))
+    Ok(body.into_string())
 }

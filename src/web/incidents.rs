@@ -150,7 +150,7 @@ async fn create_incident(
         .store
         .create_incident(new, app.clock.now(), caller.actor)
         .await?;
-    announce(&app, &incident);
+    announce(&app, &incident).await;
     Ok((StatusCode::CREATED, Json(incident.into())))
 }
 
@@ -197,7 +197,7 @@ async fn create_maintenance(
         .store
         .create_incident(new, app.clock.now(), caller.actor)
         .await?;
-    announce(&app, &incident);
+    announce(&app, &incident).await;
     Ok((StatusCode::CREATED, Json(incident.into())))
 }
 
@@ -248,7 +248,7 @@ async fn update(
         .store
         .add_update(id, update, app.clock.now(), caller.actor)
         .await?;
-    announce(&app, &incident);
+    announce(&app, &incident).await;
     Ok((StatusCode::CREATED, Json(incident.into())))
 }
 
@@ -267,7 +267,7 @@ async fn publish(
         .store
         .publish_incident(parse_id(&id)?, app.clock.now(), caller.actor)
         .await?;
-    announce(&app, &incident);
+    announce(&app, &incident).await;
     Ok(Json(incident.into()))
 }
 
@@ -284,6 +284,7 @@ async fn hide_incident(
     app.store
         .hide_incident(parse_id(&id)?, app.clock.now(), caller.actor)
         .await?;
+    app.public_changed().await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -372,11 +373,13 @@ async fn list(
     }))
 }
 
-/// Tells whoever listens (notifications) about a public change; drafts stay quiet.
-pub(super) fn announce(app: &AppState, incident: &Incident) {
+/// Tells whoever listens (notifications, the page cache) about a public change; drafts stay
+/// quiet. Returns once the cached public pages show it.
+pub(super) async fn announce(app: &AppState, incident: &Incident) {
     if incident.published_at.is_some() {
         // Nobody listening is fine.
         let _ = app.published.send(incident.clone());
+        app.public_changed().await;
     }
 }
 

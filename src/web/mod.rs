@@ -10,6 +10,7 @@ mod auth;
 mod badges;
 mod body;
 mod branding;
+mod cache;
 mod error;
 mod feeds;
 mod history;
@@ -26,6 +27,7 @@ mod reports;
 mod tickets;
 mod v2;
 
+pub use cache::{render_once as render_pages, spawn as spawn_page_cache, PageCache};
 pub use error::Error;
 pub use incident_view::IncidentView;
 
@@ -57,6 +59,10 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Failed admin logins per address and account name.
     pub throttle: Arc<crate::account::LoginThrottle>,
+    /// The rendered public pages and v2 JSON, served without touching the store.
+    pub pages: Arc<PageCache>,
+    /// Poked by every writer of public data so the page cache renders again at once.
+    pub public: crate::incident::PublicChanged,
 }
 
 impl AppState {
@@ -64,7 +70,18 @@ impl AppState {
     pub fn config(&self) -> Arc<Config> {
         self.config.borrow().clone()
     }
+
+    /// Says public data changed and waits (a bounded time) until the cached pages show it,
+    /// so an operator who reloads the page after a write sees it.
+    pub async fn public_changed(&self) {
+        if !self.public.poke_and_wait(PUBLIC_WAIT).await {
+            tracing::warn!("the cached pages did not show a change within {PUBLIC_WAIT:?}; they will at the next render");
+        }
+    }
 }
+
+/// How long a write waits for the page cache to show it.
+const PUBLIC_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Strict policy: no scripts at all, styles only from our own stylesheet.
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
@@ -77,12 +94,11 @@ pub fn router(state: AppState) -> Router {
     let documented = openapi::Documented::of(&document);
     Router::new()
         .merge(api_v1)
+        .merge(cache::router(state.clone()))
         .merge(page::router())
         .merge(history::router())
         .merge(api::router())
         .merge(reports::router())
-        .merge(v2::router())
-        .merge(feeds::router())
         .merge(badges::router())
         .merge(metrics::router())
         .route_layer(axum::middleware::from_fn_with_state(

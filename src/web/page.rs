@@ -4,7 +4,6 @@ use super::AppState;
 use crate::domain::{Impact, Incident, Indicator, State as ChannelState, Timestamp, UpdateStatus};
 use crate::probe::ChannelStatus;
 use crate::report::recent::{recent_days, RecentHistory};
-use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
@@ -17,9 +16,7 @@ const HISTORY_DAYS: i64 = 90;
 const STYLESHEET: &str = include_str!("style.css");
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(index))
-        .route("/static/style.css", get(stylesheet))
+    Router::new().route("/static/style.css", get(stylesheet))
 }
 
 /// What the page template needs; built from the live view, never from the request.
@@ -36,9 +33,10 @@ struct PageView {
     history: std::collections::HashMap<String, RecentHistory>,
 }
 
-async fn index(State(app): State<AppState>) -> Result<impl IntoResponse, super::Error> {
+/// The page at `/`, rendered for the page cache (which serves it; see `cache`).
+pub(super) async fn index(app: &AppState) -> Result<String, super::Error> {
     let now = app.clock.now();
-    let public = super::live::live(&app).await?;
+    let public = super::live::live(app).await?;
     let indicator = public.indicator();
     let incidents = public.incidents;
     let channels = public.channels;
@@ -64,7 +62,6 @@ async fn index(State(app): State<AppState>) -> Result<impl IntoResponse, super::
         }
     }
     let page = app.config().page.clone();
-    let csp = super::branding::content_security_policy(&page);
     let view = PageView {
         page,
         indicator,
@@ -74,17 +71,7 @@ async fn index(State(app): State<AppState>) -> Result<impl IntoResponse, super::
         names,
         history,
     };
-    let mut response = (
-        [(header::CACHE_CONTROL, "public, max-age=5")],
-        Html(render(&view).into_string()),
-    )
-        .into_response();
-    if let Some(value) = csp.and_then(|c| header::HeaderValue::from_str(&c).ok()) {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_SECURITY_POLICY, value);
-    }
-    Ok(response)
+    Ok(render(&view).into_string())
 }
 
 async fn stylesheet() -> impl IntoResponse {

@@ -131,6 +131,7 @@ pub(super) async fn add_rule(
     let now = app.clock.now();
     let rule = app.store.create_recurring(rule, now, actor).await?;
     recurring::materialise(&app.store, std::slice::from_ref(&rule), now).await?;
+    app.public_changed().await;
     Ok(rule)
 }
 

@@ -1,6 +1,7 @@
 //! Statuspage-compatible public JSON (`/api/v2/*.json`): the same field layout as
 //! Statuspage's public v2 API, so existing clients, widgets and aggregators read Beacon
-//! unchanged. Answers carry `Access-Control-Allow-Origin: *` for widgets on other sites.
+//! unchanged. Answers carry `Access-Control-Allow-Origin: *` for widgets on other sites
+//! (added by the page cache, which serves them all).
 
 use super::live::{live, PublicView};
 use super::{AppState, Error};
@@ -8,26 +9,42 @@ use crate::domain::{
     Impact, Incident, IncidentKind, State as ChannelState, Timestamp, UpdateStatus,
 };
 use crate::probe::ChannelStatus;
-use axum::extract::State;
-use axum::http::header;
-use axum::response::IntoResponse;
-use axum::routing::get;
-use axum::{Json, Router};
 use serde_json::{json, Value};
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/v2/summary.json", get(summary))
-        .route("/api/v2/status.json", get(status))
-        .route("/api/v2/components.json", get(components))
-        .route("/api/v2/incidents.json", get(incidents))
-        .route("/api/v2/incidents/unresolved.json", get(unresolved))
-        .route("/api/v2/scheduled-maintenances.json", get(maintenances))
-        .route(
-            "/api/v2/scheduled-maintenances/upcoming.json",
-            get(upcoming),
-        )
-        .route("/api/v2/scheduled-maintenances/active.json", get(active))
+/// Every v2 path, in the order [`documents`] renders them.
+pub(super) const PATHS: [&str; 8] = [
+    "/api/v2/summary.json",
+    "/api/v2/status.json",
+    "/api/v2/components.json",
+    "/api/v2/incidents.json",
+    "/api/v2/incidents/unresolved.json",
+    "/api/v2/scheduled-maintenances.json",
+    "/api/v2/scheduled-maintenances/upcoming.json",
+    "/api/v2/scheduled-maintenances/active.json",
+];
+
+/// Every v2 answer, from one snapshot (so they agree with each other), for the page cache,
+/// which serves them with `Access-Control-Allow-Origin: *`.
+pub(super) async fn documents(app: &AppState) -> Result<Vec<(&'static str, Value)>, Error> {
+    let s = snapshot(app).await?;
+    let documents = [
+        summary(&s),
+        json!({ "page": s.page, "status": status_of(&s) }),
+        json!({ "page": s.page, "components": components_of(&s) }),
+        incidents(&s),
+        unresolved(&s),
+        maintenance_list(&s, |_, _| true),
+        maintenance_list(&s, |i, now| {
+            status_at(i, now) == Some(UpdateStatus::Scheduled)
+        }),
+        maintenance_list(&s, |i, now| {
+            matches!(
+                status_at(i, now),
+                Some(UpdateStatus::InProgress | UpdateStatus::Verifying)
+            )
+        }),
+    ];
+    Ok(PATHS.into_iter().zip(documents).collect())
 }
 
 /// What every v2 answer is built from.
@@ -78,93 +95,41 @@ async fn snapshot(app: &AppState) -> Result<Snapshot, Error> {
     })
 }
 
-fn answer(body: Value) -> impl IntoResponse {
-    (
-        [
-            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
-            (header::CACHE_CONTROL, "public, max-age=5"),
-        ],
-        Json(body),
-    )
-}
-
-async fn summary(State(app): State<AppState>) -> Result<impl IntoResponse, Error> {
-    let s = snapshot(&app).await?;
-    Ok(answer(json!({
+fn summary(s: &Snapshot) -> Value {
+    json!({
         "page": s.page,
-        "components": components_of(&s),
-        "incidents": published(&s, IncidentKind::Incident).filter(|i| i.is_open_at(s.now)).map(|i| incident(i, &s)).collect::<Vec<_>>(),
-        "scheduled_maintenances": published(&s, IncidentKind::Maintenance)
+        "components": components_of(s),
+        "incidents": published(s, IncidentKind::Incident).filter(|i| i.is_open_at(s.now)).map(|i| incident(i, s)).collect::<Vec<_>>(),
+        "scheduled_maintenances": published(s, IncidentKind::Maintenance)
             .filter(|i| !closed(i, s.now))
-            .map(|i| incident(i, &s))
+            .map(|i| incident(i, s))
             .collect::<Vec<_>>(),
-        "status": status_of(&s),
-    })))
+        "status": status_of(s),
+    })
 }
 
-async fn status(State(app): State<AppState>) -> Result<impl IntoResponse, Error> {
-    let s = snapshot(&app).await?;
-    Ok(answer(json!({ "page": s.page, "status": status_of(&s) })))
-}
-
-async fn components(State(app): State<AppState>) -> Result<impl IntoResponse, Error> {
-    let s = snapshot(&app).await?;
-    Ok(answer(
-        json!({ "page": s.page, "components": components_of(&s) }),
-    ))
-}
-
-async fn incidents(State(app): State<AppState>) -> Result<impl IntoResponse, Error> {
-    let s = snapshot(&app).await?;
-    let list: Vec<Value> = published(&s, IncidentKind::Incident)
+fn incidents(s: &Snapshot) -> Value {
+    let list: Vec<Value> = published(s, IncidentKind::Incident)
         .take(50)
-        .map(|i| incident(i, &s))
+        .map(|i| incident(i, s))
         .collect();
-    Ok(answer(json!({ "page": s.page, "incidents": list })))
+    json!({ "page": s.page, "incidents": list })
 }
 
-async fn unresolved(State(app): State<AppState>) -> Result<impl IntoResponse, Error> {
-    let s = snapshot(&app).await?;
-    let list: Vec<Value> = published(&s, IncidentKind::Incident)
+fn unresolved(s: &Snapshot) -> Value {
+    let list: Vec<Value> = published(s, IncidentKind::Incident)
         .filter(|i| i.is_open_at(s.now))
-        .map(|i| incident(i, &s))
+        .map(|i| incident(i, s))
         .collect();
-    Ok(answer(json!({ "page": s.page, "incidents": list })))
+    json!({ "page": s.page, "incidents": list })
 }
 
-async fn maintenances(State(app): State<AppState>) -> Result<impl IntoResponse, Error> {
-    maintenance_list(app, |_, _| true).await
-}
-
-async fn upcoming(State(app): State<AppState>) -> Result<impl IntoResponse, Error> {
-    maintenance_list(app, |i, now| {
-        status_at(i, now) == Some(UpdateStatus::Scheduled)
-    })
-    .await
-}
-
-async fn active(State(app): State<AppState>) -> Result<impl IntoResponse, Error> {
-    maintenance_list(app, |i, now| {
-        matches!(
-            status_at(i, now),
-            Some(UpdateStatus::InProgress | UpdateStatus::Verifying)
-        )
-    })
-    .await
-}
-
-async fn maintenance_list(
-    app: AppState,
-    keep: impl Fn(&Incident, Timestamp) -> bool,
-) -> Result<impl IntoResponse, Error> {
-    let s = snapshot(&app).await?;
-    let list: Vec<Value> = published(&s, IncidentKind::Maintenance)
+fn maintenance_list(s: &Snapshot, keep: impl Fn(&Incident, Timestamp) -> bool) -> Value {
+    let list: Vec<Value> = published(s, IncidentKind::Maintenance)
         .filter(|i| keep(i, s.now))
-        .map(|i| incident(i, &s))
+        .map(|i| incident(i, s))
         .collect();
-    Ok(answer(
-        json!({ "page": s.page, "scheduled_maintenances": list }),
-    ))
+    json!({ "page": s.page, "scheduled_maintenances": list })
 }
 
 fn published(s: &Snapshot, kind: IncidentKind) -> impl Iterator<Item = &Incident> {

@@ -194,6 +194,18 @@ impl Beacon {
         }
     }
 
+    /// Polls `path` until its body contains every one of `needles`, and returns the body.
+    /// The public pages come from the page cache, which renders a state change a moment after
+    /// the live view (`/api/v1/status`, [`Beacon::wait_for_state`]) shows it.
+    pub async fn wait_for_page(&self, path: &str, needles: &[&str], within: Duration) -> String {
+        let url = self.url(path);
+        wait_for(within, &format!("{path} showing {needles:?}"), || async {
+            let body = reqwest::get(&url).await.ok()?.text().await.ok()?;
+            needles.iter().all(|n| body.contains(n)).then_some(body)
+        })
+        .await
+    }
+
     /// Graceful stop, as on SIGTERM; returns once the store is flushed and closed.
     pub async fn stop(mut self) -> (std::path::PathBuf, Option<tempfile::TempDir>) {
         if let Some(stop) = self.stop.take() {

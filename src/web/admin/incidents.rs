@@ -122,7 +122,7 @@ pub(super) async fn create_and_show(app: &AppState, new: NewIncident, session: &
         .store
         .create_incident(new, app.clock.now(), session.actor.clone())
         .await?;
-    announce(app, &incident);
+    announce(app, &incident).await;
     Ok(see_other(&format!("/admin/incidents/{}", incident.id)))
 }
 
@@ -414,7 +414,7 @@ pub(super) async fn update(
                 .store
                 .add_update(id, new, app.clock.now(), form.session.actor.clone())
                 .await?;
-            announce(&app, &incident);
+            announce(&app, &incident).await;
             Ok(see_other(&format!("/admin/incidents/{id}")))
         }
         Err(e) => {
@@ -439,7 +439,7 @@ pub(super) async fn publish(
         .store
         .publish_incident(id, app.clock.now(), form.session.actor)
         .await?;
-    announce(&app, &incident);
+    announce(&app, &incident).await;
     Ok(see_other(&format!("/admin/incidents/{id}")))
 }
 
@@ -452,5 +452,6 @@ pub(super) async fn hide(
     app.store
         .hide_incident(id, app.clock.now(), form.session.actor)
         .await?;
+    app.public_changed().await;
     Ok(see_other(&format!("/admin/incidents/{id}")))
 }
