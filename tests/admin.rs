@@ -27,6 +27,15 @@ group = "Support channels"
     )
 }
 
+/// A running Beacon with one account of `role`, and a browser logged in as it.
+async fn signed_in(name: &str, role: &str) -> (Beacon, AdminClient) {
+    let beacon = Beacon::start(&config()).await;
+    add_user(&beacon, name, role).await;
+    let browser = AdminClient::new(&beacon);
+    assert_eq!(browser.login(name, PASSWORD).await.status, 303);
+    (beacon, browser)
+}
+
 #[tokio::test]
 async fn a_fresh_install_has_no_default_account_and_says_how_to_create_one() {
     let beacon = Beacon::start(&config()).await;
@@ -155,10 +164,7 @@ async fn every_admin_form_needs_its_csrf_token() {
 
 #[tokio::test]
 async fn an_operator_declares_and_updates_an_incident_from_the_browser() {
-    let beacon = Beacon::start(&config()).await;
-    add_user(&beacon, "olga", "operator").await;
-    let browser = AdminClient::new(&beacon);
-    browser.login("olga", PASSWORD).await;
+    let (beacon, browser) = signed_in("olga", "operator").await;
 
     // A refused form keeps what was typed and says what is wrong next to the field.
     let refused = browser
@@ -261,10 +267,7 @@ async fn an_operator_declares_and_updates_an_incident_from_the_browser() {
 
 #[tokio::test]
 async fn maintenance_is_scheduled_from_the_calendar() {
-    let beacon = Beacon::start(&config()).await;
-    add_user(&beacon, "olga", "operator").await;
-    let browser = AdminClient::new(&beacon);
-    browser.login("olga", PASSWORD).await;
+    let (beacon, browser) = signed_in("olga", "operator").await;
     let bad = browser
         .submit(
             "/admin/maintenance",
@@ -318,10 +321,7 @@ async fn maintenance_is_scheduled_from_the_calendar() {
 
 #[tokio::test]
 async fn operators_are_kept_out_of_administration() {
-    let beacon = Beacon::start(&config()).await;
-    add_user(&beacon, "olga", "operator").await;
-    let browser = AdminClient::new(&beacon);
-    browser.login("olga", PASSWORD).await;
+    let (_beacon, browser) = signed_in("olga", "operator").await;
     for page in ["/admin/users", "/admin/tokens", "/admin/audit"] {
         assert_eq!(browser.get(page).await.status, 403, "{page}");
     }
@@ -349,10 +349,7 @@ async fn operators_are_kept_out_of_administration() {
 
 #[tokio::test]
 async fn admins_manage_tokens_and_accounts_and_read_the_audit_log() {
-    let beacon = Beacon::start(&config()).await;
-    add_user(&beacon, "ada", "admin").await;
-    let browser = AdminClient::new(&beacon);
-    browser.login("ada", PASSWORD).await;
+    let (beacon, browser) = signed_in("ada", "admin").await;
 
     let created = browser
         .submit(
@@ -613,10 +610,7 @@ async fn no_admin_write_works_without_a_session() {
 
 #[tokio::test]
 async fn recurring_windows_are_added_and_stopped_from_the_maintenance_page() {
-    let beacon = Beacon::start(&config()).await;
-    add_user(&beacon, "olga", "operator").await;
-    let browser = AdminClient::new(&beacon);
-    browser.login("olga", PASSWORD).await;
+    let (beacon, browser) = signed_in("olga", "operator").await;
     let bad = browser
         .submit(
             "/admin/maintenance",

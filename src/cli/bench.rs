@@ -168,15 +168,7 @@ fn config(count: usize, every: Duration, upstream: &str) -> Config {
             in_commitment: true,
             probes: vec![ProbeSpec {
                 name: "http".into(),
-                target: ProbeTarget::Http(HttpTarget {
-                    url: format!("http://{upstream}/probe/{i}"),
-                    method: "GET".into(),
-                    headers: vec![],
-                    body: None,
-                    follow_redirects: true,
-                    insecure: false,
-                    max_body_bytes: 64 * 1024,
-                }),
+                target: ProbeTarget::Http(HttpTarget::get(format!("http://{upstream}/probe/{i}"))),
                 schedule: Schedule::Every(every),
                 timeout: every.min(Duration::from_secs(5)),
                 thresholds: Thresholds {

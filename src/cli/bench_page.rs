@@ -295,15 +295,9 @@ fn config(bench: &PageBench, upstream: &str) -> crate::domain::Config {
                         } else {
                             format!("http-{p}")
                         },
-                        target: ProbeTarget::Http(HttpTarget {
-                            url: format!("http://{upstream}/probe/{c}/{p}"),
-                            method: "GET".into(),
-                            headers: vec![],
-                            body: None,
-                            follow_redirects: true,
-                            insecure: false,
-                            max_body_bytes: 64 * 1024,
-                        }),
+                        target: ProbeTarget::Http(HttpTarget::get(format!(
+                            "http://{upstream}/probe/{c}/{p}"
+                        ))),
                         schedule: Schedule::Every(every),
                         timeout: Duration::from_secs(1),
                         thresholds: Thresholds {

@@ -83,6 +83,22 @@ pub struct HttpTarget {
     pub max_body_bytes: usize,
 }
 
+impl HttpTarget {
+    /// A plain `GET` of `url` with the defaults a probe without options gets (redirects
+    /// followed, certificates checked, 64 KiB of body read).
+    pub fn get(url: String) -> HttpTarget {
+        HttpTarget {
+            url,
+            method: "GET".into(),
+            headers: vec![],
+            body: None,
+            follow_redirects: true,
+            insecure: false,
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
 /// DNS record types a probe can ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DnsRecord {

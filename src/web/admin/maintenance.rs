@@ -3,8 +3,8 @@
 
 use super::incidents::{create_and_show, invalid_field, local_to_utc};
 use super::{
-    csrf_field, field_error, form_errors, invalid, render, render_with_status, when, AdminForm,
-    Page, Session,
+    channel_checkboxes, csrf_field, field_error, form_errors, invalid, render, render_with_status,
+    when, AdminForm, Page, Session,
 };
 use crate::domain::{
     Config, DeclaredStatus, Impact, Incident, IncidentKind, NewIncident, Timestamp, UpdateStatus,
@@ -198,15 +198,7 @@ fn page(
                 input id="scheduled_until" name="scheduled_until" type="datetime-local" required value=(typed.until)
                     aria-invalid=[invalid(errors, "scheduled_until").map(|_| "true")] aria-describedby=[invalid(errors, "scheduled_until")];
                 (field_error(errors, "scheduled_until"))
-                fieldset {
-                    legend { "Channels under maintenance" }
-                    @for c in &config.channels {
-                        div class="checkbox" {
-                            input id=(format!("mch-{}", c.id)) name=(format!("mch:{}", c.id)) type="checkbox" checked[typed.channels.contains(&c.id)];
-                            label for=(format!("mch-{}", c.id)) { (c.name) }
-                        }
-                    }
-                }
+                (channel_checkboxes(config, "Channels under maintenance", "mch:", &typed.channels))
                 @for (f, _) in errors { @if f.starts_with("channels.") { (field_error(errors, f)) } }
                 div class="checkbox" {
                     input id="manual_start" name="manual_start" type="checkbox" checked[typed.manual_start];

@@ -174,6 +174,27 @@ fn see_other(location: &str) -> Response {
     axum::response::Redirect::to(location).into_response()
 }
 
+/// A checkbox per configured channel, named `<prefix><channel id>`, in a fieldset.
+fn channel_checkboxes(
+    config: &crate::domain::Config,
+    legend: &str,
+    prefix: &str,
+    ticked: &[String],
+) -> Markup {
+    html! {
+        fieldset {
+            legend { (legend) }
+            @for c in &config.channels {
+                @let id = format!("{}-{}", prefix.trim_end_matches(':'), c.id);
+                div class="checkbox" {
+                    input id=(id) name=(format!("{prefix}{}", c.id)) type="checkbox" checked[ticked.contains(&c.id)];
+                    label for=(id) { (c.name) }
+                }
+            }
+        }
+    }
+}
+
 /// A field's error message, tied to its input by id for screen readers.
 fn field_error(errors: &[(String, String)], field: &str) -> Markup {
     html! {

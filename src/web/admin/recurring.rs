@@ -3,8 +3,8 @@
 //! Checks and storage are the API's (`web::recurring`).
 
 use super::{
-    csrf_field, field_error, form_errors, invalid, render_with_status, see_other, when, AdminForm,
-    Page, Session,
+    channel_checkboxes, csrf_field, field_error, form_errors, invalid, render_with_status,
+    see_other, when, AdminForm, Page, Session,
 };
 use crate::domain::{Config, RecurringMaintenance, Repeat, Timestamp};
 use crate::incident::recurring as schedule;
@@ -152,15 +152,7 @@ fn rule_form(
             input id="duration" name="duration" type="text" required value=(typed.duration)
                 aria-invalid=[invalid(errors, "duration").map(|_| "true")] aria-describedby=[invalid(errors, "duration")];
             (field_error(errors, "duration"))
-            fieldset {
-                legend { "Channels under maintenance" }
-                @for c in &config.channels {
-                    div class="checkbox" {
-                        input id=(format!("rch-{}", c.id)) name=(format!("rch:{}", c.id)) type="checkbox" checked[typed.channels.contains(&c.id)];
-                        label for=(format!("rch-{}", c.id)) { (c.name) }
-                    }
-                }
-            }
+            (channel_checkboxes(config, "Channels under maintenance", "rch:", &typed.channels))
             button type="submit" { "Add recurring window" }
         }
     }
