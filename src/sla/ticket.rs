@@ -111,8 +111,8 @@ impl TicketState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Evaluation {
     pub state: TicketState,
-    /// Severity from the latest severity change at or before `now` (under
-    /// `measure_from_severity_change`, at or before the first response, if there was one).
+    /// Severity from the latest severity change at or before the first response (or `now`,
+    /// while there is none): changes after the first response do not re-target it.
     pub severity: Severity,
     /// Where the target is counted from: receipt, or the latest severity change under the
     /// `measure_from_severity_change` option.
@@ -169,11 +169,13 @@ pub fn evaluate(
 ) -> Evaluation {
     let received = ticket.received_at;
     let log = Log::read(ticket, now);
+    // The severity that decides the first-response clock is the one in force when the first
+    // response came: a later change cannot turn a late answer into a met one (or the reverse).
+    let settled = log.at_first_reply.unwrap_or(log.current);
     let (severity, clock_from) = if settings.measure_from_severity_change {
-        let settled = log.at_first_reply.unwrap_or(log.current);
         (settled.severity, settled.changed_at.unwrap_or(received))
     } else {
-        (log.current.severity, received)
+        (settled.severity, received)
     };
     let time_to_first_response_ms = log
         .first_reply

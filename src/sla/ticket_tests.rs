@@ -111,7 +111,8 @@ fn retarget_cases() -> Vec<Row> {
         ("change back to the received severity still counts", tk(HIGH, "chat").sev(H, LOW).sev(2 * H, HIGH), vec![], chg(), 2 * H + 30 * M, pending().due(3 * H).severity(HIGH)),
         ("change after a timely first response: stays met", tk(HIGH, "chat").reply(30 * M).sev(2 * H, LOW), vec![], chg(), 3 * H, met().due(H).severity(HIGH)),
         ("change after a late first response: stays breached", tk(CRIT, "chat").reply(2 * H).sev(3 * H, LOW), vec![], chg(), 4 * H, breached().due(H).severity(CRIT)),
-        ("... while from receipt the downgrade re-targets it", tk(CRIT, "chat").reply(2 * H).sev(3 * H, LOW), vec![], def(), 4 * H, met().due(72 * H).severity(LOW)),
+        ("... and from receipt too: a later downgrade re-targets nothing", tk(CRIT, "chat").reply(2 * H).sev(3 * H, LOW), vec![], def(), 4 * H, breached().due(H).severity(CRIT)),
+        ("an upgrade after a timely response, from receipt: stays met", tk(LOW, "chat").reply(2 * H).sev(3 * H, CRIT), vec![], def(), 4 * H, met().due(72 * H).severity(LOW)),
         ("upgrade to Critical after the response: no waiver", tk(HIGH, "chat").reply(10 * M).sev(20 * M, CRIT), vec![inc(1).open(-M, "chat")], chg(), H, met().due(H).severity(HIGH)),
         ("change before the response, answered later", tk(HIGH, "chat").sev(30 * M, LOW).reply(40 * H), vec![], chg(), 80 * H, met().due(30 * M + 72 * H).severity(LOW)),
     ]
