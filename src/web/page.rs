@@ -300,7 +300,7 @@ fn history_bars(name: &str, h: &RecentHistory) -> Markup {
             svg width=(total) height="24" viewBox=(format!("0 0 {total} 24")) role="img"
                 aria-label=(format!("{name}: daily availability, {uptime}")) xmlns="http://www.w3.org/2000/svg" {
                 @for (i, d) in h.days.iter().enumerate() {
-                    rect x=(i * width) y="0" width=(width - 1) height="24" fill=(bar_colour(d)) {
+                    rect x=(i * width) width=(width - 1) height="24" fill=(bar_colour(d)) {
                         title { (bar_title(d)) }
                     }
                 }
@@ -310,19 +310,25 @@ fn history_bars(name: &str, h: &RecentHistory) -> Markup {
     }
 }
 
+/// The bar's accessible text: date, availability and downtime minutes; partial and
+/// maintenance minutes only on days that had some (a screen reader reads 90 of these).
 fn bar_title(d: &crate::report::DayFigures) -> String {
     let minutes = |ms: i64| format!("{:.1}", ms as f64 / 60_000.0);
-    match d.availability {
-        Some(a) => format!(
-            "{}: {:.3}% available, {} min down, {} min partial, {} min maintenance",
-            d.date,
-            a * 100.0,
-            minutes(d.down_ms),
-            minutes(d.partial_ms),
-            minutes(d.maintenance_ms)
-        ),
-        None => format!("{}: not measured", d.date),
+    let Some(a) = d.availability else {
+        return format!("{}: not measured", d.date);
+    };
+    let mut text = format!(
+        "{}: {:.3}% available, {} min down",
+        d.date,
+        a * 100.0,
+        minutes(d.down_ms)
+    );
+    for (ms, what) in [(d.partial_ms, "partial"), (d.maintenance_ms, "maintenance")] {
+        if ms > 0 {
+            text.push_str(&format!(", {} min {what}", minutes(ms)));
+        }
     }
+    text
 }
 
 fn bar_colour(d: &crate::report::DayFigures) -> &'static str {
