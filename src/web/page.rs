@@ -353,3 +353,42 @@ fn state_label(state: ChannelState) -> &'static str {
         ChannelState::Unknown => "Unknown",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::bar_title;
+    use crate::report::DayFigures;
+
+    fn day(availability: Option<f64>, down: i64, partial: i64, maintenance: i64) -> DayFigures {
+        DayFigures {
+            date: "2026-11-02".into(),
+            availability,
+            down_ms: down * 60_000,
+            partial_ms: partial * 60_000,
+            maintenance_ms: maintenance * 60_000,
+            unknown_ms: 0,
+        }
+    }
+
+    #[test]
+    fn a_bar_says_date_availability_and_downtime_and_only_the_other_minutes_it_had() {
+        let rows = [
+            (
+                day(Some(1.0), 0, 0, 0),
+                "2026-11-02: 100.000% available, 0.0 min down",
+            ),
+            (
+                day(Some(0.99), 12, 10, 0),
+                "2026-11-02: 99.000% available, 12.0 min down, 10.0 min partial",
+            ),
+            (
+                day(Some(0.9), 0, 0, 144),
+                "2026-11-02: 90.000% available, 0.0 min down, 144.0 min maintenance",
+            ),
+            (day(None, 0, 0, 0), "2026-11-02: not measured"),
+        ];
+        for (d, expected) in rows {
+            assert_eq!(bar_title(&d), expected);
+        }
+    }
+}
