@@ -73,18 +73,7 @@ pub fn shortest_gap(repeat: &Repeat) -> Duration {
     const WEEK: Duration = Duration::from_secs(7 * 24 * 3600);
     match repeat {
         Repeat::Weekly(_) => WEEK,
-        Repeat::Cron(expression) => {
-            let Ok(parsed) = parse_cron(expression) else {
-                return WEEK;
-            };
-            let reference = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
-            let fires: Vec<_> = parsed.after(&reference).take(50).collect();
-            fires
-                .windows(2)
-                .filter_map(|w| (w[1] - w[0]).to_std().ok())
-                .min()
-                .unwrap_or(WEEK)
-        }
+        Repeat::Cron(expression) => super::probe::cron_gap(expression).unwrap_or(WEEK),
     }
 }
 

@@ -434,17 +434,18 @@ fn schedule(raw: &RawProbe, src: &Source<'_>) -> Result<Schedule, ConfigError> {
 pub fn shortest_interval(schedule: &Schedule) -> Duration {
     match schedule {
         Schedule::Every(d) => *d,
-        Schedule::Cron(expression) => {
-            let Ok(parsed) = parse_cron(expression) else {
-                return DEFAULT_EVERY;
-            };
-            let reference = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
-            let fires: Vec<_> = parsed.after(&reference).take(50).collect();
-            fires
-                .windows(2)
-                .filter_map(|w| (w[1] - w[0]).to_std().ok())
-                .min()
-                .unwrap_or(DEFAULT_EVERY)
-        }
+        Schedule::Cron(expression) => cron_gap(expression).unwrap_or(DEFAULT_EVERY),
     }
+}
+
+/// The smallest gap among the next fifty firings of a cron expression; `None` if it does not
+/// parse or fires fewer than twice.
+pub fn cron_gap(expression: &str) -> Option<Duration> {
+    let parsed = parse_cron(expression).ok()?;
+    let reference = chrono::DateTime::<chrono::Utc>::UNIX_EPOCH;
+    let fires: Vec<_> = parsed.after(&reference).take(50).collect();
+    fires
+        .windows(2)
+        .filter_map(|w| (w[1] - w[0]).to_std().ok())
+        .min()
 }

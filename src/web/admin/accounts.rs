@@ -2,8 +2,8 @@
 //! API tokens with their last use. A new token is shown once, on the page that created it.
 
 use super::{
-    csrf_field, field_error, invalid, render, render_with_status, see_other, when, AdminError,
-    AdminForm, Page, Session,
+    csrf_field, field_error, render, render_with_status, see_other, when, AdminError, AdminForm,
+    Field, Page, Session,
 };
 use crate::account;
 use crate::store::{TokenRecord, UserRecord};
@@ -146,20 +146,15 @@ fn users_page(
         h2 { "Add an account" }
         form method="post" action="/admin/users" class="admin-form" novalidate {
             (csrf_field(session))
-            label for="name" { "Name" }
-            input id="name" name="name" type="text" autocomplete="off" required value=(name)
-                aria-invalid=[invalid(errors, "name").map(|_| "true")] aria-describedby=[invalid(errors, "name")];
-            (field_error(errors, "name"))
+            (Field::text("name", "Name", name).autocomplete("off").render(errors))
             label for="role" { "Role" }
             select id="role" name="role" {
                 option value="operator" { "operator (incidents, maintenance, tickets)" }
                 option value="admin" { "admin (also accounts, tokens, audit log)" }
             }
             (field_error(errors, "role"))
-            label for="password" { "Initial password (at least " (account::MIN_PASSWORD_CHARS) " characters)" }
-            input id="password" name="password" type="password" autocomplete="new-password" required
-                aria-invalid=[invalid(errors, "password").map(|_| "true")] aria-describedby=[invalid(errors, "password")];
-            (field_error(errors, "password"))
+            @let password_label = format!("Initial password (at least {} characters)", account::MIN_PASSWORD_CHARS);
+            (Field::text("password", &password_label, "").kind("password").autocomplete("new-password").render(errors))
             button type="submit" { "Add account" }
         }
     }
@@ -282,10 +277,7 @@ fn tokens_page(
         h2 { "Create a token" }
         form method="post" action="/admin/tokens" class="admin-form" novalidate {
             (csrf_field(session))
-            label for="name" { "Name (what uses it, e.g. helpdesk)" }
-            input id="name" name="name" type="text" required
-                aria-invalid=[invalid(errors, "name").map(|_| "true")] aria-describedby=[invalid(errors, "name")];
-            (field_error(errors, "name"))
+            (Field::text("name", "Name (what uses it, e.g. helpdesk)", "").render(errors))
             label for="role" { "Role" }
             select id="role" name="role" {
                 option value="operator" { "operator" }

@@ -5,7 +5,7 @@
 
 use super::{
     csrf_field, field_error, form_errors, invalid, render, render_with_status, see_other, when,
-    AdminForm, Page, Session,
+    AdminForm, Field, Page, Session,
 };
 use crate::domain::{
     Affected, Config, DeclaredStatus, Impact, Incident, IncidentKind, NewIncident, NewUpdate,
@@ -205,10 +205,7 @@ fn incident_form(
     html! {
         form method="post" action="/admin/incidents" class="admin-form" novalidate {
             (csrf_field(session))
-            label for="title" { "Title" }
-            input id="title" name="title" type="text" required value=(typed.title)
-                aria-invalid=[invalid(errors, "title").map(|_| "true")] aria-describedby=[invalid(errors, "title")];
-            (field_error(errors, "title"))
+            (Field::text("title", "Title", &typed.title).render(errors))
             label for="impact" { "Impact" }
             select id="impact" name="impact" {
                 @for i in ["none", "minor", "major", "critical"] {
@@ -225,10 +222,7 @@ fn incident_form(
             (field_error(errors, "status"))
             label for="message" { "Message (Markdown)" }
             textarea id="message" name="message" rows="5" { (typed.message) }
-            label for="started_at" { "Problem began (UTC, optional; may be earlier than now)" }
-            input id="started_at" name="started_at" type="datetime-local" value=(typed.started_at)
-                aria-invalid=[invalid(errors, "started_at").map(|_| "true")] aria-describedby=[invalid(errors, "started_at")];
-            (field_error(errors, "started_at"))
+            (Field::text("started_at", "Problem began (UTC, optional; may be earlier than now)", &typed.started_at).kind("datetime-local").optional().render(errors))
             (channel_fieldset(config, &typed.channels, errors))
             div class="checkbox" {
                 input id="service_wide" name="service_wide" type="checkbox" checked[typed.service_wide];

@@ -3,8 +3,8 @@
 
 use super::incidents::{create_and_show, invalid_field, local_to_utc};
 use super::{
-    channel_checkboxes, csrf_field, field_error, form_errors, invalid, render, render_with_status,
-    when, AdminForm, Page, Session,
+    channel_checkboxes, csrf_field, field_error, form_errors, render, render_with_status, when,
+    AdminForm, Field, Page, Session,
 };
 use crate::domain::{
     Config, DeclaredStatus, Impact, Incident, IncidentKind, NewIncident, Timestamp, UpdateStatus,
@@ -184,20 +184,11 @@ fn page(
             h2 id="schedule" { "Schedule a window" }
             form method="post" action="/admin/maintenance" class="admin-form" novalidate {
                 (csrf_field(session))
-                label for="title" { "Title" }
-                input id="title" name="title" type="text" required value=(typed.title)
-                    aria-invalid=[invalid(errors, "title").map(|_| "true")] aria-describedby=[invalid(errors, "title")];
-                (field_error(errors, "title"))
+                (Field::text("title", "Title", &typed.title).render(errors))
                 label for="message" { "Message (Markdown)" }
                 textarea id="message" name="message" rows="3" { (typed.message) }
-                label for="scheduled_for" { "Starts (UTC)" }
-                input id="scheduled_for" name="scheduled_for" type="datetime-local" required value=(typed.from)
-                    aria-invalid=[invalid(errors, "scheduled_for").map(|_| "true")] aria-describedby=[invalid(errors, "scheduled_for")];
-                (field_error(errors, "scheduled_for"))
-                label for="scheduled_until" { "Ends (UTC)" }
-                input id="scheduled_until" name="scheduled_until" type="datetime-local" required value=(typed.until)
-                    aria-invalid=[invalid(errors, "scheduled_until").map(|_| "true")] aria-describedby=[invalid(errors, "scheduled_until")];
-                (field_error(errors, "scheduled_until"))
+                (Field::text("scheduled_for", "Starts (UTC)", &typed.from).kind("datetime-local").render(errors))
+                (Field::text("scheduled_until", "Ends (UTC)", &typed.until).kind("datetime-local").render(errors))
                 (channel_checkboxes(config, "Channels under maintenance", "mch:", &typed.channels))
                 @for (f, _) in errors { @if f.starts_with("channels.") { (field_error(errors, f)) } }
                 div class="checkbox" {

@@ -174,6 +174,60 @@ fn see_other(location: &str) -> Response {
     axum::response::Redirect::to(location).into_response()
 }
 
+/// A labelled input whose error, if its field has one, is shown under it and tied to it
+/// (`aria-invalid`, `aria-describedby`).
+struct Field<'a> {
+    name: &'a str,
+    label: &'a str,
+    kind: &'a str,
+    value: &'a str,
+    required: bool,
+    autocomplete: Option<&'a str>,
+}
+
+impl<'a> Field<'a> {
+    /// A required text input.
+    fn text(name: &'a str, label: &'a str, value: &'a str) -> Field<'a> {
+        Field {
+            name,
+            label,
+            kind: "text",
+            value,
+            required: true,
+            autocomplete: None,
+        }
+    }
+
+    fn kind(self, kind: &'a str) -> Self {
+        Field { kind, ..self }
+    }
+
+    fn optional(self) -> Self {
+        Field {
+            required: false,
+            ..self
+        }
+    }
+
+    fn autocomplete(self, autocomplete: &'a str) -> Self {
+        Field {
+            autocomplete: Some(autocomplete),
+            ..self
+        }
+    }
+
+    fn render(&self, errors: &[(String, String)]) -> Markup {
+        let described = invalid(errors, self.name);
+        html! {
+            label for=(self.name) { (self.label) }
+            input id=(self.name) name=(self.name) type=(self.kind) required[self.required]
+                value=(self.value) autocomplete=[self.autocomplete]
+                aria-invalid=[described.as_ref().map(|_| "true")] aria-describedby=[described];
+            (field_error(errors, self.name))
+        }
+    }
+}
+
 /// A checkbox per configured channel, named `<prefix><channel id>`, in a fieldset.
 fn channel_checkboxes(
     config: &crate::domain::Config,

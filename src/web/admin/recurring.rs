@@ -3,8 +3,8 @@
 //! Checks and storage are the API's (`web::recurring`).
 
 use super::{
-    channel_checkboxes, csrf_field, field_error, form_errors, invalid, render_with_status,
-    see_other, when, AdminForm, Page, Session,
+    channel_checkboxes, csrf_field, form_errors, render_with_status, see_other, when, AdminForm,
+    Field, Page, Session,
 };
 use crate::domain::{Config, RecurringMaintenance, Repeat, Timestamp};
 use crate::incident::recurring as schedule;
@@ -138,20 +138,11 @@ fn rule_form(
         h3 { "Repeat a window" }
         form method="post" action="/admin/maintenance/recurring" class="admin-form" novalidate {
             (csrf_field(session))
-            label for="rule_title" { "Title" }
-            input id="rule_title" name="rule_title" type="text" required value=(typed.title)
-                aria-invalid=[invalid(errors, "rule_title").map(|_| "true")] aria-describedby=[invalid(errors, "rule_title")];
-            (field_error(errors, "rule_title"))
+            (Field::text("rule_title", "Title", &typed.title).render(errors))
             label for="rule_message" { "Message (Markdown)" }
             textarea id="rule_message" name="rule_message" rows="2" { (typed.message) }
-            label for="repeat" { "Repeats (UTC): a weekly rule like \"sun 02:00\" or a cron expression" }
-            input id="repeat" name="repeat" type="text" required value=(typed.repeat)
-                aria-invalid=[invalid(errors, "repeat").map(|_| "true")] aria-describedby=[invalid(errors, "repeat")];
-            (field_error(errors, "repeat"))
-            label for="duration" { "Length of each window (e.g. 2h, 30m)" }
-            input id="duration" name="duration" type="text" required value=(typed.duration)
-                aria-invalid=[invalid(errors, "duration").map(|_| "true")] aria-describedby=[invalid(errors, "duration")];
-            (field_error(errors, "duration"))
+            (Field::text("repeat", "Repeats (UTC): a weekly rule like \"sun 02:00\" or a cron expression", &typed.repeat).render(errors))
+            (Field::text("duration", "Length of each window (e.g. 2h, 30m)", &typed.duration).render(errors))
             (channel_checkboxes(config, "Channels under maintenance", "rch:", &typed.channels))
             button type="submit" { "Add recurring window" }
         }
