@@ -148,3 +148,32 @@ impl AdminClient {
         answer
     }
 }
+
+/// Two support channels and cheap `[auth]`: the admin tests' configuration.
+pub fn config() -> String {
+    format!(
+        r#"
+[service]
+name = "Admin test"
+
+[[channel]]
+id = "chat"
+name = "Live chat"
+group = "Support channels"
+
+[[channel]]
+id = "form"
+name = "Web form"
+group = "Support channels"
+{AUTH}"#
+    )
+}
+
+/// A running Beacon with one account of `role`, and a browser logged in as it.
+pub async fn signed_in(name: &str, role: &str) -> (Beacon, AdminClient) {
+    let beacon = Beacon::start(&config()).await;
+    add_user(&beacon, name, role).await;
+    let browser = AdminClient::new(&beacon);
+    assert_eq!(browser.login(name, PASSWORD).await.status, 303);
+    (beacon, browser)
+}
