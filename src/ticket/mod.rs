@@ -97,15 +97,16 @@ pub const DUE_SOON_MS: i64 = 15 * 60 * 1000;
 /// Unanswered tickets with a contractual clock that ends within [`DUE_SOON_MS`] of `now`
 /// (or has already ended).
 pub fn due_soon(evaluated: &[Evaluated], now: Timestamp) -> Vec<&Evaluated> {
-    evaluated
-        .iter()
-        .filter(|e| is_open(e))
-        .filter(|e| {
-            e.evaluation
-                .deadline
-                .is_some_and(|d| d.millis() - now.millis() <= DUE_SOON_MS)
-        })
-        .collect()
+    evaluated.iter().filter(|e| is_due_soon(e, now)).collect()
+}
+
+/// Unanswered, with a contractual clock that ends within [`DUE_SOON_MS`] of `now` (or has
+/// already ended): highlighted in the queue and warned about once.
+pub fn is_due_soon(e: &Evaluated, now: Timestamp) -> bool {
+    is_open(e)
+        && e.evaluation
+            .deadline
+            .is_some_and(|d| d.millis() - now.millis() <= DUE_SOON_MS)
 }
 
 /// Per severity, for the monthly report (sla-rules 2.3).

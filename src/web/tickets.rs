@@ -15,8 +15,6 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::ticket::DUE_SOON_MS;
-
 /// `/api/v1` routes, each registered with its documentation.
 pub(super) fn documented() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -127,13 +125,11 @@ struct EventView {
 }
 
 fn view(e: Evaluated, now: Timestamp) -> TicketView {
+    let due_soon = ticket::is_due_soon(&e, now);
     let ev = e.evaluation;
     let t = e.record.ticket;
     TicketView {
-        due_soon: ev.first_response_at.is_none()
-            && ev
-                .deadline
-                .is_some_and(|d| d.millis() - now.millis() <= DUE_SOON_MS),
+        due_soon,
         id: t.id,
         external_id: e.record.external_id,
         source: e.record.source,

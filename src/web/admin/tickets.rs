@@ -5,7 +5,7 @@
 use super::{render, when, AdminError, Page, Session};
 use crate::domain::{Severity, TicketEventKind, Timestamp};
 use crate::report;
-use crate::ticket::{self, Evaluated, DUE_SOON_MS};
+use crate::ticket::{self, Evaluated};
 use crate::web::reports::{report_error, report_file, report_response};
 use crate::web::tickets::evaluate;
 use crate::web::{AppState, Error};
@@ -61,7 +61,7 @@ fn table(tickets: &[Evaluated], now: Timestamp, label: &str) -> Markup {
                 } }
                 tbody {
                     @for e in tickets {
-                        @let due = is_due_soon(e, now);
+                        @let due = ticket::is_due_soon(e, now);
                         tr class=[due.then_some("due-soon")] {
                             th scope="row" { a href=(format!("/admin/tickets/{}", e.record.ticket.id)) { (e.record.ticket.id) } }
                             td { (e.evaluation.severity.as_str()) }
@@ -79,13 +79,6 @@ fn table(tickets: &[Evaluated], now: Timestamp, label: &str) -> Markup {
             }
         }
     }
-}
-
-fn is_due_soon(e: &Evaluated, now: Timestamp) -> bool {
-    ticket::is_open(e)
-        && e.evaluation
-            .deadline
-            .is_some_and(|d| d.millis() - now.millis() <= DUE_SOON_MS)
 }
 
 pub(super) async fn show(
