@@ -158,6 +158,15 @@ fn view(e: Evaluated, now: Timestamp) -> TicketView {
     }
 }
 
+/// Every stored ticket, evaluated now (the queue and the admin's ticket pages).
+pub(super) async fn every_ticket(app: &AppState) -> Result<Vec<Evaluated>, Error> {
+    let records = app
+        .store
+        .tickets(Timestamp(i64::MIN), Timestamp(i64::MAX))
+        .await?;
+    evaluate(app, records).await
+}
+
 pub(super) async fn evaluate(
     app: &AppState,
     records: Vec<crate::store::TicketRecord>,
@@ -358,14 +367,11 @@ async fn list(
 async fn queue(State(app): State<AppState>, caller: Caller) -> Result<Json<TicketList>, Error> {
     caller.require(Role::Operator)?;
     let now = app.clock.now();
-    let evaluated = evaluate(
-        &app,
-        app.store
-            .tickets(Timestamp(i64::MIN), Timestamp(i64::MAX))
-            .await?,
-    )
-    .await?;
-    let open = evaluated.into_iter().filter(ticket::is_open).collect();
+    let open = every_ticket(&app)
+        .await?
+        .into_iter()
+        .filter(ticket::is_open)
+        .collect();
     Ok(Json(TicketList {
         tickets: ticket::queue(open)
             .into_iter()

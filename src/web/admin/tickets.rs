@@ -7,7 +7,7 @@ use crate::domain::{Severity, TicketEventKind, Timestamp};
 use crate::report;
 use crate::ticket::{self, Evaluated};
 use crate::web::reports::{report_error, report_file, report_response};
-use crate::web::tickets::evaluate;
+use crate::web::tickets::{evaluate, every_ticket};
 use crate::web::{AppState, Error};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -16,22 +16,14 @@ use maud::{html, Markup};
 /// Recently received tickets listed under the queue.
 const RECENT: usize = 50;
 
-async fn all(app: &AppState) -> Result<Vec<Evaluated>, Error> {
-    let records = app
-        .store
-        .tickets(Timestamp(i64::MIN), Timestamp(i64::MAX))
-        .await?;
-    evaluate(app, records).await
-}
-
 /// How many open tickets are within 15 minutes of their deadline (or past it).
 pub(super) async fn due_soon(app: &AppState) -> Result<usize, Error> {
-    Ok(ticket::due_soon(&all(app).await?, app.clock.now()).len())
+    Ok(ticket::due_soon(&every_ticket(app).await?, app.clock.now()).len())
 }
 
 pub(super) async fn queue(State(app): State<AppState>, session: Session) -> Page {
     let now = app.clock.now();
-    let evaluated = all(&app).await?;
+    let evaluated = every_ticket(&app).await?;
     let mut recent = evaluated.clone();
     recent.reverse();
     recent.truncate(RECENT);
