@@ -169,6 +169,11 @@ impl Incident {
         self.updates.last().map(|u| u.status)
     }
 
+    /// Closed by its latest update, public or draft (resolved, postmortem, completed).
+    pub fn is_closed(&self) -> bool {
+        self.status().is_some_and(UpdateStatus::is_closed)
+    }
+
     /// The latest public update at or before `t`.
     pub fn public_state_at(&self, t: Timestamp) -> Option<&IncidentUpdate> {
         self.updates

@@ -15,11 +15,11 @@ pub(super) async fn show(State(app): State<AppState>, session: Session) -> Page 
     let all = app.store.incidents().await?;
     let drafts: Vec<&Incident> = all
         .iter()
-        .filter(|i| i.published_at.is_none() && !i.hidden && !closed(i))
+        .filter(|i| i.published_at.is_none() && !i.hidden && !i.is_closed())
         .collect();
     let open: Vec<&Incident> = all
         .iter()
-        .filter(|i| i.published_at.is_some() && !i.hidden && !closed(i))
+        .filter(|i| i.published_at.is_some() && !i.hidden && !i.is_closed())
         .collect();
     let failed = app
         .store
@@ -86,10 +86,6 @@ pub(super) async fn show(State(app): State<AppState>, session: Session) -> Page 
         }
     };
     Ok(render(&session, "Dashboard", body))
-}
-
-fn closed(i: &Incident) -> bool {
-    i.status().is_some_and(UpdateStatus::is_closed)
 }
 
 pub(super) fn kind_label(i: &Incident) -> &'static str {

@@ -145,7 +145,7 @@ fn page(
     let mut windows: Vec<&Incident> = all
         .iter()
         .filter(|i| i.kind == IncidentKind::Maintenance)
-        .filter(|i| i.scheduled_until.is_some_and(|u| u.millis() >= horizon) || !closed(i))
+        .filter(|i| i.scheduled_until.is_some_and(|u| u.millis() >= horizon) || !i.is_closed())
         .collect();
     windows.sort_by_key(|i| i.scheduled_for);
     let mut days: Vec<(String, Vec<&Incident>)> = Vec::new();
@@ -172,7 +172,7 @@ fn page(
                             " · " (w.status().map_or("", UpdateStatus::as_str))
                             @if let (Some(f), Some(u)) = (w.scheduled_for, w.scheduled_until) {
                                 " · " (when(f)) " to " (when(u))
-                                @if !closed(w) && u < now { " · " strong { "overrunning" } }
+                                @if !w.is_closed() && u < now { " · " strong { "overrunning" } }
                             }
                             @if !w.auto_start || !w.auto_end { " · manual " @if !w.auto_start { "start" } @if !w.auto_start && !w.auto_end { " and " } @if !w.auto_end { "end" } }
                         }
@@ -203,8 +203,4 @@ fn page(
             }
         }
     }
-}
-
-fn closed(i: &Incident) -> bool {
-    i.status().is_some_and(UpdateStatus::is_closed)
 }
