@@ -75,16 +75,21 @@ impl FromRequestParts<AppState> for Caller {
                 }
                 other => Error::Store(other),
             })?;
-        let source = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
         Ok(Caller {
             actor: Actor {
                 who: format!("token:{}", record.name),
-                source,
+                source: remote_address(parts),
             },
             role: Role::parse(&record.role).unwrap_or(Role::Operator),
         })
     }
+}
+
+/// The caller's IP address for the audit log (`unknown` when the server runs without
+/// connection info, as in some tests).
+pub(super) fn remote_address(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
 }

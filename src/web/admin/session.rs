@@ -1,19 +1,18 @@
 //! Who is at the admin: the session cookie, the CSRF check on every form, and the refusal
 //! pages. Cookies carry a random secret; the store keeps only its SHA-256.
 
-use super::super::auth::Role;
+use super::super::auth::{remote_address, Role};
 use super::super::AppState;
 use super::AdminError;
 use crate::account::same_secret;
 use crate::domain::Actor;
 use crate::probe::hash_token;
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use cookie::{Cookie, SameSite};
-use std::net::SocketAddr;
 
 /// The session cookie; scoped to `/admin` so the public pages never see it.
 pub(super) const SESSION_COOKIE: &str = "beacon_session";
@@ -274,11 +273,4 @@ pub(super) fn over_https(parts: &Parts) -> bool {
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("https"))
-}
-
-pub(super) fn remote_address(parts: &Parts) -> String {
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
 }
