@@ -25,6 +25,12 @@ pub enum Error {
 /// Short enough to type, long enough that the throttle makes guessing hopeless.
 pub const MIN_PASSWORD_CHARS: usize = 10;
 
+/// Whether `name` can be an account name: 1 to 64 bytes, not blank, no control characters
+/// (names appear in the audit log and on admin pages).
+pub fn is_valid_name(name: &str) -> bool {
+    !name.trim().is_empty() && name.len() <= 64 && !name.chars().any(char::is_control)
+}
+
 /// The argon2id hash (PHC string, salt and cost inside) of `password` at the configured cost.
 pub fn hash_password(password: &str, settings: &AuthSettings) -> Result<String, Error> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
@@ -117,6 +123,22 @@ mod tests {
         ));
         assert!(!verify_password("anything at all", "not a phc string"));
         assert!(!verify_password("anything at all", ""));
+    }
+
+    #[test]
+    fn account_names_are_short_printable_and_not_blank() {
+        for (name, valid) in [
+            ("ada", true),
+            ("Ada Lovelace", true),
+            (&"x".repeat(64), true),
+            (&"x".repeat(65), false),
+            ("", false),
+            ("   ", false),
+            ("ada\n", false),
+            ("a\u{7}b", false),
+        ] {
+            assert_eq!(is_valid_name(name), valid, "{name:?}");
+        }
     }
 
     #[test]

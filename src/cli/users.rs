@@ -125,7 +125,7 @@ fn bad_input(e: anyhow::Error) -> ExitCode {
 
 /// Reads the password (twice on a terminal) and hashes it at the configured cost.
 fn new_password_hash(name: &str, auth: &AuthSettings) -> anyhow::Result<String> {
-    if name.trim().is_empty() || name.chars().any(char::is_control) || name.len() > 64 {
+    if !account::is_valid_name(name) {
         anyhow::bail!("account names are 1 to 64 printable characters");
     }
     let password = if std::io::stdin().is_terminal() {

@@ -29,7 +29,7 @@ pub(super) async fn add_user(State(app): State<AppState>, form: AdminForm) -> Pa
     let role = form.get("role").to_owned();
     let password = form.raw("password").to_owned();
     let mut errors = Vec::new();
-    if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
+    if !account::is_valid_name(&name) {
         errors.push((
             "name".to_owned(),
             "Account names are 1 to 64 printable characters.".to_owned(),
