@@ -102,12 +102,7 @@ async fn an_operator_declares_and_updates_an_incident_from_the_browser() {
         "kept the set"
     );
 
-    let public = reqwest::get(beacon.url(&format!("/incidents/{id}")))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let public = beacon.get_text(&format!("/incidents/{id}")).await;
     assert!(public.contains("&lt;script&gt;") && !public.contains("<script>alert"));
 }
 

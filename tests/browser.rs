@@ -213,12 +213,7 @@ async fn axe_finds_no_accessibility_violations_in_the_admin() {
         .await;
     assert_eq!(refused.status, 422);
     pages.push(("/admin/refused-form".into(), refused.body));
-    let css = reqwest::get(beacon.url("/static/style.css"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let css = beacon.get_text("/static/style.css").await;
     let snapshot = serve_snapshot(pages.clone(), css).await;
     let urls: Vec<String> = pages
         .iter()

@@ -108,12 +108,7 @@ async fn an_incident_is_escaped_on_the_page_and_declares_the_channel_down() {
         "declared over unknown"
     );
 
-    let html = reqwest::get(beacon.url("/"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = beacon.get_text("/").await;
     assert!(
         html.contains("&lt;script&gt;alert(1)&lt;/script&gt; chat is down"),
         "escaped title"
@@ -144,12 +139,7 @@ async fn an_incident_is_escaped_on_the_page_and_declares_the_channel_down() {
         "unknown",
         "declaration ended"
     );
-    let html = reqwest::get(beacon.url("/"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = beacon.get_text("/").await;
     assert!(
         !html.contains("chat is down"),
         "resolved incidents leave the front page"
@@ -376,12 +366,7 @@ async fn a_confirmed_outage_opens_one_draft_and_recovery_offers_resolution() {
         Value::Null,
         "a draft until an operator publishes it"
     );
-    let html = reqwest::get(beacon.url("/"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = beacon.get_text("/").await;
     assert!(
         !html.contains("Channel chat is down"),
         "drafts are internal"
@@ -412,12 +397,7 @@ async fn auto_publish_acknowledges_at_once() {
         .await;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let html = reqwest::get(beacon.url("/"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = beacon.get_text("/").await;
         if html.contains("Channel chat is down") {
             break;
         }
@@ -526,21 +506,11 @@ async fn incident_pages_history_and_ninety_day_bars() {
         404
     );
 
-    let history = reqwest::get(beacon.url("/history"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let history = beacon.get_text("/history").await;
     assert!(history.contains(&format!("href=\"/incidents/{id}\"")));
     assert!(history.contains("Page 1 of 1"));
 
-    let front = reqwest::get(beacon.url("/"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let front = beacon.get_text("/").await;
     assert_eq!(
         front.matches("<rect ").count(),
         90,
@@ -554,12 +524,7 @@ async fn incident_pages_history_and_ninety_day_bars() {
     );
     assert!(front.contains("uptime over the last 90 days"));
 
-    let uptime = reqwest::get(beacon.url("/uptime"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let uptime = beacon.get_text("/uptime").await;
     let month = today[..7].to_owned();
     assert!(
         uptime.contains(&format!("<th scope=\"col\">{month}</th>")),

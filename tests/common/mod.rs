@@ -164,6 +164,16 @@ impl Beacon {
             .expect("status JSON")
     }
 
+    /// The body of `GET path`, whatever its status.
+    pub async fn get_text(&self, path: &str) -> String {
+        reqwest::get(self.url(path))
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("body of {path}: {e}"))
+    }
+
     /// The status object of one channel.
     pub async fn channel(&self, id: &str) -> serde_json::Value {
         let status = self.status().await;
