@@ -5,9 +5,6 @@ mod common;
 
 use common::open_db;
 use std::path::Path;
-use std::process::Command;
-
-const BEACON: &str = env!("CARGO_BIN_EXE_beacon");
 
 /// One channel probed every minute with thresholds of 1, so each minute is its own state.
 const CONFIG: &str = r#"
@@ -37,19 +34,13 @@ name = "Live chat"
 "#;
 
 fn run(dir: &Path, file: &Path) -> (i32, String, String) {
-    let out = Command::new(BEACON)
-        .args(["import", "observations"])
-        .arg(file)
-        .arg("--config")
-        .arg(dir.join("probes.toml"))
-        .arg("--db")
-        .arg(dir.join("beacon.db"))
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+    common::beacon_in(
+        dir,
+        [
+            std::ffi::OsStr::new("import"),
+            "observations".as_ref(),
+            file.as_os_str(),
+        ],
     )
 }
 
@@ -200,20 +191,7 @@ async fn pruning_drops_old_observations_and_keeps_state_intervals() {
 }
 
 fn report(dir: &Path, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(BEACON)
-        .arg("report")
-        .args(args)
-        .arg("--config")
-        .arg(dir.join("probes.toml"))
-        .arg("--db")
-        .arg(dir.join("beacon.db"))
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::beacon_in(dir, std::iter::once("report").chain(args.iter().copied()))
 }
 
 /// Imports September with an outage of `down_minutes` and returns the JSON report.

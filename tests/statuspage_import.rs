@@ -4,9 +4,7 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
-const BEACON: &str = env!("CARGO_BIN_EXE_beacon");
 const SAMPLE: &str = include_str!("data/statuspage_incidents.json");
 const CONFIG: &str = r#"
 [[channel]]
@@ -19,23 +17,15 @@ name = "Helpdesk portal"
 "#;
 
 fn import(dir: &Path, file: &Path, map: &[&str]) -> (i32, String, String) {
-    let mut command = Command::new(BEACON);
-    command.args(["import", "incidents"]).arg(file);
+    let mut args = vec![
+        "import".into(),
+        "incidents".into(),
+        file.as_os_str().to_owned(),
+    ];
     for m in map {
-        command.args(["--map", m]);
+        args.extend(["--map".into(), std::ffi::OsString::from(m)]);
     }
-    let out = command
-        .arg("--config")
-        .arg(dir.join("probes.toml"))
-        .arg("--db")
-        .arg(dir.join("beacon.db"))
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    common::beacon_in(dir, args)
 }
 
 #[tokio::test]
@@ -191,21 +181,15 @@ async fn a_statuspage_history_round_trips_through_beacons_v2_json() {
          HD-2,helpdesk,critical,live-chat,Chat is down,2026-10-01T09:59:00Z,2026-10-01T10:30:00Z\n",
     )
     .unwrap();
-    let out = Command::new(BEACON)
-        .args(["import", "tickets"])
-        .arg(&tickets)
-        .arg("--config")
-        .arg(dir.path().join("probes.toml"))
-        .arg("--db")
-        .arg(dir.path().join("beacon.db"))
-        .output()
-        .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let (code, _, stderr) = common::beacon_in(
+        dir.path(),
+        [
+            std::ffi::OsStr::new("import"),
+            "tickets".as_ref(),
+            tickets.as_os_str(),
+        ],
     );
+    assert_eq!(code, 0, "{stderr}");
 
     let beacon = common::Beacon::start_on(ROUNDTRIP_CONFIG, &dir.path().join("beacon.db")).await;
     let v2: serde_json::Value = reqwest::get(beacon.url("/api/v2/incidents.json"))

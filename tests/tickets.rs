@@ -247,19 +247,13 @@ fn a_helpdesk_export_imports_all_or_nothing() {
     let run = |csv: &str| {
         let file = dir.path().join("tickets.csv");
         std::fs::write(&file, csv).unwrap();
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_beacon"))
-            .args(["import", "tickets"])
-            .arg(&file)
-            .arg("--config")
-            .arg(dir.path().join("probes.toml"))
-            .arg("--db")
-            .arg(dir.path().join("beacon.db"))
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
+        common::beacon_in(
+            dir.path(),
+            [
+                std::ffi::OsStr::new("import"),
+                "tickets".as_ref(),
+                file.as_os_str(),
+            ],
         )
     };
     let (code, _, stderr) = run(
@@ -269,7 +263,7 @@ fn a_helpdesk_export_imports_all_or_nothing() {
          Z-3,zendesk,low,nowhere,?,2026-09-01T10:00:00Z,\n\
          Z-4,zendesk,low,web-form,?,yesterday,\n",
     );
-    assert_eq!(code, Some(2));
+    assert_eq!(code, 2);
     for expected in [
         "line 3: severity \"urgent\" is not critical, high, medium or low",
         "line 4: unknown channel \"nowhere\"",
@@ -285,7 +279,7 @@ fn a_helpdesk_export_imports_all_or_nothing() {
          Z-2,zendesk,medium,web-form,Slow,2026-09-02T10:00:00Z,2026-09-02T09:00:00Z\n\
          Z-1,zendesk,low,live-chat,Again,2026-09-03T10:00:00Z,\n",
     );
-    assert_eq!(code, Some(2));
+    assert_eq!(code, 2);
     for expected in [
         "line 3: first_reply_at \"2026-09-02T09:00:00Z\" is before received_at \"2026-09-02T10:00:00Z\"",
         "line 4: external_id \"Z-1\" of source \"zendesk\" repeats line 2",
@@ -297,7 +291,7 @@ fn a_helpdesk_export_imports_all_or_nothing() {
                 Z-1,zendesk,critical,live-chat,Chat down,2026-09-01T10:00:00Z,2026-09-01T10:30:00Z\n\
                 Z-2,zendesk,medium,web-form;live-chat,Slow,2026-09-02T10:00:00Z,\n";
     let (code, stdout, stderr) = run(good);
-    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(code, 0, "{stderr}");
     assert_eq!(
         stdout.trim(),
         "imported 2 new tickets",

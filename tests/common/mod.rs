@@ -241,6 +241,28 @@ pub fn fast_config(channels: &[(&str, &str)], failure: u32, success: u32) -> Str
     text
 }
 
+/// Runs the real `beacon` binary with `args`, then `--config DIR/probes.toml --db
+/// DIR/beacon.db`; returns the exit code (-1 if killed by a signal), stdout and stderr.
+pub fn beacon_in<I, S>(dir: &std::path::Path, args: I) -> (i32, String, String)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_beacon"))
+        .args(args)
+        .arg("--config")
+        .arg(dir.join("probes.toml"))
+        .arg("--db")
+        .arg(dir.join("beacon.db"))
+        .output()
+        .expect("run beacon");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Opens the database read-only for assertions.
 pub fn open_db(path: &std::path::Path) -> rusqlite::Connection {
     rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
