@@ -146,12 +146,7 @@ async fn the_critical_waiver_follows_the_published_acknowledgement() {
         None,
     )
     .await;
-    let ids: Vec<&str> = list["tickets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["external_id"].as_str().unwrap())
-        .collect();
+    let ids = external_ids(&list);
     assert_eq!(ids, ["HD-2"]);
     let (_, list) = api(
         reqwest::Method::GET,
@@ -179,12 +174,7 @@ async fn the_critical_waiver_follows_the_published_acknowledgement() {
         None,
     )
     .await;
-    let order: Vec<&str> = queue["tickets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["external_id"].as_str().unwrap())
-        .collect();
+    let order = external_ids(&queue);
     assert_eq!(order, ["HD-2", "HD-3", "HD-4", "HD-5"]);
 
     // The monthly report's ticket section.
@@ -426,4 +416,14 @@ fn an_ics_holiday_pauses_the_tier2_clock() {
         explanation.starts_with("Pending: due at 2026-12-30 09:00:00 UTC"),
         "{explanation}"
     );
+}
+
+/// The helpdesk ids of a `{"tickets": [...]}` answer, in its order.
+fn external_ids(list: &Value) -> Vec<&str> {
+    list["tickets"]
+        .as_array()
+        .expect("a tickets array")
+        .iter()
+        .map(|t| t["external_id"].as_str().expect("an external_id"))
+        .collect()
 }
