@@ -97,7 +97,7 @@ async fn open_session(
     let secret = account::new_secret().map_err(broken)?;
     let csrf = account::new_secret().map_err(broken)?;
     let ttl = app.config().auth.session_ttl;
-    let expires = Timestamp(now.millis() + i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX / 2));
+    let expires = now.plus_ms(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX));
     app.store
         .create_session(
             hash_token(&secret),
