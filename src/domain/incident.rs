@@ -26,6 +26,32 @@ pub enum Impact {
     Maintenance,
 }
 
+impl Impact {
+    /// The name used in the API, the database and CSS classes (as serde writes it).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Impact::None => "none",
+            Impact::Minor => "minor",
+            Impact::Major => "major",
+            Impact::Critical => "critical",
+            Impact::Maintenance => "maintenance",
+        }
+    }
+
+    /// Parses the name written by [`Impact::as_str`].
+    pub fn parse(text: &str) -> Option<Impact> {
+        [
+            Impact::None,
+            Impact::Minor,
+            Impact::Major,
+            Impact::Critical,
+            Impact::Maintenance,
+        ]
+        .into_iter()
+        .find(|i| i.as_str() == text)
+    }
+}
+
 /// The status an update gives its incident or maintenance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -1,7 +1,7 @@
 //! The row writer every job that creates an incident shares (operators, the CLI, recurring
 //! maintenance), so an incident is always inserted with its first update and audit entry.
 
-use super::incidents::{audit, impact_str, insert_update, kind_str};
+use super::incidents::{audit, insert_update, kind_str};
 use super::Result;
 use crate::domain::{Actor, NewIncident, Timestamp};
 use rusqlite::{params, Transaction};
@@ -21,7 +21,7 @@ pub(super) fn insert_incident(
         params![
             kind_str(new.kind),
             new.title,
-            impact_str(new.impact),
+            new.impact.as_str(),
             new.service_wide,
             new.started_at.map(Timestamp::millis),
             now.millis(),

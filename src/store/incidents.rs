@@ -188,7 +188,7 @@ impl Store {
                      VALUES ('incident', ?1, ?2, ?3, ?4, ?5, 'imported', ?6, 0, 0)",
                     params![
                         i.title,
-                        impact_str(i.impact),
+                        i.impact.as_str(),
                         i.started_at.map(Timestamp::millis),
                         i.created_at.millis(),
                         first,
@@ -403,13 +403,7 @@ fn incident_from_row(r: &Row<'_>) -> rusqlite::Result<Incident> {
             IncidentKind::Incident
         },
         title: r.get(2)?,
-        impact: match impact.as_str() {
-            "minor" => Impact::Minor,
-            "major" => Impact::Major,
-            "critical" => Impact::Critical,
-            "maintenance" => Impact::Maintenance,
-            _ => Impact::None,
-        },
+        impact: Impact::parse(&impact).unwrap_or(Impact::None),
         service_wide: r.get(4)?,
         started_at: r.get::<_, Option<i64>>(5)?.map(Timestamp),
         created_at: Timestamp(r.get(6)?),
@@ -453,15 +447,5 @@ pub(super) fn kind_str(kind: IncidentKind) -> &'static str {
     match kind {
         IncidentKind::Incident => "incident",
         IncidentKind::Maintenance => "maintenance",
-    }
-}
-
-pub(super) fn impact_str(impact: Impact) -> &'static str {
-    match impact {
-        Impact::None => "none",
-        Impact::Minor => "minor",
-        Impact::Major => "major",
-        Impact::Critical => "critical",
-        Impact::Maintenance => "maintenance",
     }
 }

@@ -1,7 +1,7 @@
 //! The public status page, rendered with maud. No JavaScript; absolute UTC times only.
 
 use super::AppState;
-use crate::domain::{Impact, Incident, Indicator, State as ChannelState, Timestamp, UpdateStatus};
+use crate::domain::{Incident, Indicator, State as ChannelState, Timestamp, UpdateStatus};
 use crate::probe::ChannelStatus;
 use crate::report::recent::{recent_days, RecentHistory};
 use axum::http::{header, StatusCode};
@@ -183,7 +183,7 @@ pub(super) fn incident_card(incident: &Incident, names: &[(String, String)]) -> 
         })
         .unwrap_or_default();
     html! {
-        article class=(format!("incident impact-{}", impact_name(incident.impact))) {
+        article class=(format!("incident impact-{}", incident.impact.as_str())) {
             h3 { a href=(format!("/incidents/{}", incident.id)) { (incident.title) } }
             @if !affected.is_empty() {
                 p class="affected" { "Affects: " (affected.join(", ")) }
@@ -209,16 +209,6 @@ pub(super) fn incident_card(incident: &Incident, names: &[(String, String)]) -> 
                 }
             }
         }
-    }
-}
-
-fn impact_name(impact: Impact) -> &'static str {
-    match impact {
-        Impact::None => "none",
-        Impact::Minor => "minor",
-        Impact::Major => "major",
-        Impact::Critical => "critical",
-        Impact::Maintenance => "maintenance",
     }
 }
 

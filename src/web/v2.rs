@@ -5,9 +5,7 @@
 
 use super::live::{live, PublicView};
 use super::{AppState, Error};
-use crate::domain::{
-    Impact, Incident, IncidentKind, State as ChannelState, Timestamp, UpdateStatus,
-};
+use crate::domain::{Incident, IncidentKind, State as ChannelState, Timestamp, UpdateStatus};
 use crate::probe::ChannelStatus;
 use serde_json::{json, Value};
 
@@ -220,16 +218,6 @@ fn channel_name<'a>(s: &'a Snapshot, key: &'a str) -> &'a str {
         .map_or(key, |c| c.name.as_str())
 }
 
-fn impact_name(impact: Impact) -> &'static str {
-    match impact {
-        Impact::None => "none",
-        Impact::Minor => "minor",
-        Impact::Major => "major",
-        Impact::Critical => "critical",
-        Impact::Maintenance => "maintenance",
-    }
-}
-
 /// An incident or maintenance in Statuspage's layout, with its public updates newest first.
 fn incident(i: &Incident, s: &Snapshot) -> Value {
     let id = i.id.to_string();
@@ -280,7 +268,7 @@ fn incident(i: &Incident, s: &Snapshot) -> Value {
         "updated_at": updated_at.to_rfc3339(),
         "monitoring_at": time_of(UpdateStatus::Monitoring),
         "resolved_at": time_of(UpdateStatus::Resolved).or_else(|| time_of(UpdateStatus::Completed)),
-        "impact": impact_name(i.impact),
+        "impact": i.impact.as_str(),
         "shortlink": format!("{}/incidents/{id}", s.public_url.as_deref().unwrap_or("")),
         "started_at": i.started_at.or(i.published_at).unwrap_or(i.created_at).to_rfc3339(),
         "page_id": s.page["id"],

@@ -127,13 +127,10 @@ pub(super) async fn create_and_show(app: &AppState, new: NewIncident, session: &
 }
 
 fn new_incident(config: &Config, typed: &Typed, publish: bool) -> Result<NewIncident, Error> {
-    let impact = match typed.impact.as_str() {
-        "none" => Impact::None,
-        "minor" => Impact::Minor,
-        "major" => Impact::Major,
-        "critical" => Impact::Critical,
-        _ => return Err(invalid_field("impact", "choose an impact")),
-    };
+    // Maintenance is an impact of windows, not one an incident may declare.
+    let impact = Impact::parse(&typed.impact)
+        .filter(|i| *i != Impact::Maintenance)
+        .ok_or_else(|| invalid_field("impact", "choose an impact"))?;
     let status = UpdateStatus::parse(&typed.status)
         .ok_or_else(|| invalid_field("status", "choose a status"))?;
     let started_at = match typed.started_at.as_str() {
