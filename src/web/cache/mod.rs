@@ -89,23 +89,21 @@ struct Variant {
     not_modified: HeaderMap,
 }
 
-/// Every path the cache serves (the renderer fills them all).
-pub(super) const PATHS: [&str; 14] = [
+/// The HTML, feed and badge paths the cache serves; with [`super::v2::PATHS`], every path
+/// (the renderer fills them all).
+const PAGE_PATHS: [&str; 6] = [
     "/",
     "/history",
     "/uptime",
     "/history.atom",
     "/history.rss",
     "/badge/status.svg",
-    "/api/v2/summary.json",
-    "/api/v2/status.json",
-    "/api/v2/components.json",
-    "/api/v2/incidents.json",
-    "/api/v2/incidents/unresolved.json",
-    "/api/v2/scheduled-maintenances.json",
-    "/api/v2/scheduled-maintenances/upcoming.json",
-    "/api/v2/scheduled-maintenances/active.json",
 ];
+
+/// Every path the cache serves.
+pub(super) fn paths() -> impl Iterator<Item = &'static str> {
+    PAGE_PATHS.into_iter().chain(super::v2::PATHS)
+}
 
 /// What the cached routes share: cloning it per request is one reference count.
 struct Shared {
@@ -120,7 +118,7 @@ pub(super) fn router(app: AppState) -> Router<AppState> {
         app,
     });
     let mut router = Router::new();
-    for path in PATHS {
+    for path in paths() {
         router = if path == "/history" {
             router.route(path, get(history))
         } else {
