@@ -14,13 +14,12 @@
 
 use super::bench::{cpu_seconds, start_upstream, with_channels};
 use super::bench_load::{fetch, probe_figures, run_wrk, tools, LoadFigures, Nginx, WRK_SCRIPT};
-use super::bench_report::{raw_minutes, year_of_states};
+use super::bench_report::import_history;
 use crate::domain::{
-    Channel, Clock, HttpTarget, ProbeKey, ProbeSpec, ProbeTarget, Schedule, SystemClock,
-    Thresholds, Timestamp,
+    Channel, Clock, HttpTarget, ProbeSpec, ProbeTarget, Schedule, SystemClock, Thresholds,
+    Timestamp,
 };
-use crate::sla::ProbeMachine;
-use crate::store::{ImportBatch, ProbeRecompute, Store};
+use crate::store::Store;
 use serde::Serialize;
 use std::path::Path;
 use std::process::Command;
@@ -327,29 +326,9 @@ async fn fill_history(
     let start = end.plus_ms(-90 * DAY);
     let mut written = 0;
     for (i, channel) in channels.iter().enumerate() {
-        let timeline = year_of_states(i as u64 + 1, start, end);
-        let observations = raw_minutes(channel, &timeline, start, end);
-        let mut machine = ProbeMachine::new();
-        if let Some(last) = observations.last() {
-            machine.observe(last.into());
-        }
-        written += observations.len();
-        store
-            .import(ImportBatch {
-                observations,
-                probes: vec![ProbeRecompute {
-                    probe: ProbeKey {
-                        channel: channel.id.clone(),
-                        probe: "http".into(),
-                    },
-                    from: start,
-                    transitions: timeline.clone(),
-                    checkpoint: serde_json::to_string(&machine)?,
-                    checkpoint_at: end.plus_ms(-MINUTE),
-                }],
-                channels: vec![(channel.id.clone(), start, timeline)],
-            })
-            .await?;
+        let (_, observations) =
+            import_history(store, channel, i as u64 + 1, start, start, end).await?;
+        written += observations;
     }
     Ok(written)
 }

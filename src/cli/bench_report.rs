@@ -73,31 +73,17 @@ async fn run(db: &std::path::Path, count: usize) -> anyhow::Result<ReportFigures
     let mut transitions = 0;
     let mut observations = 0;
     for (i, channel) in config.channels.iter().enumerate() {
-        let timeline = year_of_states(i as u64, start, end);
-        let obs = raw_minutes(channel, &timeline, end.plus_ms(-90 * DAY), end);
-        let mut machine = ProbeMachine::new();
-        if let Some(last) = obs.last() {
-            machine.observe(last.into());
-        }
-        transitions += timeline.len();
-        observations += obs.len();
-        let key = ProbeKey {
-            channel: channel.id.clone(),
-            probe: "http".into(),
-        };
-        store
-            .import(ImportBatch {
-                observations: obs,
-                probes: vec![ProbeRecompute {
-                    probe: key,
-                    from: start,
-                    transitions: timeline.clone(),
-                    checkpoint: serde_json::to_string(&machine)?,
-                    checkpoint_at: end.plus_ms(-MINUTE),
-                }],
-                channels: vec![(channel.id.clone(), start, timeline)],
-            })
-            .await?;
+        let (t, o) = import_history(
+            &store,
+            channel,
+            i as u64,
+            start,
+            end.plus_ms(-90 * DAY),
+            end,
+        )
+        .await?;
+        transitions += t;
+        observations += o;
     }
     let fill = started.elapsed();
 
@@ -128,6 +114,44 @@ async fn run(db: &std::path::Path, count: usize) -> anyhow::Result<ReportFigures
         twelve_months,
         database_mib,
     })
+}
+
+/// Imports synthetic history for `channel`'s `http` probe as a running Beacon would have
+/// left it: state intervals from `from` to `end` (seeded by `seed`), raw 1-minute
+/// observations from `raw_from`, and the state machine's checkpoint. Returns the numbers of
+/// transitions and observations written.
+pub(super) async fn import_history(
+    store: &Store,
+    channel: &Channel,
+    seed: u64,
+    from: Timestamp,
+    raw_from: Timestamp,
+    end: Timestamp,
+) -> anyhow::Result<(usize, usize)> {
+    let timeline = year_of_states(seed, from, end);
+    let observations = raw_minutes(channel, &timeline, raw_from, end);
+    let mut machine = ProbeMachine::new();
+    if let Some(last) = observations.last() {
+        machine.observe(last.into());
+    }
+    let counts = (timeline.len(), observations.len());
+    store
+        .import(ImportBatch {
+            observations,
+            probes: vec![ProbeRecompute {
+                probe: ProbeKey {
+                    channel: channel.id.clone(),
+                    probe: "http".into(),
+                },
+                from,
+                transitions: timeline.clone(),
+                checkpoint: serde_json::to_string(&machine)?,
+                checkpoint_at: end.plus_ms(-MINUTE),
+            }],
+            channels: vec![(channel.id.clone(), from, timeline)],
+        })
+        .await?;
+    Ok(counts)
 }
 
 /// Up, with an outage of 1 to 30 minutes every 1 to 5 days and degraded spells between.
