@@ -12,6 +12,7 @@
 //! with `--gzip`, wrk asks for gzip and both send Beacon's precompressed gzip bytes (nginx
 //! through `gzip_static`, never compressing on the fly).
 
+use super::bench::punctuality;
 use super::bench::{cpu_seconds, start_upstream, with_channels};
 use super::bench_load::{fetch, probe_figures, run_wrk, tools, LoadFigures, Nginx, WRK_SCRIPT};
 use super::bench_report::import_history;
@@ -410,15 +411,14 @@ impl std::fmt::Display for PageFigures {
             "probes during the load   {} probes every 1-10 s: {} runs expected, {} recorded",
             self.probes, self.probe_runs_expected, self.probe_runs_recorded
         )?;
-        writeln!(
+        punctuality(
             f,
-            "on schedule (<= 100 ms)  {:.2}%",
-            100.0 * self.on_schedule_share
-        )?;
-        writeln!(
-            f,
-            "lateness p50/p99/max     {} / {} / {} ms",
-            self.lateness_p50_ms, self.lateness_p99_ms, self.lateness_max_ms
+            self.on_schedule_share,
+            [
+                self.lateness_p50_ms,
+                self.lateness_p99_ms,
+                self.lateness_max_ms,
+            ],
         )?;
         let verdict = |ok: bool| if ok { "met" } else { "MISSED" };
         write!(
