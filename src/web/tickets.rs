@@ -167,6 +167,17 @@ pub(super) async fn every_ticket(app: &AppState) -> Result<Vec<Evaluated>, Error
     evaluate(app, records).await
 }
 
+/// One ticket, evaluated now.
+pub(super) async fn evaluate_one(
+    app: &AppState,
+    record: crate::store::TicketRecord,
+) -> Result<Evaluated, Error> {
+    evaluate(app, vec![record])
+        .await?
+        .pop()
+        .ok_or_else(|| Error::NotFound("ticket".into()))
+}
+
 pub(super) async fn evaluate(
     app: &AppState,
     records: Vec<crate::store::TicketRecord>,
@@ -213,10 +224,7 @@ async fn receive(
     let (record, created) = received
         .pop()
         .ok_or_else(|| Error::NotFound("ticket".into()))?;
-    let evaluated = evaluate(&app, vec![record])
-        .await?
-        .pop()
-        .ok_or_else(|| Error::NotFound("ticket".into()))?;
+    let evaluated = evaluate_one(&app, record).await?;
     let code = if created {
         StatusCode::CREATED
     } else {
@@ -276,10 +284,7 @@ async fn event(
             crate::store::Error::NotFound => Error::NotFound(format!("no ticket {id:?}")),
             other => Error::Store(other),
         })?;
-    let evaluated = evaluate(&app, vec![record])
-        .await?
-        .pop()
-        .ok_or_else(|| Error::NotFound("ticket".into()))?;
+    let evaluated = evaluate_one(&app, record).await?;
     Ok((StatusCode::CREATED, Json(view(evaluated, app.clock.now()))))
 }
 
@@ -297,10 +302,7 @@ async fn one(
         crate::store::Error::NotFound => Error::NotFound(format!("no ticket {id:?}")),
         other => Error::Store(other),
     })?;
-    let evaluated = evaluate(&app, vec![record])
-        .await?
-        .pop()
-        .ok_or_else(|| Error::NotFound("ticket".into()))?;
+    let evaluated = evaluate_one(&app, record).await?;
     Ok(Json(view(evaluated, app.clock.now())))
 }
 

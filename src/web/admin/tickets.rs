@@ -7,7 +7,7 @@ use crate::domain::{Severity, TicketEventKind, Timestamp};
 use crate::report;
 use crate::ticket::{self, Evaluated};
 use crate::web::reports::{report_error, report_file, report_response};
-use crate::web::tickets::{evaluate, every_ticket};
+use crate::web::tickets::{evaluate_one, every_ticket};
 use crate::web::{AppState, Error};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -84,12 +84,7 @@ pub(super) async fn show(
         }
         other => other.into(),
     })?;
-    let Some(e) = evaluate(&app, vec![record]).await?.into_iter().next() else {
-        return Err(AdminError::new(
-            StatusCode::NOT_FOUND,
-            format!("No ticket {id:?}."),
-        ));
-    };
+    let e = evaluate_one(&app, record).await?;
     let ev = &e.evaluation;
     let t = &e.record.ticket;
     let body = html! {
