@@ -14,7 +14,6 @@ use crate::notify::{Notifier, NotifyEvent};
 use crate::probe::{ProbeEvent, Prober, ProberRuntime};
 use crate::store::Store;
 use crate::web::{self, AppState};
-use axum::serve::ListenerExt;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -115,20 +114,16 @@ pub async fn run(
         );
     }
     let page_cache = web::spawn_page_cache(state.clone(), states_for_pages, stopping.clone());
-    let drained = stopping.clone();
-    // No Nagle delay: a page's last partial segment goes out at once (as nginx does on
-    // keep-alive connections), instead of waiting for the client's acknowledgement.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-    });
-    let server = axum::serve(
+    let fd_limit = web::raise_fd_limit();
+    let server_settings = config_tx.borrow().server.clone();
+    let server = tokio::spawn(web::serve(
         listener,
-        web::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move { drained.cancelled().await });
-    let server = tokio::spawn(async move { server.await });
+        web::router(state),
+        server_settings,
+        fd_limit,
+        stopping.clone(),
+        HTTP_DRAIN,
+    ));
 
     let reports = tokio::spawn(crate::report::schedule::run(
         config_tx.subscribe(),
@@ -216,11 +211,8 @@ pub async fn run(
             tracing::warn!(error = %e, job = name, "background job failed");
         }
     }
-    match tokio::time::timeout(HTTP_DRAIN, server).await {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "http server stopped with an error"),
-        Ok(Err(e)) => tracing::warn!(error = %e, "http server task failed"),
-        Err(_) => tracing::warn!("http connections still open after the drain period; closing"),
+    if let Err(e) = server.await {
+        tracing::warn!(error = %e, "http server task failed");
     }
     store.close().await?;
     tracing::info!("stopped cleanly");

@@ -395,7 +395,7 @@ async fn serve(
     listen: &str,
 ) -> anyhow::Result<()> {
     let store = store::Store::open(db)?;
-    let listener = tokio::net::TcpListener::bind(listen)
+    let listener = crate::web::listen(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     crate::run(

@@ -17,6 +17,7 @@ pub(super) struct RawFile {
     #[serde(default)]
     pub maintenance: Vec<Spanned<super::maintenance::RawMaintenance>>,
     pub page: Option<super::page::RawPage>,
+    pub server: Option<super::server::RawServer>,
 }
 
 #[derive(Debug, Deserialize)]

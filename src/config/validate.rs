@@ -33,6 +33,7 @@ pub(super) fn validate(raw: RawFile, src: &Source<'_>) -> Result<Config, ConfigE
     let tickets = tickets(raw.tickets, src)?;
     let auth = super::auth::auth(raw.auth, src)?;
     let page = super::page::page(raw.page, &service.name, src)?;
+    let server = super::server::server(raw.server, src)?;
     let mut config = Config {
         page,
         service,
@@ -41,6 +42,7 @@ pub(super) fn validate(raw: RawFile, src: &Source<'_>) -> Result<Config, ConfigE
         tickets,
         auth,
         maintenance: Vec::new(),
+        server,
     };
     // Last: a rule's channels are checked against the channels above.
     config.maintenance = super::maintenance::maintenance(raw.maintenance, &config, src)?;

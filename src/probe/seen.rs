@@ -31,6 +31,13 @@ impl Seen {
             ..Seen::default()
         }
     }
+
+    /// Whether the check failed because of Beacon's own resources rather than the target's.
+    pub(super) fn is_own_failure(&self) -> bool {
+        self.error
+            .as_deref()
+            .is_some_and(|e| e.starts_with(super::reason::OWN_FAILURE))
+    }
 }
 
 /// The outcome of a check: by the probe's conditions (all must hold) or, without any, by the
