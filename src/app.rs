@@ -92,6 +92,7 @@ pub async fn run(
         clock,
         pages: Arc::new(web::PageCache::default()),
         public: public.clone(),
+        server: Arc::default(),
     };
     // The first render before listening, so the cached pages never answer "not rendered yet"
     // in normal operation.
@@ -116,11 +117,13 @@ pub async fn run(
     let page_cache = web::spawn_page_cache(state.clone(), states_for_pages, stopping.clone());
     let fd_limit = web::raise_fd_limit();
     let server_settings = config_tx.borrow().server.clone();
+    let server_stats = state.server.clone();
     let server = tokio::spawn(web::serve(
         listener,
         web::router(state),
         server_settings,
         fd_limit,
+        server_stats,
         stopping.clone(),
         HTTP_DRAIN,
     ));

@@ -231,6 +231,8 @@ async fn a_flood_of_idle_and_dripping_connections_neither_silences_the_page_nor_
 
     let mut page = Vec::new();
     let mut health = Vec::new();
+    let mut held = Vec::new();
+    let mut limit = 0;
     let measuring = Instant::now();
     while measuring.elapsed() < FLOOD_FOR {
         for (path, times) in [("/", &mut page), ("/healthz", &mut health)] {
@@ -245,6 +247,11 @@ async fn a_flood_of_idle_and_dripping_connections_neither_silences_the_page_nor_
             let took = started.elapsed();
             assert_eq!(status, 200, "{path} during the flood");
             assert!(!body.is_empty());
+            if path == "/healthz" {
+                let reading: serde_json::Value = serde_json::from_slice(&body).unwrap();
+                held.push(reading["connections"]["held"].as_u64().unwrap());
+                limit = reading["connections"]["limit"].as_u64().unwrap();
+            }
             assert!(
                 took < NEW_CLIENT_LIMIT,
                 "{path} took {took:?} for a new client during the flood"
@@ -294,11 +301,15 @@ async fn a_flood_of_idle_and_dripping_connections_neither_silences_the_page_nor_
     let late: Vec<i64> = during.iter().map(|o| o.lateness_ms).collect();
     let max_late = late.iter().copied().max().unwrap_or(0);
     let outages = report["channels"][0]["outages"].as_u64();
+    held.sort();
     println!(
-        "flood figures: {peak_open} flood sockets open at peak ({open_at_end} at the end), \
+        "flood figures: Beacon held {}..{} connections (limit {limit} under 1,024 files), \
+         {peak_open} flood sockets open at peak ({open_at_end} at the end), \
          {} opened in all, {} closed by Beacon; new clients: {} page loads p50 {:?} p99 {:?} max {:?}, \
          {} /healthz p50 {:?} max {:?}; probe: {} runs in {:?}, max lateness {max_late} ms, \
          down {}; report outages {outages:?}, draft incidents {drafts}",
+        held[0],
+        held[held.len() - 1],
         stats.opened.load(Ordering::Relaxed),
         stats.closed_by_server.load(Ordering::Relaxed),
         page.len(),
@@ -331,6 +342,14 @@ async fn a_flood_of_idle_and_dripping_connections_neither_silences_the_page_nor_
         during.len() + 2 >= expected,
         "{} runs in {probed_for:?}: runs were skipped",
         during.len()
+    );
+    assert_eq!(
+        limit, 768,
+        "a quarter of 1,024 descriptors kept for the prober and the store"
+    );
+    assert!(
+        held[held.len() - 1] <= limit as u64,
+        "never more than the limit"
     );
     assert!(max_late < 500, "a probe started {max_late} ms late");
     assert_eq!(

@@ -31,7 +31,7 @@ mod v2;
 pub use cache::{render_once as render_pages, spawn as spawn_page_cache, PageCache};
 pub use error::Error;
 pub use incident_view::IncidentView;
-pub use server::{listen, raise_fd_limit, serve};
+pub use server::{listen, raise_fd_limit, serve, ServerReading, ServerStats};
 
 use crate::domain::{Clock, Config};
 use crate::probe::{Heartbeat, LiveView, PushBoard};
@@ -65,6 +65,8 @@ pub struct AppState {
     pub pages: Arc<PageCache>,
     /// Poked by every writer of public data so the page cache renders again at once.
     pub public: crate::incident::PublicChanged,
+    /// The HTTP server's connection counts, shown on `/healthz`.
+    pub server: Arc<ServerStats>,
 }
 
 impl AppState {

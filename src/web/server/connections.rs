@@ -48,8 +48,9 @@ pub(super) struct Connection {
     phase: AtomicU8,
     /// When the current phase began, in milliseconds since the registry's start.
     since_ms: AtomicU64,
-    /// Woken when the registry evicts this connection.
-    pub evicted: Notify,
+    /// Woken at every change of phase (including eviction), so the connection's task looks at
+    /// its deadline again.
+    pub changed: Notify,
     epoch: Instant,
 }
 
@@ -72,6 +73,7 @@ impl Connection {
             ) {
                 Ok(_) => {
                     self.since_ms.store(self.now_ms(), Ordering::Release);
+                    self.changed.notify_one();
                     return true;
                 }
                 Err(actual) => current = actual,
@@ -132,6 +134,7 @@ pub(super) enum Refusal {
 /// The registry of held connections. Cheap to share; one short lock per accept and close.
 #[derive(Debug)]
 pub(super) struct Connections {
+    stats: Arc<super::ServerStats>,
     max_total: usize,
     max_per_client: usize,
     epoch: Instant,
@@ -145,6 +148,21 @@ struct Inner {
     by_client: HashMap<IpAddr, Vec<Arc<Connection>>>,
 }
 
+impl Inner {
+    /// Removes connection `id` of `client`, if it is still registered.
+    fn forget(&mut self, client: IpAddr, id: u64) {
+        if let Some(list) = self.by_client.get_mut(&client) {
+            if let Some(i) = list.iter().position(|c| c.id == id) {
+                list.swap_remove(i);
+                self.total -= 1;
+            }
+            if list.is_empty() {
+                self.by_client.remove(&client);
+            }
+        }
+    }
+}
+
 /// A held connection's place in the registry; dropping it frees the place.
 #[derive(Debug)]
 pub(super) struct Held {
@@ -155,23 +173,20 @@ pub(super) struct Held {
 
 impl Drop for Held {
     fn drop(&mut self) {
-        let mut guard = self.registry.lock();
-        let inner = &mut *guard;
-        if let Some(list) = inner.by_client.get_mut(&self.client) {
-            if let Some(i) = list.iter().position(|c| c.id == self.connection.id) {
-                list.swap_remove(i);
-                inner.total -= 1;
-            }
-            if list.is_empty() {
-                inner.by_client.remove(&self.client);
-            }
-        }
+        let mut inner = self.registry.lock();
+        inner.forget(self.client, self.connection.id);
+        self.registry.stats.set_held(inner.total);
     }
 }
 
 impl Connections {
-    pub fn new(max_total: usize, max_per_client: usize) -> Arc<Connections> {
+    pub fn new(
+        max_total: usize,
+        max_per_client: usize,
+        stats: Arc<super::ServerStats>,
+    ) -> Arc<Connections> {
         Arc::new(Connections {
+            stats,
             max_total: max_total.max(1),
             max_per_client: max_per_client.max(1),
             epoch: Instant::now(),
@@ -188,16 +203,17 @@ impl Connections {
             return Err(Refusal::ClientLimit);
         }
         if inner.total >= self.max_total {
-            let victim = choose_victim(&inner, client, mine).ok_or(Refusal::Full)?;
-            if victim.enter(&[Phase::Idle, Phase::Head], Phase::Evicted) {
-                victim.evicted.notify_one();
-            }
+            let (victim_client, victim) =
+                choose_victim(&inner, client, mine).ok_or(Refusal::Full)?;
+            victim.enter(&[Phase::Idle, Phase::Head], Phase::Evicted);
+            // Its place is free at once; its task closes the socket when it next runs.
+            inner.forget(victim_client, victim.id);
         }
         let connection = Arc::new(Connection {
             id: self.next_id.fetch_add(1, Ordering::Relaxed),
             phase: AtomicU8::new(Phase::Idle as u8),
             since_ms: AtomicU64::new(u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(0)),
-            evicted: Notify::new(),
+            changed: Notify::new(),
             epoch: self.epoch,
         });
         inner
@@ -206,6 +222,7 @@ impl Connections {
             .or_default()
             .push(connection.clone());
         inner.total += 1;
+        self.stats.set_held(inner.total);
         Ok(Held {
             registry: self.clone(),
             client,
@@ -213,7 +230,7 @@ impl Connections {
         })
     }
 
-    /// Connections held now (evicted ones count until their task has closed them).
+    /// Connections held now (an evicted one no longer counts, even before its task closed it).
     pub fn held(&self) -> usize {
         self.lock().total
     }
@@ -228,18 +245,21 @@ impl Connections {
 /// The connection that gives way to a newcomer from `client` (holding `mine`): the oldest
 /// one with no request in progress, of the client holding the most connections, provided that
 /// client holds more than the newcomer's would after admission. Busy connections never give way.
-fn choose_victim(inner: &Inner, client: IpAddr, mine: usize) -> Option<Arc<Connection>> {
+fn choose_victim(inner: &Inner, client: IpAddr, mine: usize) -> Option<(IpAddr, Arc<Connection>)> {
     inner
         .by_client
         .iter()
         .filter(|(address, list)| **address != client && list.len() > mine)
-        .flat_map(|(_, list)| {
+        .flat_map(|(address, list)| {
             list.iter()
                 .filter(|c| matches!(c.phase(), Phase::Idle | Phase::Head))
-                .map(move |c| (list.len(), std::cmp::Reverse((c.since_ms(), c.id)), c))
+                .map(move |c| {
+                    let rank = (list.len(), std::cmp::Reverse((c.since_ms(), c.id)));
+                    (rank, *address, c)
+                })
         })
-        .max_by_key(|(count, age, _)| (*count, *age))
-        .map(|(_, _, c)| c.clone())
+        .max_by_key(|(rank, _, _)| *rank)
+        .map(|(_, address, c)| (address, c.clone()))
 }
 
 #[cfg(test)]
@@ -253,7 +273,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_client_gets_its_share_and_no_more() {
-        let registry = Connections::new(10, 2);
+        let registry = Connections::new(10, 2, Arc::default());
         let _a = registry.admit(ip(2)).expect("first");
         let _b = registry.admit(ip(2)).expect("second");
         assert_eq!(registry.admit(ip(2)).unwrap_err(), Refusal::ClientLimit);
@@ -265,7 +285,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_newcomer_evicts_the_oldest_idle_connection_of_the_biggest_client() {
-        let registry = Connections::new(4, 10);
+        let registry = Connections::new(4, 10, Arc::default());
         let flood: Vec<Held> = (0..3)
             .map(|_| registry.admit(ip(2)).expect("flood"))
             .collect();
@@ -285,7 +305,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_biggest_client_cannot_evict_others() {
-        let registry = Connections::new(3, 10);
+        let registry = Connections::new(3, 10, Arc::default());
         let _flood: Vec<Held> = (0..2)
             .map(|_| registry.admit(ip(2)).expect("flood"))
             .collect();
@@ -295,7 +315,7 @@ mod tests {
 
     #[tokio::test]
     async fn busy_connections_never_give_way() {
-        let registry = Connections::new(2, 10);
+        let registry = Connections::new(2, 10, Arc::default());
         let flood: Vec<Held> = (0..2)
             .map(|_| registry.admit(ip(2)).expect("flood"))
             .collect();
@@ -307,7 +327,7 @@ mod tests {
 
     #[tokio::test]
     async fn closing_frees_the_place() {
-        let registry = Connections::new(1, 1);
+        let registry = Connections::new(1, 1, Arc::default());
         let held = registry.admit(ip(2)).expect("first");
         assert_eq!(registry.held(), 1);
         drop(held);
@@ -317,7 +337,7 @@ mod tests {
 
     #[tokio::test]
     async fn timeouts_follow_the_phase() {
-        let registry = Connections::new(1, 1);
+        let registry = Connections::new(1, 1, Arc::default());
         let held = registry.admit(ip(2)).expect("first");
         let c = &held.connection;
         let header = Duration::from_secs(10);

@@ -10,8 +10,10 @@
 
 mod connections;
 mod fds;
+mod stats;
 
 pub use fds::raise_fd_limit;
+pub use stats::{ServerReading, ServerStats};
 
 use crate::domain::ServerSettings;
 use axum::extract::ConnectInfo;
@@ -78,17 +80,19 @@ pub async fn serve(
     router: Router,
     settings: ServerSettings,
     fd_limit: u64,
+    stats: Arc<ServerStats>,
     shutdown: CancellationToken,
     drain: Duration,
 ) {
     let max = settings.effective_max_connections(fd_limit);
+    stats.set_limit(max);
     tracing::info!(
         max_connections = max,
         per_client = settings.max_connections_per_client,
         fd_limit,
         "accepting connections"
     );
-    let registry = Connections::new(max, settings.max_connections_per_client);
+    let registry = Connections::new(max, settings.max_connections_per_client, stats.clone());
     let settings = Arc::new(settings);
     let mut tasks = JoinSet::new();
     loop {
@@ -114,10 +118,12 @@ pub async fn serve(
                     held,
                     router.clone(),
                     settings.clone(),
+                    stats.clone(),
                     shutdown.clone(),
                 ));
             }
             Err(refusal) => {
+                stats.refused();
                 tracing::debug!(%peer, ?refusal, "connection refused");
                 // Best effort and never blocking: a refused client learns why, or is closed.
                 let _ = stream.try_write(FULL_RESPONSE);
@@ -141,6 +147,7 @@ async fn serve_connection(
     held: Held,
     router: Router,
     settings: Arc<ServerSettings>,
+    stats: Arc<ServerStats>,
     shutdown: CancellationToken,
 ) {
     // No Nagle delay: a page's last partial segment goes out at once (as nginx does on
@@ -181,14 +188,16 @@ async fn serve_connection(
                 }
                 break;
             }
-            _ = connection.evicted.notified() => {
+            _ = connection.changed.notified() => {
                 if connection.phase() == connections::Phase::Evicted {
+                    stats.evicted();
                     tracing::debug!(%peer, "idle connection closed to make room");
                     break;
                 }
             }
             _ = tokio::time::sleep_until(deadline) => {
                 if deadline_passed(&connection, &settings) {
+                    stats.timed_out();
                     tracing::debug!(%peer, phase = ?connection.phase(), "connection timed out");
                     break;
                 }
