@@ -347,10 +347,7 @@ async fn a_flood_of_idle_and_dripping_connections_neither_silences_the_page_nor_
         limit, 768,
         "a quarter of 1,024 descriptors kept for the prober and the store"
     );
-    assert!(
-        held[held.len() - 1] <= limit as u64,
-        "never more than the limit"
-    );
+    assert!(held[held.len() - 1] <= limit, "never more than the limit");
     assert!(max_late < 500, "a probe started {max_late} ms late");
     assert_eq!(
         outages,
