@@ -66,11 +66,7 @@ pub(super) async fn run_probe(
         let interval_ms = timing.advance(started);
         let seen = check(&spec, &key, &shared, dns.as_ref(), keep_body, started).await;
         let (mut outcome, mut reason) = judge(&spec, &seen);
-        if outcome != Outcome::Up && seen.is_own_failure() {
-            // Beacon ran out of its own resources: the target was not seen at all.
-            outcome = Outcome::Unknown;
-            reason = Some(format!("not counted: {}", reason.unwrap_or_default()));
-        } else if outcome == Outcome::Down {
+        if outcome == Outcome::Down {
             if let Some(connectivity) = &shared.connectivity {
                 if let Err(why) = connectivity.check().await {
                     outcome = Outcome::Unknown;
