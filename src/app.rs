@@ -59,6 +59,8 @@ pub async fn run(
     clock: Arc<dyn Clock>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
+    let listening = listener.local_addr().ok();
+    let config = with_self_resolved(config, listening);
     store.sync_config(&config).await?;
     let prober_runtime = ProberRuntime::new().map_err(RunError::Runtime)?;
     let mut prober = prober_runtime
@@ -178,7 +180,10 @@ pub async fn run(
                         tracing::error!(error = %e, "configuration reload refused; the previous one keeps running");
                         error_tx.send_replace(Some(e.to_string()));
                     }
-                    Ok(new) => {
+                    Ok(mut new) => {
+                        if let Some(address) = listening {
+                            new.resolve_self(address);
+                        }
                         error_tx.send_replace(None);
                         if **config_tx.borrow() == new {
                             continue;
@@ -220,6 +225,20 @@ pub async fn run(
     store.close().await?;
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// The configuration with its `self:/path` probes pointed at the address Beacon listens on.
+fn with_self_resolved(config: Arc<Config>, listening: Option<std::net::SocketAddr>) -> Arc<Config> {
+    let Some(address) = listening else {
+        return config;
+    };
+    let mut resolved = (*config).clone();
+    resolved.resolve_self(address);
+    if resolved == *config {
+        config
+    } else {
+        Arc::new(resolved)
+    }
 }
 
 /// Forwards the prober's confirmed channel states to the auto-draft task (the incident module

@@ -299,3 +299,44 @@ async fn serve_backs_up_while_running_and_stops_cleanly_on_sigterm() {
         "WAL checkpointed into the database on shutdown"
     );
 }
+
+/// The shipped configuration's self-probe (`self:/healthz`) follows `--listen`: on any port the
+/// "Status page" channel turns up, instead of a false outage of 127.0.0.1:8080.
+#[tokio::test]
+async fn the_shipped_self_probe_follows_listen() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = Command::new(BEACON)
+        .args(["serve", "--listen", &listen])
+        .env(
+            "BEACON_CONFIG",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/probes.toml"),
+        )
+        .env("BEACON_DB", dir.path().join("beacon.db"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let status_url = format!("http://{listen}/api/v1/status");
+    let state = common::wait_for(Duration::from_secs(20), "the self-probe to run", || {
+        let url = status_url.clone();
+        async move {
+            let body: serde_json::Value = reqwest::get(url).await.ok()?.json().await.ok()?;
+            let channel = body["channels"]
+                .as_array()?
+                .iter()
+                .find(|c| c["id"] == "status-page")?
+                .clone();
+            (channel["state"] != "unknown").then_some(channel)
+        }
+    })
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(state["state"], "up", "{state}");
+}
