@@ -340,3 +340,33 @@ async fn the_shipped_self_probe_follows_listen() {
     let _ = child.wait();
     assert_eq!(state["state"], "up", "{state}");
 }
+
+#[test]
+fn init_writes_a_starter_config_that_checks_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("probes.toml");
+    let path_text = path.to_str().unwrap();
+    let out = beacon(&["init", "--config", path_text]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        written.contains("[[channel]]") && written.contains("# "),
+        "commented"
+    );
+    let checked = beacon(&["check", "--config", path_text]);
+    assert_eq!(checked.status.code(), Some(0), "{}", text(&checked.stderr));
+
+    std::fs::write(&path, "# mine\n").unwrap();
+    let again = beacon(&["init", "--config", path_text]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        text(&again.stderr).contains("already exists"),
+        "{}",
+        text(&again.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "# mine\n",
+        "not overwritten"
+    );
+}

@@ -10,6 +10,7 @@ mod bench_page;
 mod bench_report;
 mod history;
 mod incidents;
+mod init;
 mod operator;
 mod remote;
 mod users;
@@ -52,6 +53,13 @@ enum Command {
         db: PathBuf,
         #[arg(long, env = "BEACON_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
+    },
+    /// Write a commented starter configuration (never over an existing file).
+    #[command(after_help = "Example:\n  beacon init && beacon check && beacon serve")]
+    Init {
+        /// Where to write it.
+        #[arg(long, env = "BEACON_CONFIG", default_value = "probes.toml")]
+        config: PathBuf,
     },
     /// Validate a configuration and print one line per channel.
     Check {
@@ -214,6 +222,7 @@ pub fn main() -> ExitCode {
     init_logging(cli.log_format, default_level);
     match cli.command {
         Command::Check { config } => check(&config),
+        Command::Init { config } => report(init::init(&config)),
         Command::Serve { config, db, listen } => {
             let config_path = config;
             let config = match load_config(&config_path) {
