@@ -90,18 +90,19 @@ pub fn late_announcement(incident: &Incident) -> Option<LateAnnouncement> {
     })
 }
 
-/// The instant from which a published maintenance counts as maintenance: the start of its
-/// counted window, or, before a hand-started window has begun, the later of `scheduled_for`
-/// and the announcement. `None` for a draft, an incident, or a window announced after its end.
+/// The instant from which a published maintenance takes effect: the later of its start (its
+/// schedule, its `in_progress` update, or before a hand-started window has begun, its
+/// `scheduled_for`) and its announcement. A window that ended before this instant changes no
+/// time ([`maintenance_window`] is `None`). `None` for a draft or an incident.
 pub fn takes_effect_from(incident: &Incident) -> Option<Timestamp> {
     if incident.kind != IncidentKind::Maintenance {
         return None;
     }
     let announced = announced_at(incident)?;
-    match planned_window(incident) {
-        Some(_) => maintenance_window(incident).map(|w| w.from),
-        None => incident.scheduled_for.map(|s| s.max(announced)),
-    }
+    let planned = planned_window(incident)
+        .map(|w| w.from)
+        .or(incident.scheduled_for)?;
+    Some(planned.max(announced))
 }
 
 /// The window by its updates and schedule alone, before rule 6 cuts it at the announcement.

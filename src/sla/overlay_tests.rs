@@ -283,8 +283,8 @@ fn a_window_takes_effect_no_earlier_than_its_announcement() {
         ("announced at its start: the whole window", mnt(1).announce(0, "chat").window(0, H, true, true), Some((0, Some(H))), None, Some(0)),
         ("announced mid-window: from the announcement", mnt(1).announce(20 * MIN, "chat").window(0, H, true, true), Some((20 * MIN, Some(H))), Some((0, 20 * MIN)), Some(20 * MIN)),
         ("announced mid-window, ended by hand", mnt(1).announce(20 * MIN, "chat").window(0, H, true, false).complete(30 * MIN), Some((20 * MIN, Some(30 * MIN))), Some((0, 20 * MIN)), Some(20 * MIN)),
-        ("announced at its end: no effect", mnt(1).announce(H, "chat").window(0, H, true, true), None, Some((0, H)), None),
-        ("announced after its end: no effect", mnt(1).announce(2 * H, "chat").window(0, H, true, true), None, Some((0, 2 * H)), None),
+        ("announced at its end: no effect", mnt(1).announce(H, "chat").window(0, H, true, true), None, Some((0, H)), Some(H)),
+        ("announced after its end: no effect", mnt(1).announce(2 * H, "chat").window(0, H, true, true), None, Some((0, 2 * H)), Some(2 * H)),
         ("announced after its start, open-ended", mnt(1).announce(20 * MIN, "chat").window(0, H, true, false), Some((20 * MIN, None)), Some((0, 20 * MIN)), Some(20 * MIN)),
         ("imported with original times: the whole window", mnt(1).imported().announce(-H, "chat").window(0, H, true, true), Some((0, Some(H))), None, Some(0)),
         ("imported, announced mid-window: the same rule", mnt(1).imported().announce(20 * MIN, "chat").window(0, H, true, true), Some((20 * MIN, Some(H))), Some((0, 20 * MIN)), Some(20 * MIN)),
@@ -306,10 +306,18 @@ fn a_window_takes_effect_no_earlier_than_its_announcement() {
         );
         assert_eq!(
             late_announcement(&incident).map(|l| (l.planned_from, l.announced_at, l.counted)),
-            late.map(|(planned, announced)| (ts(planned), ts(announced), maintenance_window(&incident))),
+            late.map(|(planned, announced)| (
+                ts(planned),
+                ts(announced),
+                maintenance_window(&incident)
+            )),
             "{name}: late announcement"
         );
-        assert_eq!(takes_effect_from(&incident), effect.map(ts), "{name}: takes effect from");
+        assert_eq!(
+            takes_effect_from(&incident),
+            effect.map(ts),
+            "{name}: takes effect from"
+        );
     }
 }
 
@@ -332,7 +340,10 @@ fn a_late_window_keeps_the_measured_outage_before_its_announcement() {
         channel_timeline(&measured, &[], &windows),
         [tr(-4 * H, U), tr(-2 * H, D), tr(-90 * MIN, M), tr(0, U)]
     );
-    let after_the_fact = mnt(2).announce(H, "chat").window(-3 * H, 0, true, true).build();
+    let after_the_fact = mnt(2)
+        .announce(H, "chat")
+        .window(-3 * H, 0, true, true)
+        .build();
     let windows: Vec<Window> = maintenance_window(&after_the_fact).into_iter().collect();
     assert_eq!(
         channel_timeline(&measured, &[], &windows),
