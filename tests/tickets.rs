@@ -120,7 +120,7 @@ async fn the_critical_waiver_follows_the_published_acknowledgement() {
     )
     .await;
     assert_eq!(code, 201);
-    assert_eq!(replied["state"], "met");
+    assert_eq!(replied["state"], "met", "{replied}");
     let (code, error) = api(
         reqwest::Method::POST,
         beacon.url("/api/v1/tickets/BCN-2026-999999/events"),
