@@ -120,7 +120,7 @@ async fn the_critical_waiver_follows_the_published_acknowledgement() {
     )
     .await;
     assert_eq!(code, 201);
-    assert_eq!(replied["state"], "met");
+    assert_eq!(replied["state"], "met", "{replied}");
     let (code, error) = api(
         reqwest::Method::POST,
         beacon.url("/api/v1/tickets/BCN-2026-999999/events"),
@@ -271,7 +271,7 @@ fn a_helpdesk_export_imports_all_or_nothing() {
     );
     assert_eq!(code, 2);
     for expected in [
-        "line 3: first_reply_at \"2026-09-02T09:00:00Z\" is before received_at \"2026-09-02T10:00:00Z\"",
+        "line 3: first_reply_at \"2026-09-02T09:00:00Z\" is earlier than the ticket's receipt (2026-09-02T10:00:00.000Z)",
         "line 4: external_id \"Z-1\" of source \"zendesk\" repeats line 2",
         "nothing imported",
     ] {

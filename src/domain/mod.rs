@@ -21,7 +21,9 @@ pub use self::probe::{DnsRecord, HttpTarget, ProbeSpec, ProbeTarget, Schedule, T
 pub use self::recurring::{RecurringMaintenance, Repeat, WeeklyAt};
 pub use self::server::ServerSettings;
 pub use self::ticket::{Severity, Ticket, TicketEvent, TicketEventKind, TicketPolicy};
-pub use self::time::{Clock, SystemClock, Timestamp};
+pub use self::time::{
+    Clock, OutOfRange, SystemClock, Timestamp, EARLIEST_ACCEPTED, PLANNING_HORIZON_MS,
+};
 
 mod notify;
 pub use self::notify::{NotifyEventKind, NotifySettings, Secret, Webhook, WebhookFormat};
