@@ -21,6 +21,8 @@ pub(super) fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(receive, list))
         .routes(routes!(one))
         .routes(routes!(event))
+        .routes(routes!(external_event))
+        .routes(routes!(external_one))
         .routes(routes!(queue))
 }
 
@@ -252,13 +254,76 @@ async fn event(
         crate::store::Error::NotFound => Error::NotFound(format!("no ticket {id:?}")),
         other => Error::Store(other),
     })?;
+    record_event(&app, caller, received, body).await
+}
+
+/// Record an event of a ticket named by the helpdesk's source and id, as it was received
+/// (`source` is `api` for tickets posted without one), so a helpdesk never needs Beacon's id.
+#[utoipa::path(post, path = "/api/v1/tickets/by-external/{source}/{external_id}/events", tag = "tickets",
+    security(("bearer" = [])),
+    params(("source" = String, Path, description = "The ticket's source, e.g. zendesk (api when posted without one)"),
+        ("external_id" = String, Path, description = "The helpdesk's id of the ticket")),
+    request_body = EventBody,
+    responses((status = 201, description = "The ticket with its new event", body = TicketView),
+        AuthErrors, InputErrors, NotFoundError))]
+async fn external_event(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path((source, external_id)): Path<(String, String)>,
+    Body(body): Body<EventBody>,
+) -> Result<(StatusCode, Json<TicketView>), Error> {
+    caller.require(Role::Operator)?;
+    let received = by_external(&app, source, external_id).await?;
+    record_event(&app, caller, received, body).await
+}
+
+/// One ticket by the helpdesk's source and id.
+#[utoipa::path(get, path = "/api/v1/tickets/by-external/{source}/{external_id}", tag = "tickets",
+    security(("bearer" = [])),
+    params(("source" = String, Path, description = "The ticket's source, e.g. zendesk (api when posted without one)"),
+        ("external_id" = String, Path, description = "The helpdesk's id of the ticket")),
+    responses((status = 200, description = "The ticket", body = TicketView), AuthErrors, NotFoundError))]
+async fn external_one(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path((source, external_id)): Path<(String, String)>,
+) -> Result<Json<TicketView>, Error> {
+    caller.require(Role::Operator)?;
+    let record = by_external(&app, source, external_id).await?;
+    let evaluated = evaluate_one(&app, record).await?;
+    Ok(Json(view(evaluated, app.clock.now())))
+}
+
+async fn by_external(
+    app: &AppState,
+    source: String,
+    external_id: String,
+) -> Result<crate::store::TicketRecord, Error> {
+    let missing = format!("no ticket {external_id:?} from source {source:?}");
+    app.store
+        .ticket_by_external(source, external_id)
+        .await
+        .map_err(|e| match e {
+            crate::store::Error::NotFound => Error::NotFound(missing),
+            other => Error::Store(other),
+        })
+}
+
+/// Checks `body` against the stored ticket `received` and appends it.
+async fn record_event(
+    app: &AppState,
+    caller: Caller,
+    received: crate::store::TicketRecord,
+    body: EventBody,
+) -> Result<(StatusCode, Json<TicketView>), Error> {
+    let id = received.ticket.id.clone();
     let typed = TypedEvent {
         kind: &body.kind,
         at: body.at.as_deref(),
         severity: body.severity,
         channels: body.channels,
     };
-    let event = typed.check(&app, received.ticket.received_at, app.clock.now())?;
+    let event = typed.check(app, received.ticket.received_at, app.clock.now())?;
     let record = app
         .store
         .add_ticket_event(id.clone(), event, caller.actor)
@@ -267,7 +332,7 @@ async fn event(
             crate::store::Error::NotFound => Error::NotFound(format!("no ticket {id:?}")),
             other => Error::Store(other),
         })?;
-    let evaluated = evaluate_one(&app, record).await?;
+    let evaluated = evaluate_one(app, record).await?;
     Ok((StatusCode::CREATED, Json(view(evaluated, app.clock.now()))))
 }
 
