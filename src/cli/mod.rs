@@ -494,3 +494,48 @@ fn init_logging(format: LogFormat, default_level: &str) {
         LogFormat::Json => builder.json().init(),
     }
 }
+
+#[cfg(test)]
+mod help_tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// Every option and argument of every command has help text, and every command that runs
+    /// something shows an example: `beacon help` is the manual.
+    #[test]
+    fn every_option_has_help_and_every_command_an_example() {
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "beacon", &mut missing);
+        assert!(missing.is_empty(), "missing help:\n{}", missing.join("\n"));
+    }
+
+    fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        for arg in command.get_arguments() {
+            let id = arg.get_id().as_str();
+            if arg.is_hide_set() || id == "help" || id == "version" {
+                continue;
+            }
+            if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                missing.push(format!("{path}: option {id} has no help text"));
+            }
+        }
+        let subcommands: Vec<_> = command
+            .get_subcommands()
+            .filter(|c| !c.is_hide_set() && c.get_name() != "help")
+            .collect();
+        if subcommands.is_empty() && path != "beacon" {
+            let example = command
+                .get_after_help()
+                .is_some_and(|h| h.to_string().contains("Example"));
+            if !example {
+                missing.push(format!("{path}: no example"));
+            }
+        }
+        for sub in subcommands {
+            if sub.get_about().is_none() {
+                missing.push(format!("{path} {}: no description", sub.get_name()));
+            }
+            walk(sub, &format!("{path} {}", sub.get_name()), missing);
+        }
+    }
+}
