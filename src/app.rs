@@ -38,8 +38,6 @@ pub enum RunError {
     Prober(#[from] crate::probe::StartError),
     #[error(transparent)]
     Notify(#[from] crate::notify::StartError),
-    #[error("http server: {0}")]
-    Serve(#[from] std::io::Error),
     #[error("prober runtime: {0}")]
     Runtime(std::io::Error),
 }
