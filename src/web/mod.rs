@@ -15,6 +15,7 @@ mod cors;
 mod error;
 mod feeds;
 mod history;
+mod incident_checks;
 mod incident_view;
 mod incidents;
 mod live;
@@ -26,6 +27,7 @@ mod page;
 mod push;
 mod recurring;
 mod reports;
+mod text;
 mod tickets;
 mod v2;
 

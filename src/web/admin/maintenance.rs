@@ -9,7 +9,7 @@ use super::{
 use crate::domain::{
     Config, DeclaredStatus, Impact, Incident, IncidentKind, NewIncident, Timestamp, UpdateStatus,
 };
-use crate::web::incidents::{affected, non_empty, time};
+use crate::web::incidents::{affected, message, non_empty, time};
 use crate::web::{AppState, Error};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -123,7 +123,7 @@ fn window(config: &Config, typed: &Typed) -> Result<NewIncident, Error> {
         service_wide: false,
         started_at: None,
         status: UpdateStatus::Scheduled,
-        message: typed.message.clone(),
+        message: message(typed.message.clone())?,
         affected: Some(affected(config, channels)?),
         publish: true,
         scheduled_for: Some(from),
@@ -187,6 +187,7 @@ fn page(
                 (Field::text("title", "Title", &typed.title).render(errors))
                 label for="message" { "Message (Markdown)" }
                 textarea id="message" name="message" rows="3" { (typed.message) }
+                (field_error(errors, "message"))
                 (Field::text("scheduled_for", "Starts (UTC)", &typed.from).kind("datetime-local").render(errors))
                 (Field::text("scheduled_until", "Ends (UTC)", &typed.until).kind("datetime-local").render(errors))
                 (channel_checkboxes(config, "Channels under maintenance", "mch:", &typed.channels))
