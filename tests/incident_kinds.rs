@@ -45,7 +45,11 @@ async fn each_kind_is_served_by_its_own_endpoints_only() {
     ] {
         let (code, answer) = call(Method::GET, format!("/api/v1/{kind}/{id}"), None).await;
         assert_eq!(code, 404, "GET /{kind}/ of a {other}: {answer}");
-        let status = if kind == "incidents" { "identified" } else { "in_progress" };
+        let status = if kind == "incidents" {
+            "identified"
+        } else {
+            "in_progress"
+        };
         let (code, answer) = call(
             Method::POST,
             format!("/api/v1/{kind}/{id}/updates"),
@@ -90,7 +94,12 @@ async fn each_kind_is_served_by_its_own_endpoints_only() {
     .await;
     assert_eq!(code, 422, "an incident status on maintenance: {refused}");
     assert_eq!(refused["field"], "status");
-    let (code, _) = call(Method::DELETE, format!("/api/v1/maintenances/{window}"), None).await;
+    let (code, _) = call(
+        Method::DELETE,
+        format!("/api/v1/maintenances/{window}"),
+        None,
+    )
+    .await;
     assert_eq!(code, 204);
     let (code, _) = call(
         Method::POST,
@@ -113,10 +122,22 @@ async fn the_document_gives_each_kind_its_own_statuses() {
         .await
         .expect("json");
     let schemas = &doc["components"]["schemas"];
-    let incident = json!(["investigating", "identified", "monitoring", "resolved", "postmortem"]);
+    let incident = json!([
+        "investigating",
+        "identified",
+        "monitoring",
+        "resolved",
+        "postmortem"
+    ]);
     let maintenance = json!(["scheduled", "in_progress", "verifying", "completed"]);
-    assert_eq!(schemas["IncidentBody"]["properties"]["status"]["enum"], incident);
-    assert_eq!(schemas["UpdateBody"]["properties"]["status"]["enum"], incident);
+    assert_eq!(
+        schemas["IncidentBody"]["properties"]["status"]["enum"],
+        incident
+    );
+    assert_eq!(
+        schemas["UpdateBody"]["properties"]["status"]["enum"],
+        incident
+    );
     assert_eq!(
         schemas["MaintenanceUpdateBody"]["properties"]["status"]["enum"],
         maintenance
