@@ -263,7 +263,11 @@ async fn components_have_real_creation_times_and_updates_name_their_components()
     }
     let group = components.iter().find(|c| c["group"] == true).unwrap();
     let group_at = beacon::domain::Timestamp::parse(group["created_at"].as_str().unwrap());
-    assert_eq!(group_at, channel_times.iter().min().copied(), "since its first channel");
+    assert_eq!(
+        group_at,
+        channel_times.iter().min().copied(),
+        "since its first channel"
+    );
 
     let (_, incidents) = get(&beacon, "/api/v2/incidents.json").await;
     let incident = &incidents["incidents"][0];
@@ -274,7 +278,11 @@ async fn components_have_real_creation_times_and_updates_name_their_components()
         .map(|c| c["id"].as_str().unwrap())
         .collect();
     ids.sort_unstable();
-    assert_eq!(ids, ["live-chat", "web-form"], "the group's channels, not the group");
+    assert_eq!(
+        ids,
+        ["live-chat", "web-form"],
+        "the group's channels, not the group"
+    );
     let updates = incident["incident_updates"].as_array().unwrap();
     assert_eq!(updates.len(), 3);
     let sorted = |v: &Value| {

@@ -20,7 +20,7 @@ mod writer;
 
 pub use accounts::{SessionRecord, UserRecord};
 pub use history::{ChannelRecord, ProbeHistory};
-pub use incidents::{AuditEntry, ImportedIncident, ImportedUpdate, TokenRecord};
+pub use incidents::{AuditEntry, ImportedIncident, ImportedUpdate, ImportedWindow, TokenRecord};
 pub use outbox::{
     DeliveryAttempt, DeliveryStatus, NotifyDelivery, OutboxEntry, PendingNotification,
 };
