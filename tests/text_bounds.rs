@@ -131,6 +131,45 @@ async fn overlong_and_nul_texts_are_refused_naming_the_field() {
     }
     nothing_stored(&beacon, &token).await;
 
+    // A ticket's event: its channels are bounded whatever the event type.
+    let (status, ticket) = api(
+        Method::POST,
+        beacon.url("/api/v1/tickets"),
+        Some(&token),
+        Some(json!({"external_id": "T-9", "severity": "low"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{ticket}");
+    let events = format!(
+        "/api/v1/tickets/{}/events",
+        ticket["id"].as_str().expect("id")
+    );
+    for (kind, field) in [
+        ("reopen", "channels[0]"),
+        ("channels_change", "channels[0]"),
+    ] {
+        let (status, answer) = api(
+            Method::POST,
+            beacon.url(&events),
+            Some(&token),
+            Some(json!({"type": kind, "channels": ["a\u{0}"]})),
+        )
+        .await;
+        assert_eq!(status, 422, "{kind}: {answer}");
+        assert_eq!(answer["field"], field);
+    }
+    let (_, read) = api(
+        Method::GET,
+        beacon.url(&format!(
+            "/api/v1/tickets/{}",
+            ticket["id"].as_str().expect("id")
+        )),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(read["events"], json!([]), "no event stored: {read}");
+
     // At the limit is fine: 200 characters of three bytes each, 20,000 of message.
     let (status, created) = api(
         Method::POST,

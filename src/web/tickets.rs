@@ -257,6 +257,10 @@ async fn event(
         message: format!("{field} is required for this event type"),
         field: field.into(),
     };
+    // Bounded whatever the type, though only channels_change reads them.
+    if let Some(channels) = &body.channels {
+        text::check_each(channels, "channels", text::KEY)?;
+    }
     let kind = match body.kind.as_str() {
         "public_reply" => TicketEventKind::PublicReply,
         "auto_ack" => TicketEventKind::AutoAck,
