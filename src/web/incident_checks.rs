@@ -40,7 +40,7 @@ pub(super) async fn of_kind(
             IncidentKind::Incident => "incident",
             IncidentKind::Maintenance => "maintenance",
         };
-        Error::NotFound(format!("no {name} {id:?}"))
+        Error::NotFound(format!("{name} {id:?} not found"))
     };
     let n = id.parse().map_err(|_| not_found())?;
     match app.store.incident(n).await {
