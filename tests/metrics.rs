@@ -255,12 +255,18 @@ async fn metrics_show_states_counters_histograms_and_month_figures() {
         ],
     );
     assert!(downs > 0.0, "live-chat observed down {downs} times");
-    assert!(scrape
-        .find(
+    // Every outcome is a series from zero, before its first event.
+    assert_eq!(
+        scrape.value(
             "beacon_observations_total",
-            &[("channel", "web-form"), ("outcome", "down")]
-        )
-        .is_empty());
+            &[
+                ("channel", "web-form"),
+                ("probe", "health"),
+                ("outcome", "down")
+            ]
+        ),
+        0.0
+    );
 
     let labels = [("channel", "web-form"), ("probe", "health")];
     let responses = assert_histogram(&scrape, "beacon_probe_response_seconds", &labels);
@@ -271,8 +277,19 @@ async fn metrics_show_states_counters_histograms_and_month_figures() {
         scrape
             .find("beacon_probe_response_seconds_bucket", &labels)
             .len(),
-        9,
-        "8 buckets and +Inf"
+        14,
+        "13 buckets from 1 ms and +Inf"
+    );
+    assert_eq!(
+        scrape
+            .find("beacon_probe_response_seconds_bucket", &labels)
+            .iter()
+            .map(|s| s.labels["le"].as_str())
+            .collect::<Vec<_>>(),
+        [
+            "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5",
+            "5", "10", "+Inf"
+        ]
     );
 
     let availability = scrape.value(
@@ -309,6 +326,37 @@ async fn metrics_show_states_counters_histograms_and_month_figures() {
             .map(String::as_str),
         Some("histogram")
     );
+    beacon.stop().await;
+}
+
+/// A probe that has not run yet (a long interval: its first run is scheduled later) already
+/// has every outcome counter at zero and empty histograms, so `increase()` sees its first
+/// event.
+#[tokio::test]
+async fn counters_start_from_zero_before_the_first_event() {
+    let up = Upstream::start().await;
+    let config = fast_config(&[("web-form", &up.url())], 1, 1)
+        .replace("every = \"100ms\"", "every = \"1h\"");
+    assert!(config.contains("every = \"1h\""), "{config}");
+    let beacon = Beacon::start(&config).await;
+    let scrape = Scrape::parse(&scrape_text(&beacon).await);
+    let labels = [("channel", "web-form"), ("probe", "health")];
+    for outcome in ["up", "degraded", "down", "unknown"] {
+        let mut with_outcome = labels.to_vec();
+        with_outcome.push(("outcome", outcome));
+        assert!(
+            scrape.value("beacon_observations_total", &with_outcome) <= 1.0,
+            "{outcome}"
+        );
+    }
+    let total: f64 = scrape
+        .find("beacon_observations_total", &labels)
+        .iter()
+        .map(|s| s.value)
+        .sum();
+    let count = assert_histogram(&scrape, "beacon_probe_lateness_seconds", &labels);
+    assert_eq!(total, count, "one lateness per run");
+    assert_histogram(&scrape, "beacon_probe_response_seconds", &labels);
     beacon.stop().await;
 }
 

@@ -189,6 +189,11 @@ async fn if_none_match_answers_304_and_ignores_garbage() {
             assert_eq!(header(&headers, "access-control-allow-origin"), "*");
             assert_eq!(header(&headers, "vary"), "accept-encoding");
             assert!(headers.get("content-type").is_none());
+            assert!(
+                headers.get("content-length").is_none(),
+                "a 304 states no length: {headers:?}"
+            );
+            assert!(headers.get("transfer-encoding").is_none());
         } else {
             assert!(!body.is_empty());
         }

@@ -45,12 +45,12 @@ async fn statuspage_history_keeps_its_publication_times() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(
         stdout.trim(),
-        "imported 2 new incidents (0 already present)"
+        "imported 2 new incidents and maintenance windows (0 already present)"
     );
     let (_, stdout, _) = import(dir.path(), &file, &["Knowledge base=helpdesk"]);
     assert_eq!(
         stdout.trim(),
-        "imported 0 new incidents (2 already present)"
+        "imported 0 new incidents and maintenance windows (2 already present)"
     );
 
     let store = beacon::store::Store::open(&dir.path().join("beacon.db")).unwrap();
@@ -171,7 +171,7 @@ async fn a_statuspage_history_round_trips_through_beacons_v2_json() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(
         stdout.trim(),
-        "imported 4 new incidents (0 already present)"
+        "imported 4 new incidents and maintenance windows (0 already present)"
     );
     let tickets = dir.path().join("tickets.csv");
     std::fs::write(
@@ -254,12 +254,11 @@ async fn a_statuspage_history_round_trips_through_beacons_v2_json() {
                 text.ends_with('Z') && text.len() == 24,
                 "UTC with milliseconds: {text}"
             );
-            // Components the update put in a non-operational status, mapped to channels
-            // (Beacon keeps the declared statuses; "operational" means no longer affected).
+            // The components the update changed, mapped to channels: those it put in a
+            // non-operational status and those it gave back ("operational").
             if let Some(list) = t["affected_components"].as_array() {
                 let declared: Vec<(String, String)> = list
                     .iter()
-                    .filter(|a| a["new_status"] != "operational")
                     .map(|a| {
                         let id = channel_of(a["name"].as_str().unwrap());
                         (id.to_owned(), a["new_status"].as_str().unwrap().to_owned())
@@ -293,7 +292,7 @@ async fn a_statuspage_history_round_trips_through_beacons_v2_json() {
         .unwrap();
     assert_eq!(
         first["affected_components"],
-        serde_json::json!([{"code": "web-form", "name": "Web form", "old_status": null, "new_status": "major_outage"}])
+        serde_json::json!([{"code": "web-form", "name": "Web form", "old_status": "operational", "new_status": "major_outage"}])
     );
 
     // The Critical ticket received after the imported acknowledgement is waived, and says

@@ -198,3 +198,114 @@ async fn a_real_statuspage_client_reads_the_summary() {
     );
     beacon.stop().await;
 }
+
+/// Components carry the time their channel was first stored; a group's key in an incident
+/// names the group's channels, each update says each component's status before and after.
+#[tokio::test]
+async fn components_have_real_creation_times_and_updates_name_their_components() {
+    let before = beacon::domain::Clock::now(&beacon::domain::SystemClock);
+    let up = Upstream::start().await;
+    let beacon = Beacon::start(&fast_config(
+        &[("web-form", &up.url()), ("live-chat", &up.url())],
+        2,
+        1,
+    ))
+    .await;
+    let token = common::api_token(&beacon, "operator").await;
+    let client = reqwest::Client::new();
+    let created: Value = client
+        .post(beacon.url("/api/v1/incidents"))
+        .bearer_auth(&token)
+        .json(&json!({"title": "Support degraded", "impact": "minor",
+            "channels": {"group:support-channels": "partial_outage"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap();
+    let response = client
+        .post(beacon.url(&format!("/api/v1/incidents/{id}/updates")))
+        .bearer_auth(&token)
+        .json(&json!({"status": "identified", "channels": {"live-chat": "major_outage"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let response = client
+        .post(beacon.url(&format!("/api/v1/incidents/{id}/updates")))
+        .bearer_auth(&token)
+        .json(&json!({"status": "monitoring", "message": "Keeps the set"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+
+    let (_, components) = get(&beacon, "/api/v2/components.json").await;
+    let after = beacon::domain::Clock::now(&beacon::domain::SystemClock);
+    let components = components["components"].as_array().unwrap().clone();
+    assert_eq!(components.len(), 3);
+    let mut channel_times = Vec::new();
+    for c in &components {
+        let at = beacon::domain::Timestamp::parse(c["created_at"].as_str().unwrap()).unwrap();
+        assert!(
+            before.plus_ms(-1_000) <= at && at <= after,
+            "{}: created_at {} not when it was first stored (between {} and {})",
+            c["id"],
+            c["created_at"],
+            before.to_rfc3339(),
+            after.to_rfc3339()
+        );
+        if c["group"] == false {
+            channel_times.push(at);
+        }
+    }
+    let group = components.iter().find(|c| c["group"] == true).unwrap();
+    let group_at = beacon::domain::Timestamp::parse(group["created_at"].as_str().unwrap());
+    assert_eq!(
+        group_at,
+        channel_times.iter().min().copied(),
+        "since its first channel"
+    );
+
+    let (_, incidents) = get(&beacon, "/api/v2/incidents.json").await;
+    let incident = &incidents["incidents"][0];
+    let mut ids: Vec<&str> = incident["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(
+        ids,
+        ["live-chat", "web-form"],
+        "the group's channels, not the group"
+    );
+    let updates = incident["incident_updates"].as_array().unwrap();
+    assert_eq!(updates.len(), 3);
+    let sorted = |v: &Value| {
+        let mut list = v.as_array().unwrap().clone();
+        list.sort_by(|a, b| a["code"].as_str().cmp(&b["code"].as_str()));
+        Value::Array(list)
+    };
+    // Newest first: monitoring kept the set, identified changed it, investigating declared it.
+    assert_eq!(updates[0]["status"], "monitoring");
+    assert_eq!(updates[0]["affected_components"], Value::Null);
+    assert_eq!(
+        sorted(&updates[1]["affected_components"]),
+        json!([
+            {"code": "live-chat", "name": "Channel live-chat", "old_status": "partial_outage", "new_status": "major_outage"},
+            {"code": "web-form", "name": "Channel web-form", "old_status": "partial_outage", "new_status": "operational"},
+        ])
+    );
+    assert_eq!(
+        sorted(&updates[2]["affected_components"]),
+        json!([
+            {"code": "live-chat", "name": "Channel live-chat", "old_status": "operational", "new_status": "partial_outage"},
+            {"code": "web-form", "name": "Channel web-form", "old_status": "operational", "new_status": "partial_outage"},
+        ])
+    );
+    beacon.stop().await;
+}

@@ -176,7 +176,8 @@ enum ImportCommand {
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
         db: PathBuf,
     },
-    /// Incidents from a Statuspage `incidents.json` (v2), keeping their publication times;
+    /// Incidents from a Statuspage `incidents.json` and maintenance windows from its
+    /// `scheduled-maintenances.json` (v2), keeping their publication and planned times;
     /// all or nothing, and importing twice adds nothing.
     Incidents {
         file: PathBuf,

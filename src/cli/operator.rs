@@ -140,7 +140,7 @@ pub(super) fn import_incidents(
             .import_incidents(incidents, SystemClock.now(), cli_actor())
             .await?;
         println!(
-            "imported {added} new incidents ({} already present)",
+            "imported {added} new incidents and maintenance windows ({} already present)",
             total - added
         );
         Ok(())

@@ -68,6 +68,19 @@ pub enum UpdateStatus {
 }
 
 impl UpdateStatus {
+    /// Every status, incidents' first.
+    pub const ALL: [UpdateStatus; 9] = [
+        UpdateStatus::Investigating,
+        UpdateStatus::Identified,
+        UpdateStatus::Monitoring,
+        UpdateStatus::Resolved,
+        UpdateStatus::Postmortem,
+        UpdateStatus::Scheduled,
+        UpdateStatus::InProgress,
+        UpdateStatus::Verifying,
+        UpdateStatus::Completed,
+    ];
+
     /// Statuses an incident may take; the others belong to maintenance.
     pub fn fits(self, kind: IncidentKind) -> bool {
         use UpdateStatus::*;
@@ -106,20 +119,7 @@ impl UpdateStatus {
     }
 
     pub fn parse(text: &str) -> Option<UpdateStatus> {
-        use UpdateStatus::*;
-        [
-            Investigating,
-            Identified,
-            Monitoring,
-            Resolved,
-            Postmortem,
-            Scheduled,
-            InProgress,
-            Verifying,
-            Completed,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == text)
+        UpdateStatus::ALL.into_iter().find(|s| s.as_str() == text)
     }
 }
 

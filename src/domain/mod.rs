@@ -118,6 +118,14 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Every outcome, in the order `/metrics` lists them.
+    pub const ALL: [Outcome; 4] = [
+        Outcome::Up,
+        Outcome::Degraded,
+        Outcome::Down,
+        Outcome::Unknown,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Up => "up",
@@ -128,14 +136,7 @@ impl Outcome {
     }
 
     pub fn parse(name: &str) -> Option<Outcome> {
-        [
-            Outcome::Up,
-            Outcome::Degraded,
-            Outcome::Down,
-            Outcome::Unknown,
-        ]
-        .into_iter()
-        .find(|o| o.as_str() == name)
+        Outcome::ALL.into_iter().find(|o| o.as_str() == name)
     }
 
     /// The state a confirmed run of this outcome puts the probe in.

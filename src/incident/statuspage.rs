@@ -1,15 +1,20 @@
-//! `beacon import incidents`: history from Statuspage's public `incidents.json` (v2 layout),
-//! keeping each update's original time as its publication time. Everything is checked before
-//! anything is written; a bad file names what is wrong.
+//! `beacon import incidents`: history from Statuspage's public `incidents.json` and
+//! `scheduled-maintenances.json` (v2 layout; a file with both lists, like `summary.json`,
+//! brings both), keeping each update's original time as its publication time and each
+//! window's planned times. Everything is checked before anything is written; a bad file
+//! names what is wrong.
 
-use crate::domain::{Affected, Channel, DeclaredStatus, Impact, Timestamp, UpdateStatus};
-use crate::store::{ImportedIncident, ImportedUpdate};
+use crate::domain::{
+    Affected, Channel, DeclaredStatus, Impact, IncidentKind, Timestamp, UpdateStatus,
+};
+use crate::store::{ImportedIncident, ImportedUpdate, ImportedWindow};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
 #[derive(Deserialize)]
 struct File {
-    incidents: Vec<RawIncident>,
+    incidents: Option<Vec<RawIncident>>,
+    scheduled_maintenances: Option<Vec<RawIncident>>,
 }
 
 #[derive(Deserialize)]
@@ -23,6 +28,13 @@ struct RawIncident {
     components: Vec<RawComponent>,
     #[serde(default)]
     incident_updates: Vec<RawUpdate>,
+    /// Maintenance only: the planned window, and whether Statuspage moved it on by itself.
+    scheduled_for: Option<String>,
+    scheduled_until: Option<String>,
+    #[serde(default)]
+    scheduled_auto_in_progress: bool,
+    #[serde(default)]
+    scheduled_auto_completed: bool,
 }
 
 #[derive(Deserialize)]
@@ -52,17 +64,33 @@ pub fn parse(
     channels: &[Channel],
     map: &BTreeMap<String, String>,
 ) -> Result<Vec<ImportedIncident>, String> {
-    let file: File =
-        serde_json::from_str(text).map_err(|e| format!("not a Statuspage incidents.json: {e}"))?;
-    file.incidents
-        .into_iter()
-        .enumerate()
-        .map(|(n, raw)| incident(raw, channels, map).map_err(|e| format!("incidents[{n}]: {e}")))
-        .collect()
+    let not_statuspage = "not a Statuspage incidents.json or scheduled-maintenances.json";
+    let file: File = serde_json::from_str(text).map_err(|e| format!("{not_statuspage}: {e}"))?;
+    if file.incidents.is_none() && file.scheduled_maintenances.is_none() {
+        return Err(format!(
+            "{not_statuspage}: neither `incidents` nor `scheduled_maintenances` is there"
+        ));
+    }
+    let lists = [
+        (IncidentKind::Incident, "incidents", file.incidents),
+        (
+            IncidentKind::Maintenance,
+            "scheduled_maintenances",
+            file.scheduled_maintenances,
+        ),
+    ];
+    let mut out = Vec::new();
+    for (kind, key, list) in lists {
+        for (n, raw) in list.unwrap_or_default().into_iter().enumerate() {
+            out.push(incident(raw, kind, channels, map).map_err(|e| format!("{key}[{n}]: {e}"))?);
+        }
+    }
+    Ok(out)
 }
 
 fn incident(
     raw: RawIncident,
+    kind: IncidentKind,
     channels: &[Channel],
     map: &BTreeMap<String, String>,
 ) -> Result<ImportedIncident, String> {
@@ -95,7 +123,9 @@ fn incident(
         .incident_updates
         .into_iter()
         .enumerate()
-        .map(|(n, u)| update(u, channels, map).map_err(|e| format!("incident_updates[{n}]: {e}")))
+        .map(|(n, u)| {
+            update(u, kind, channels, map).map_err(|e| format!("incident_updates[{n}]: {e}"))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     updates.sort_by_key(|u| u.published_at);
     if updates.is_empty() {
@@ -104,6 +134,7 @@ fn incident(
     // Components named on the incident but on no update: the whole incident affected them.
     if updates.iter().all(|u| u.affected.is_none()) && !raw.components.is_empty() {
         let status = match impact {
+            _ if kind == IncidentKind::Maintenance => DeclaredStatus::UnderMaintenance,
             Impact::Critical | Impact::Major => DeclaredStatus::MajorOutage,
             Impact::Minor => DeclaredStatus::PartialOutage,
             Impact::None | Impact::Maintenance => DeclaredStatus::DegradedPerformance,
@@ -114,25 +145,52 @@ fn incident(
         }
         updates[0].affected = Some(affected);
     }
+    let window = match kind {
+        IncidentKind::Incident => None,
+        IncidentKind::Maintenance => {
+            let from = time(raw.scheduled_for.as_deref(), "scheduled_for")?;
+            let until = time(raw.scheduled_until.as_deref(), "scheduled_until")?;
+            if until <= from {
+                return Err("scheduled_until must be after scheduled_for".into());
+            }
+            Some(ImportedWindow {
+                scheduled_for: from,
+                scheduled_until: until,
+                auto_start: raw.scheduled_auto_in_progress,
+                auto_end: raw.scheduled_auto_completed,
+            })
+        }
+    };
     Ok(ImportedIncident {
         external_id,
         title,
-        impact,
+        // Beacon's windows all have the maintenance impact, as the API gives them.
+        impact: if window.is_some() {
+            Impact::Maintenance
+        } else {
+            impact
+        },
         started_at,
         created_at,
         updates,
+        window,
     })
 }
 
 fn update(
     raw: RawUpdate,
+    kind: IncidentKind,
     channels: &[Channel],
     map: &BTreeMap<String, String>,
 ) -> Result<ImportedUpdate, String> {
     let status_text = raw.status.ok_or("missing status")?;
+    let kind_name = match kind {
+        IncidentKind::Incident => "an incident",
+        IncidentKind::Maintenance => "a maintenance",
+    };
     let status = UpdateStatus::parse(&status_text)
-        .filter(|s| s.fits(crate::domain::IncidentKind::Incident))
-        .ok_or_else(|| format!("status {status_text:?} is not an incident status"))?;
+        .filter(|s| s.fits(kind))
+        .ok_or_else(|| format!("status {status_text:?} is not {kind_name} status"))?;
     let affected = match raw.affected_components {
         None => None,
         Some(list) => {

@@ -4,13 +4,16 @@
 //! web layer only reads a snapshot. Kept in memory only: they restart from zero with the
 //! process, which is what Prometheus counters are expected to do.
 
-use crate::domain::{Observation, ProbeKey};
+use crate::domain::{Observation, Outcome, ProbeKey};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-/// Upper bounds (seconds) of the response time buckets: from a fast local check to the
-/// longest timeouts people configure.
-pub const RESPONSE_BUCKETS: &[f64] = &[0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+/// Upper bounds (seconds) of the response time buckets: from 1 ms (a local check; with a
+/// first bucket any coarser, Prometheus would interpolate a 2 ms probe's p99 to tens of
+/// milliseconds) to the longest timeouts people configure.
+pub const RESPONSE_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 
 /// Upper bounds (seconds) of the lateness buckets: a healthy scheduler starts within a few
 /// milliseconds; a second late means the runtime or the machine is overloaded.
@@ -72,6 +75,28 @@ pub struct ProbeMetricsSnapshot {
     pub observations: BTreeMap<(ProbeKey, &'static str), u64>,
 }
 
+impl ProbeMetricsSnapshot {
+    /// Adds every probe of `keys` that has not run yet: each outcome counted zero times and
+    /// empty histograms, so a counter exists from zero before its first event (Prometheus's
+    /// `rate` and `increase` miss the first event of a series that appears with it).
+    pub fn with_probes(mut self, keys: impl IntoIterator<Item = ProbeKey>) -> Self {
+        for key in keys {
+            for outcome in Outcome::ALL {
+                self.observations
+                    .entry((key.clone(), outcome.as_str()))
+                    .or_default();
+            }
+            self.lateness
+                .entry(key.clone())
+                .or_insert_with(|| Histogram::new(LATENESS_BUCKETS));
+            self.response
+                .entry(key)
+                .or_insert_with(|| Histogram::new(RESPONSE_BUCKETS));
+        }
+        self
+    }
+}
+
 /// Shared, cheap-to-clone handle: the recorder writes, `/metrics` reads.
 ///
 /// One mutex is enough: the recorder takes it once per observation for a few map updates,
@@ -128,5 +153,37 @@ mod tests {
         assert_eq!(h.cumulative().collect::<Vec<_>>(), [(0.1, 2), (1.0, 4)]);
         assert_eq!(h.count(), 5);
         assert!((h.sum() - 4.65).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_two_millisecond_response_lands_in_a_millisecond_bucket() {
+        let mut h = Histogram::new(RESPONSE_BUCKETS);
+        h.observe(0.002);
+        let first_holding = h.cumulative().find(|&(_, n)| n == 1).map(|(b, _)| b);
+        assert_eq!(first_holding, Some(0.0025));
+        assert_eq!(RESPONSE_BUCKETS.first(), Some(&0.001));
+        assert!(RESPONSE_BUCKETS.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn probes_that_never_ran_count_every_outcome_from_zero() {
+        let ran = ProbeKey {
+            channel: "a".into(),
+            probe: "p".into(),
+        };
+        let idle = ProbeKey {
+            channel: "b".into(),
+            probe: "q".into(),
+        };
+        let mut snapshot = ProbeMetricsSnapshot::default();
+        snapshot.observations.insert((ran.clone(), "up"), 3);
+        let snapshot = snapshot.with_probes([ran.clone(), idle.clone()]);
+        assert_eq!(snapshot.observations[&(ran.clone(), "up")], 3, "kept");
+        for outcome in Outcome::ALL {
+            assert_eq!(snapshot.observations[&(idle.clone(), outcome.as_str())], 0);
+        }
+        assert_eq!(snapshot.observations.len(), 8);
+        assert_eq!(snapshot.response[&idle].count(), 0);
+        assert_eq!(snapshot.lateness[&ran].count(), 0);
     }
 }

@@ -14,6 +14,9 @@ pub struct ChannelRecord {
     pub in_commitment: bool,
     /// Still in the configuration.
     pub active: bool,
+    /// When it was first stored (for channels stored before migration 007: its first
+    /// transition).
+    pub created_at: Timestamp,
 }
 
 /// One probe's stored timeline over a period, and its state machine checkpoint (which says
@@ -31,7 +34,7 @@ impl Store {
     pub async fn channel_records(&self) -> Result<Vec<ChannelRecord>> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT id, name, group_name, in_commitment, active FROM channels
+                "SELECT id, name, group_name, in_commitment, active, created_at_ms FROM channels
                  ORDER BY active DESC, position, id",
             )?;
             let rows = stmt.query_map([], |r| {
@@ -41,6 +44,7 @@ impl Store {
                     group: r.get(2)?,
                     in_commitment: r.get(3)?,
                     active: r.get(4)?,
+                    created_at: Timestamp(r.get(5)?),
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)

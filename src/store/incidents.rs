@@ -21,6 +21,17 @@ pub struct ImportedIncident {
     pub created_at: Timestamp,
     /// Oldest first; the first one's time is the acknowledgement.
     pub updates: Vec<ImportedUpdate>,
+    /// A maintenance window's plan; `None` for an incident.
+    pub window: Option<ImportedWindow>,
+}
+
+/// The planned window of an imported maintenance.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ImportedWindow {
+    pub scheduled_for: Timestamp,
+    pub scheduled_until: Timestamp,
+    pub auto_start: bool,
+    pub auto_end: bool,
 }
 
 /// One public update of an imported incident.
@@ -182,17 +193,24 @@ impl Store {
                     continue;
                 }
                 let first = i.updates.first().map(|u| u.published_at.millis());
+                let kind = if i.window.is_some() { "maintenance" } else { "incident" };
+                let w = i.window.as_ref();
                 tx.execute(
                     "INSERT INTO incidents (kind, title, impact, started_at_ms, created_at_ms, published_at_ms,
-                         origin, external_id, auto_start, auto_end)
-                     VALUES ('incident', ?1, ?2, ?3, ?4, ?5, 'imported', ?6, 0, 0)",
+                         origin, external_id, auto_start, auto_end, scheduled_for_ms, scheduled_until_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'imported', ?7, ?8, ?9, ?10, ?11)",
                     params![
+                        kind,
                         i.title,
                         i.impact.as_str(),
                         i.started_at.map(Timestamp::millis),
                         i.created_at.millis(),
                         first,
-                        i.external_id
+                        i.external_id,
+                        w.is_some_and(|w| w.auto_start),
+                        w.is_some_and(|w| w.auto_end),
+                        w.map(|w| w.scheduled_for.millis()),
+                        w.map(|w| w.scheduled_until.millis())
                     ],
                 )?;
                 let id = tx.last_insert_rowid();

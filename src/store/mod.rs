@@ -20,7 +20,7 @@ mod writer;
 
 pub use accounts::{SessionRecord, UserRecord};
 pub use history::{ChannelRecord, ProbeHistory};
-pub use incidents::{AuditEntry, ImportedIncident, ImportedUpdate, TokenRecord};
+pub use incidents::{AuditEntry, ImportedIncident, ImportedUpdate, ImportedWindow, TokenRecord};
 pub use outbox::{
     DeliveryAttempt, DeliveryStatus, NotifyDelivery, OutboxEntry, PendingNotification,
 };
@@ -134,11 +134,18 @@ impl Store {
     }
 
     /// Makes the channels and probes tables match the configuration: new ones are added,
-    /// missing ones kept (their history stays) but marked inactive.
+    /// missing ones kept (their history stays) but marked inactive. A new channel is stamped
+    /// with the system clock's time as its creation (the v2 components' `created_at`); the
+    /// signature stays clock-free so every caller keeps calling it as before.
     pub async fn sync_config(&self, config: &Config) -> Result<()> {
         let channels = config.channels.clone();
-        self.request(|ack| WriteOp::SyncConfig { channels, ack })
-            .await?
+        let created_at = crate::domain::Clock::now(&crate::domain::SystemClock);
+        self.request(|ack| WriteOp::SyncConfig {
+            channels,
+            created_at,
+            ack,
+        })
+        .await?
     }
 
     /// Queues an observation with the state changes it caused. Returns once queued; the

@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/004_tickets.sql"),
     include_str!("migrations/005_accounts.sql"),
     include_str!("migrations/006_recurring_maintenance.sql"),
+    include_str!("migrations/007_channel_created.sql"),
 ];
 
 /// The schema version this build writes.

@@ -30,6 +30,8 @@ pub(super) enum WriteOp {
     Record(Box<ObservationRecord>),
     SyncConfig {
         channels: Vec<Channel>,
+        /// Stamped on channels stored for the first time.
+        created_at: Timestamp,
         ack: oneshot::Sender<Result<()>>,
     },
     ChannelTimeline {
@@ -266,7 +268,11 @@ fn apply(
 ) -> Result<usize> {
     match op {
         WriteOp::Record(record) => insert_record(tx, probe_ids, record).map(|()| 1),
-        WriteOp::SyncConfig { channels, .. } => sync_config(tx, probe_ids, channels).map(|()| 0),
+        WriteOp::SyncConfig {
+            channels,
+            created_at,
+            ..
+        } => sync_config(tx, probe_ids, channels, *created_at).map(|()| 0),
         WriteOp::Import { batch, .. } => import(tx, probe_ids, batch),
         WriteOp::Prune { before, .. } => Ok(tx
             .prepare_cached("DELETE FROM observations WHERE at_ms < ?1")?
@@ -420,13 +426,14 @@ fn sync_config(
     tx: &Transaction<'_>,
     probe_ids: &mut HashMap<ProbeKey, i64>,
     channels: &[Channel],
+    created_at: Timestamp,
 ) -> Result<()> {
     tx.execute("UPDATE channels SET active = 0", [])?;
     tx.execute("UPDATE probes SET active = 0", [])?;
     for (position, ch) in channels.iter().enumerate() {
         tx.prepare_cached(
-            "INSERT INTO channels (id, name, group_name, in_commitment, position, active)
-             VALUES (?1, ?2, ?3, ?4, ?5, 1)
+            "INSERT INTO channels (id, name, group_name, in_commitment, position, active, created_at_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6)
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, group_name = excluded.group_name,
                  in_commitment = excluded.in_commitment, position = excluded.position, active = 1",
         )?
@@ -435,7 +442,8 @@ fn sync_config(
             ch.name,
             ch.group,
             ch.in_commitment,
-            position as i64
+            position as i64,
+            created_at.millis()
         ])?;
         for probe in &ch.probes {
             let id: i64 = tx

@@ -3,11 +3,13 @@
 use super::auth::{Caller, Role};
 use super::body::{Body, Path, Query};
 use super::error::{AuthErrors, InputErrors, NotFoundError};
+pub(super) use super::incident_checks::{affected, fitting, message, non_empty};
+use super::incident_checks::{incident_status, maintenance_status, of_kind};
 use super::incident_view::{IncidentList, IncidentView};
+use super::text;
 use super::{AppState, Error};
 use crate::domain::{
-    Affected, Config, DeclaredStatus, Impact, Incident, IncidentKind, NewIncident, NewUpdate,
-    Timestamp, UpdateStatus,
+    DeclaredStatus, Impact, Incident, IncidentKind, NewIncident, NewUpdate, Timestamp, UpdateStatus,
 };
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -26,20 +28,24 @@ pub(super) fn documented() -> OpenApiRouter<AppState> {
         .routes(routes!(add_update))
         .routes(routes!(publish))
         .routes(routes!(create_maintenance, list_maintenances))
-        .routes(routes!(get_maintenance))
+        .routes(routes!(get_maintenance, hide_maintenance))
         .routes(routes!(add_maintenance_update))
+        .routes(routes!(publish_maintenance))
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct IncidentBody {
-    /// Not blank.
-    #[schema(min_length = 1, pattern = r"\S")]
+    /// Not blank; at most 200 characters, no NUL.
+    #[schema(schema_with = text::title_schema)]
     title: String,
     impact: Impact,
     #[serde(default = "investigating")]
+    #[schema(schema_with = incident_status)]
     status: UpdateStatus,
+    /// Markdown; at most 20,000 characters, no NUL.
     #[serde(default)]
+    #[schema(schema_with = text::message_schema)]
     message: String,
     /// Channel id or `group:<slug>` to its declared status.
     #[serde(default)]
@@ -58,10 +64,12 @@ struct IncidentBody {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct MaintenanceBody {
-    /// Not blank.
-    #[schema(min_length = 1, pattern = r"\S")]
+    /// Not blank; at most 200 characters, no NUL.
+    #[schema(schema_with = text::title_schema)]
     title: String,
+    /// Markdown; at most 20,000 characters, no NUL.
     #[serde(default)]
+    #[schema(schema_with = text::message_schema)]
     message: String,
     /// RFC 3339 or epoch milliseconds, from 2000-01-01 to 10 years from now (422 outside).
     /// A start in the past is accepted, but the window counts only from its announcement
@@ -82,11 +90,30 @@ struct MaintenanceBody {
     publish: bool,
 }
 
+/// An incident's update.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateBody {
+    #[schema(schema_with = incident_status)]
     status: UpdateStatus,
+    /// Markdown; at most 20,000 characters, no NUL.
     #[serde(default)]
+    #[schema(schema_with = text::message_schema)]
+    message: String,
+    /// The full new set of affected channels; absent keeps the previous set.
+    #[serde(default)]
+    channels: Option<BTreeMap<String, DeclaredStatus>>,
+}
+
+/// A maintenance window's update: [`UpdateBody`] with maintenance's statuses.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct MaintenanceUpdateBody {
+    #[schema(schema_with = maintenance_status)]
+    status: UpdateStatus,
+    /// Markdown; at most 20,000 characters, no NUL.
+    #[serde(default)]
+    #[schema(schema_with = text::message_schema)]
     message: String,
     /// The full new set of affected channels; absent keeps the previous set.
     #[serde(default)]
@@ -140,7 +167,7 @@ async fn create_incident(
             .map(|t| time(t, "started_at"))
             .transpose()?,
         status: fitting(body.status, IncidentKind::Incident)?,
-        message: body.message,
+        message: message(body.message)?,
         affected: Some(affected(&config, body.channels)?),
         publish: body.publish,
         scheduled_for: None,
@@ -188,7 +215,7 @@ async fn create_maintenance(
         service_wide: false,
         started_at: None,
         status: UpdateStatus::Scheduled,
-        message: body.message,
+        message: message(body.message)?,
         affected: Some(affected(&config, channels)?),
         publish: body.publish,
         scheduled_for: Some(from),
@@ -215,37 +242,46 @@ async fn add_update(
     Path(id): Path<String>,
     Body(body): Body<UpdateBody>,
 ) -> Result<(StatusCode, Json<IncidentView>), Error> {
-    update(app, caller, id, body).await
+    let update = (body.status, body.message, body.channels);
+    add(app, caller, id, IncidentKind::Incident, update).await
 }
 
 /// Append an update to a maintenance window.
 #[utoipa::path(post, path = "/api/v1/maintenances/{id}/updates", tag = "maintenance", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Maintenance id")), request_body = UpdateBody,
+    params(("id" = String, Path, description = "Maintenance id")), request_body = MaintenanceUpdateBody,
     responses((status = 201, description = "The maintenance with its new update", body = IncidentView),
         AuthErrors, InputErrors, NotFoundError))]
 async fn add_maintenance_update(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Body(body): Body<UpdateBody>,
+    Body(body): Body<MaintenanceUpdateBody>,
 ) -> Result<(StatusCode, Json<IncidentView>), Error> {
-    update(app, caller, id, body).await
+    let update = (body.status, body.message, body.channels);
+    add(app, caller, id, IncidentKind::Maintenance, update).await
 }
 
-async fn update(
+/// A status, a message and maybe a new affected set.
+type Posted = (
+    UpdateStatus,
+    String,
+    Option<BTreeMap<String, DeclaredStatus>>,
+);
+
+async fn add(
     app: AppState,
     caller: Caller,
     id: String,
-    body: UpdateBody,
+    kind: IncidentKind,
+    (status, text, channels): Posted,
 ) -> Result<(StatusCode, Json<IncidentView>), Error> {
     caller.require(Role::Operator)?;
-    let id = parse_id(&id)?;
-    let existing = app.store.incident(id).await?;
+    let id = of_kind(&app, &id, kind).await?.id;
     let config = app.config();
     let update = NewUpdate {
-        status: fitting(body.status, existing.kind)?,
-        message: body.message,
-        affected: body.channels.map(|c| affected(&config, c)).transpose()?,
+        status: fitting(status, kind)?,
+        message: message(text)?,
+        affected: channels.map(|c| affected(&config, c)).transpose()?,
     };
     let incident = app
         .store
@@ -265,10 +301,33 @@ async fn publish(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<IncidentView>, Error> {
+    publish_one(app, caller, id, IncidentKind::Incident).await
+}
+
+/// Publish a draft maintenance window: its announcement time is now.
+#[utoipa::path(post, path = "/api/v1/maintenances/{id}/publish", tag = "maintenance", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Maintenance id")),
+    responses((status = 200, description = "The published maintenance", body = IncidentView),
+        AuthErrors, NotFoundError))]
+async fn publish_maintenance(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<IncidentView>, Error> {
+    publish_one(app, caller, id, IncidentKind::Maintenance).await
+}
+
+async fn publish_one(
+    app: AppState,
+    caller: Caller,
+    id: String,
+    kind: IncidentKind,
+) -> Result<Json<IncidentView>, Error> {
     caller.require(Role::Operator)?;
+    let id = of_kind(&app, &id, kind).await?.id;
     let incident = app
         .store
-        .publish_incident(parse_id(&id)?, app.clock.now(), caller.actor)
+        .publish_incident(id, app.clock.now(), caller.actor)
         .await?;
     announce(&app, &incident).await;
     Ok(Json(incident.into()))
@@ -283,9 +342,31 @@ async fn hide_incident(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Error> {
+    hide(app, caller, id, IncidentKind::Incident).await
+}
+
+/// Hide a maintenance window from the page; the record and its times stay.
+#[utoipa::path(delete, path = "/api/v1/maintenances/{id}", tag = "maintenance", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Maintenance id")),
+    responses((status = 204, description = "Hidden"), AuthErrors, NotFoundError))]
+async fn hide_maintenance(
+    State(app): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Error> {
+    hide(app, caller, id, IncidentKind::Maintenance).await
+}
+
+async fn hide(
+    app: AppState,
+    caller: Caller,
+    id: String,
+    kind: IncidentKind,
+) -> Result<StatusCode, Error> {
     caller.require(Role::Operator)?;
+    let id = of_kind(&app, &id, kind).await?.id;
     app.store
-        .hide_incident(parse_id(&id)?, app.clock.now(), caller.actor)
+        .hide_incident(id, app.clock.now(), caller.actor)
         .await?;
     app.public_changed().await;
     Ok(StatusCode::NO_CONTENT)
@@ -300,7 +381,7 @@ async fn get_incident(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<IncidentView>, Error> {
-    one(app, caller, id).await
+    one(app, caller, id, IncidentKind::Incident).await
 }
 
 /// One maintenance window with all its updates.
@@ -312,12 +393,17 @@ async fn get_maintenance(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<IncidentView>, Error> {
-    one(app, caller, id).await
+    one(app, caller, id, IncidentKind::Maintenance).await
 }
 
-async fn one(app: AppState, caller: Caller, id: String) -> Result<Json<IncidentView>, Error> {
+async fn one(
+    app: AppState,
+    caller: Caller,
+    id: String,
+    kind: IncidentKind,
+) -> Result<Json<IncidentView>, Error> {
     caller.require(Role::Operator)?;
-    Ok(Json(app.store.incident(parse_id(&id)?).await?.into()))
+    Ok(Json(of_kind(&app, &id, kind).await?.into()))
 }
 
 /// Incidents (`?status=open` for unresolved ones).
@@ -383,45 +469,6 @@ pub(super) async fn announce(app: &AppState, incident: &Incident) {
         // Nobody listening is fine.
         let _ = app.published.send(incident.clone());
         app.public_changed().await;
-    }
-}
-
-/// Checks every key names a channel or `group:<slug>` of the configuration.
-pub(super) fn affected(
-    config: &Config,
-    channels: BTreeMap<String, DeclaredStatus>,
-) -> Result<Affected, Error> {
-    for key in channels.keys() {
-        if !config.knows_channel_key(key) {
-            return Err(Error::Invalid {
-                message: format!("unknown channel or group {key:?}"),
-                field: format!("channels.{key}"),
-            });
-        }
-    }
-    Ok(channels)
-}
-
-pub(super) fn fitting(status: UpdateStatus, kind: IncidentKind) -> Result<UpdateStatus, Error> {
-    if status.fits(kind) {
-        Ok(status)
-    } else {
-        Err(Error::Invalid {
-            message: format!("status {} does not apply to {kind:?}", status.as_str())
-                .to_lowercase(),
-            field: "status".into(),
-        })
-    }
-}
-
-pub(super) fn non_empty(text: String, field: &str) -> Result<String, Error> {
-    if text.trim().is_empty() {
-        Err(Error::Invalid {
-            message: format!("{field} must not be empty"),
-            field: field.into(),
-        })
-    } else {
-        Ok(text)
     }
 }
 

@@ -55,10 +55,16 @@ async fn metrics(State(app): State<AppState>) -> Result<Response, Error> {
         }
     }
 
-    let probes = app.metrics.snapshot();
+    let configured = config.channels.iter().flat_map(|c| {
+        c.probes.iter().map(|p| crate::domain::ProbeKey {
+            channel: c.id.clone(),
+            probe: p.name.clone(),
+        })
+    });
+    let probes = app.metrics.snapshot().with_probes(configured);
     out.family(
         "beacon_observations_total",
-        "Probe runs recorded since Beacon started, by outcome.",
+        "Probe runs recorded since Beacon started, by outcome; every configured probe and outcome from zero.",
         "counter",
     );
     for ((key, outcome), count) in &probes.observations {

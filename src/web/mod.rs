@@ -11,20 +11,24 @@ mod badges;
 mod body;
 mod branding;
 mod cache;
+mod cors;
 mod error;
 mod feeds;
 mod history;
+mod incident_checks;
 mod incident_view;
 mod incidents;
 mod live;
 mod markdown;
 mod metrics;
+mod no_body;
 pub mod openapi;
 mod page;
 mod push;
 mod recurring;
 mod reports;
 mod server;
+mod text;
 mod tickets;
 mod v2;
 
@@ -113,6 +117,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(axum::middleware::from_fn(cors::public_json))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),

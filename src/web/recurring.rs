@@ -4,6 +4,7 @@
 use super::auth::{Caller, Role};
 use super::body::{Body, Path};
 use super::error::{AuthErrors, InputErrors, NotFoundError};
+use super::text;
 use super::{AppState, Error};
 use crate::domain::{RecurringMaintenance, Repeat, Timestamp};
 use crate::incident::recurring;
@@ -25,19 +26,27 @@ pub(super) fn documented() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RuleBody {
+    /// Not blank; at most 200 characters, no NUL.
+    #[schema(schema_with = text::title_schema)]
     pub title: String,
+    /// Markdown; at most 20,000 characters, no NUL.
     #[serde(default)]
+    #[schema(schema_with = text::message_schema)]
     pub message: String,
     /// Channel ids or `group:<slug>`.
     #[serde(default)]
+    #[schema(schema_with = text::key_list_schema)]
     pub channels: Vec<String>,
     /// A UTC cron expression (six fields with seconds, or the classic five); or `weekly`.
     #[serde(default)]
+    #[schema(schema_with = text::optional_key_schema)]
     pub cron: Option<String>,
     /// A day and a UTC time, e.g. `sun 02:00`; or `cron`.
     #[serde(default)]
+    #[schema(schema_with = text::optional_key_schema)]
     pub weekly: Option<String>,
     /// Length of each window, e.g. `2h`.
+    #[schema(schema_with = text::key_schema)]
     pub duration: String,
     #[serde(default = "yes")]
     pub auto_start: bool,
@@ -143,12 +152,15 @@ fn checked_rule(
         message: e.message,
         field: e.key.into(),
     };
-    if body.title.trim().is_empty() {
-        return Err(Error::Invalid {
-            message: "title must not be empty".into(),
-            field: "title".into(),
-        });
+    let title = text::required(body.title, "title", text::TITLE)?;
+    text::check(&body.message, "message", text::MESSAGE)?;
+    text::check_each(&body.channels, "channels", text::KEY)?;
+    for (value, field) in [(&body.cron, "cron"), (&body.weekly, "weekly")] {
+        if let Some(value) = value {
+            text::check(value, field, text::KEY)?;
+        }
     }
+    text::check(&body.duration, "duration", text::KEY)?;
     let repeat = crate::config::parse_repeat(body.cron.as_deref(), body.weekly.as_deref())
         .map_err(invalid)?;
     let length = humantime::parse_duration(body.duration.trim())
@@ -175,7 +187,7 @@ fn checked_rule(
     }
     Ok(RecurringMaintenance {
         key: String::new(),
-        title: body.title,
+        title,
         message: body.message,
         channels: body.channels,
         repeat,

@@ -3,6 +3,7 @@
 use super::auth::{Caller, Role};
 use super::body::{Body, Path, Query};
 use super::error::{AuthErrors, InputErrors, NotFoundError};
+use super::text;
 use super::{AppState, Error};
 use crate::domain::{Severity, TicketEvent, TicketEventKind, Timestamp};
 use crate::store::NewTicket;
@@ -29,15 +30,21 @@ pub(super) fn documented() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TicketBody {
-    /// The helpdesk's id, unique per source; not blank.
-    #[schema(min_length = 1, pattern = r"\S")]
+    /// The helpdesk's id, unique per source; not blank; at most 200 characters, no NUL.
+    #[schema(schema_with = text::id_schema)]
     external_id: String,
     severity: Severity,
+    /// Channel ids or `group:<slug>`.
     #[serde(default)]
+    #[schema(schema_with = text::key_list_schema)]
     channels: Vec<String>,
+    /// At most 1,000 characters, no NUL.
     #[serde(default)]
+    #[schema(schema_with = text::subject_schema)]
     subject: String,
+    /// The helpdesk (`api` when absent); at most 200 characters, no NUL.
     #[serde(default)]
+    #[schema(schema_with = text::optional_key_schema)]
     source: Option<String>,
 }
 
@@ -57,6 +64,7 @@ struct EventBody {
     #[serde(default)]
     severity: Option<Severity>,
     #[serde(default)]
+    #[schema(schema_with = text::optional_key_list_schema)]
     channels: Option<Vec<String>>,
 }
 
@@ -208,16 +216,15 @@ async fn receive(
     Body(body): Body<TicketBody>,
 ) -> Result<(StatusCode, Json<TicketView>), Error> {
     caller.require(Role::Operator)?;
-    if body.external_id.trim().is_empty() {
-        return Err(Error::Invalid {
-            message: "external_id must not be empty".into(),
-            field: "external_id".into(),
-        });
+    let external_id = text::required(body.external_id, "external_id", text::KEY)?;
+    text::check(&body.subject, "subject", text::SUBJECT)?;
+    if let Some(source) = &body.source {
+        text::check(source, "source", text::KEY)?;
     }
     check_channels(&app, &body.channels)?;
     let new = NewTicket {
         source: body.source.unwrap_or_else(|| "api".into()),
-        external_id: body.external_id,
+        external_id,
         severity: body.severity,
         channels: body.channels,
         subject: body.subject,
@@ -317,6 +324,10 @@ async fn record_event(
     body: EventBody,
 ) -> Result<(StatusCode, Json<TicketView>), Error> {
     let id = received.ticket.id.clone();
+    // Bounded whatever the type, though only channels_change reads them.
+    if let Some(channels) = &body.channels {
+        text::check_each(channels, "channels", text::KEY)?;
+    }
     let typed = TypedEvent {
         kind: &body.kind,
         at: body.at.as_deref(),
@@ -491,6 +502,7 @@ async fn queue(State(app): State<AppState>, caller: Caller) -> Result<Json<Ticke
 }
 
 fn check_channels(app: &AppState, channels: &[String]) -> Result<(), Error> {
+    text::check_each(channels, "channels", text::KEY)?;
     let config = app.config();
     for (i, c) in channels.iter().enumerate() {
         if !config.knows_channel_key(c) {

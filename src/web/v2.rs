@@ -5,9 +5,13 @@
 
 use super::live::{live, PublicView};
 use super::{AppState, Error};
-use crate::domain::{Incident, IncidentKind, State as ChannelState, Timestamp, UpdateStatus};
+use crate::domain::{
+    DeclaredStatus, Incident, IncidentKind, IncidentUpdate, State as ChannelState, Timestamp,
+    UpdateStatus,
+};
 use crate::probe::ChannelStatus;
 use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
 
 /// Every v2 path, in the order [`documents`] renders them.
 pub(super) const PATHS: [&str; 8] = [
@@ -53,6 +57,8 @@ struct Snapshot {
     view: PublicView,
     all: Vec<Incident>,
     last_known: Vec<Option<ChannelState>>,
+    /// When each channel was first stored: its component's `created_at`.
+    created: HashMap<String, Timestamp>,
     now: Timestamp,
 }
 
@@ -75,6 +81,13 @@ async fn snapshot(app: &AppState) -> Result<Snapshot, Error> {
                 .find(|s| *s != ChannelState::Unknown),
         );
     }
+    let created = app
+        .store
+        .channel_records()
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.created_at))
+        .collect();
     // The id stays the service's slug, so renaming the page keeps components' `page_id`.
     let page = json!({
         "id": crate::domain::slug(&config.service.name),
@@ -89,6 +102,7 @@ async fn snapshot(app: &AppState) -> Result<Snapshot, Error> {
         view,
         all,
         last_known,
+        created,
         now,
     })
 }
@@ -170,14 +184,15 @@ fn severity_of(status: &str) -> u8 {
 
 fn components_of(s: &Snapshot) -> Vec<Value> {
     let page_id = s.page["id"].clone();
-    let created = Timestamp(0).to_rfc3339();
     let mut out = Vec::new();
-    let mut groups: Vec<(String, String, Vec<String>, &'static str)> = Vec::new();
+    let mut groups: Vec<(String, String, Vec<String>, &'static str, Timestamp)> = Vec::new();
     for (position, (c, last)) in s.view.channels.iter().zip(&s.last_known).enumerate() {
         let status = component_status(c, *last);
+        // Stored before it is served (the configuration is synced at start and on reload).
+        let created = s.created.get(&c.id).copied().unwrap_or(s.now);
         out.push(json!({
             "id": c.id, "name": c.name, "status": status,
-            "created_at": created, "updated_at": c.since.unwrap_or(s.now).to_rfc3339(),
+            "created_at": created.to_rfc3339(), "updated_at": c.since.unwrap_or(s.now).to_rfc3339(),
             "position": position + 1, "description": null, "showcase": true, "start_date": null,
             "group_id": c.group_id, "page_id": page_id, "group": false, "only_show_if_degraded": false,
         }));
@@ -187,20 +202,23 @@ fn components_of(s: &Snapshot) -> Vec<Value> {
                 if severity_of(status) > severity_of(g.3) {
                     g.3 = status;
                 }
+                g.4 = g.4.min(created);
             }
             None => groups.push((
                 c.group_id.clone(),
                 c.group.clone(),
                 vec![c.id.clone()],
                 status,
+                created,
             )),
         }
     }
     let base = out.len();
-    for (n, (id, name, members, status)) in groups.into_iter().enumerate() {
+    // A group exists since its first channel.
+    for (n, (id, name, members, status, created)) in groups.into_iter().enumerate() {
         out.push(json!({
             "id": id, "name": name, "status": status,
-            "created_at": created, "updated_at": s.now.to_rfc3339(),
+            "created_at": created.to_rfc3339(), "updated_at": s.now.to_rfc3339(),
             "position": base + n + 1, "description": null, "showcase": false, "start_date": null,
             "group_id": null, "page_id": page_id, "group": true, "only_show_if_degraded": false,
             "components": members,
@@ -209,13 +227,82 @@ fn components_of(s: &Snapshot) -> Vec<Value> {
     out
 }
 
-/// A channel's display name (Statuspage's component name), or the key itself for a group.
-fn channel_name<'a>(s: &'a Snapshot, key: &'a str) -> &'a str {
-    s.view
-        .channels
-        .iter()
-        .find(|c| c.id == key)
-        .map_or(key, |c| c.name.as_str())
+/// The channels (component id, name) an affected key stands for: `group:<slug>` for every
+/// channel of the group, a channel id for itself (named by its id if it left the
+/// configuration). Statuspage clients know components, never Beacon's group keys.
+fn channels_of<'a>(s: &'a Snapshot, key: &'a str) -> Vec<(&'a str, &'a str)> {
+    let channels = s.view.channels.iter();
+    match key.strip_prefix("group:") {
+        Some(slug) => channels
+            .filter(|c| c.group_id == slug)
+            .map(|c| (c.id.as_str(), c.name.as_str()))
+            .collect(),
+        None => vec![channels
+            .map(|c| (c.id.as_str(), c.name.as_str()))
+            .find(|(id, _)| *id == key)
+            .unwrap_or((key, key))],
+    }
+}
+
+/// An affected set by component: each channel's declared status (a channel named directly
+/// wins over its group's declaration).
+fn by_component<'a>(
+    s: &'a Snapshot,
+    affected: &'a crate::domain::Affected,
+) -> BTreeMap<&'a str, (&'a str, DeclaredStatus)> {
+    let mut out = BTreeMap::new();
+    for (key, status) in affected {
+        let direct = !key.starts_with("group:");
+        for (id, name) in channels_of(s, key) {
+            let declared = (name, *status);
+            if direct {
+                out.insert(id, declared);
+            } else {
+                out.entry(id).or_insert(declared);
+            }
+        }
+    }
+    out
+}
+
+/// A declared status as serde writes it (Statuspage's component status).
+fn status_value(status: DeclaredStatus) -> Value {
+    serde_json::to_value(status).unwrap_or(Value::Null)
+}
+
+/// Each public update's `affected_components` (`None` where the update kept the previous
+/// set), oldest update first: every component of the new set with its status before the
+/// update (`operational` if the incident had not declared it) and after, and each component
+/// the update dropped, back to `operational`.
+fn affected_components(s: &Snapshot, oldest_first: &[&IncidentUpdate]) -> Vec<Option<Value>> {
+    let mut before: BTreeMap<&str, (&str, DeclaredStatus)> = BTreeMap::new();
+    let mut out = Vec::with_capacity(oldest_first.len());
+    for update in oldest_first {
+        let Some(affected) = &update.affected else {
+            out.push(None);
+            continue;
+        };
+        let after = by_component(s, affected);
+        let old = |id: &str| {
+            before
+                .get(id)
+                .map_or(json!("operational"), |(_, status)| status_value(*status))
+        };
+        let mut list: Vec<Value> = after
+            .iter()
+            .map(|(id, (name, new))| {
+                json!({"code": id, "name": name, "old_status": old(id), "new_status": status_value(*new)})
+            })
+            .collect();
+        list.extend(before.iter().filter(|(id, _)| !after.contains_key(*id)).map(
+            |(id, (name, old))| {
+                json!({"code": id, "name": name, "old_status": status_value(*old), "new_status": "operational"})
+            },
+        ));
+        out.push(Some(Value::Array(list)));
+        before = after;
+    }
+    out
 }
 
 /// An incident or maintenance in Statuspage's layout, with its public updates newest first.
@@ -240,22 +327,21 @@ fn incident(i: &Incident, s: &Snapshot) -> Value {
         .and_then(|u| u.published_at)
         .unwrap_or(i.created_at);
     // Every channel the incident affected at some point, as Statuspage lists them (a
-    // resolved incident still names what it was about).
-    let affected_ids: std::collections::BTreeSet<&String> = updates
+    // resolved incident still names what it was about); a group's key names its channels.
+    let affected_ids: std::collections::BTreeSet<&str> = updates
         .iter()
         .filter_map(|u| u.affected.as_ref())
         .flat_map(|a| a.keys())
+        .flat_map(|key| channels_of(s, key).into_iter().map(|(id, _)| id))
         .collect();
     let components: Vec<Value> = components_of(s)
         .into_iter()
-        .filter(|c| {
-            c["id"].as_str().is_some_and(|id| {
-                affected_ids
-                    .iter()
-                    .any(|a| *a == id || **a == format!("group:{id}"))
-            })
-        })
+        .filter(|c| c["group"] == false)
+        .filter(|c| c["id"].as_str().is_some_and(|id| affected_ids.contains(id)))
         .collect();
+    let oldest_first: Vec<&IncidentUpdate> = updates.iter().rev().copied().collect();
+    let mut affected = affected_components(s, &oldest_first);
+    affected.reverse();
     let status = updates
         .first()
         .map_or("investigating", |u| u.status.as_str());
@@ -272,15 +358,12 @@ fn incident(i: &Incident, s: &Snapshot) -> Value {
         "shortlink": format!("{}/incidents/{id}", s.public_url.as_deref().unwrap_or("")),
         "started_at": i.started_at.or(i.published_at).unwrap_or(i.created_at).to_rfc3339(),
         "page_id": s.page["id"],
-        "incident_updates": updates.iter().map(|u| {
+        "incident_updates": updates.iter().zip(affected).map(|(u, affected)| {
             let at = u.published_at.unwrap_or(u.created_at).to_rfc3339();
             json!({
                 "id": u.id.to_string(), "status": u.status.as_str(), "body": u.message,
                 "incident_id": id, "created_at": at, "updated_at": at, "display_at": at,
-                "affected_components": u.affected.as_ref().map(|a| a.iter().map(|(k, v)| json!({
-                    "code": k, "name": channel_name(s, k), "old_status": null,
-                    "new_status": serde_json::to_value(v).unwrap_or(Value::Null),
-                })).collect::<Vec<_>>()),
+                "affected_components": affected,
                 "deliver_notifications": true, "custom_tweet": null, "tweet_id": null,
             })
         }).collect::<Vec<_>>(),

@@ -175,10 +175,11 @@ pub(super) async fn create_token(State(app): State<AppState>, form: AdminForm) -
     let name = form.get("name").to_owned();
     let role = form.get("role").to_owned();
     let mut errors = Vec::new();
-    if name.is_empty() || name.len() > 64 {
+    if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
         errors.push((
             "name".to_owned(),
-            "Give the token a name of 1 to 64 characters.".to_owned(),
+            "Give the token a name of 1 to 64 characters, none of them a control character."
+                .to_owned(),
         ));
     }
     if Role::parse(&role).is_none() {

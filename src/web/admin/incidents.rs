@@ -11,7 +11,7 @@ use crate::domain::{
     Affected, Config, DeclaredStatus, Impact, Incident, IncidentKind, NewIncident, NewUpdate,
     UpdateStatus,
 };
-use crate::web::incidents::{affected, announce, fitting, non_empty, parse_id, time};
+use crate::web::incidents::{affected, announce, fitting, message, non_empty, parse_id, time};
 use crate::web::{AppState, Error};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -144,7 +144,7 @@ fn new_incident(config: &Config, typed: &Typed, publish: bool) -> Result<NewInci
         service_wide: typed.service_wide,
         started_at,
         status: fitting(status, IncidentKind::Incident)?,
-        message: typed.message.clone(),
+        message: message(typed.message.clone())?,
         affected: Some(channels(config, &typed.channels)?),
         publish,
         scheduled_for: None,
@@ -219,6 +219,7 @@ fn incident_form(
             (field_error(errors, "status"))
             label for="message" { "Message (Markdown)" }
             textarea id="message" name="message" rows="5" { (typed.message) }
+            (field_error(errors, "message"))
             (Field::text("started_at", "Problem began (UTC, optional; may be earlier than now)", &typed.started_at).kind("datetime-local").optional().render(errors))
             (channel_fieldset(config, &typed.channels, errors))
             div class="checkbox" {
@@ -334,6 +335,7 @@ fn detail(session: &Session, config: &Config, i: &Incident, errors: &[(String, S
             (field_error(errors, "status"))
             label for="message" { "Message (Markdown)" }
             textarea id="message" name="message" rows="4" {}
+            (field_error(errors, "message"))
             div class="checkbox" {
                 input id="keep_channels" name="keep_channels" type="checkbox" checked;
                 label for="keep_channels" { "Keep the affected channels as they are (untick to replace them with the selection below)" }
@@ -398,7 +400,7 @@ pub(super) async fn update(
         };
         Ok::<_, Error>(NewUpdate {
             status: fitting(status, existing.kind)?,
-            message: form.get("message").to_owned(),
+            message: message(form.get("message").to_owned())?,
             affected,
         })
     })();

@@ -9,7 +9,7 @@ use super::{
 use crate::domain::{
     Config, DeclaredStatus, Impact, Incident, IncidentKind, NewIncident, Timestamp, UpdateStatus,
 };
-use crate::web::incidents::{affected, non_empty, planned_time};
+use crate::web::incidents::{affected, message, non_empty, planned_time};
 use crate::web::{AppState, Error};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -125,7 +125,7 @@ fn window(config: &Config, typed: &Typed, now: Timestamp) -> Result<NewIncident,
         service_wide: false,
         started_at: None,
         status: UpdateStatus::Scheduled,
-        message: typed.message.clone(),
+        message: message(typed.message.clone())?,
         affected: Some(affected(config, channels)?),
         publish: true,
         scheduled_for: Some(from),
@@ -189,6 +189,7 @@ fn page(
                 (Field::text("title", "Title", &typed.title).render(errors))
                 label for="message" { "Message (Markdown)" }
                 textarea id="message" name="message" rows="3" { (typed.message) }
+                (field_error(errors, "message"))
                 (Field::text("scheduled_for", "Starts (UTC)", &typed.from).kind("datetime-local").render(errors))
                 (Field::text("scheduled_until", "Ends (UTC)", &typed.until).kind("datetime-local").render(errors))
                 (channel_checkboxes(config, "Channels under maintenance", "mch:", &typed.channels))

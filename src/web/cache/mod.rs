@@ -174,7 +174,7 @@ fn serve(pages: &PageCache, path: &str, request: &HeaderMap) -> Response {
         variant.etag.as_bytes(),
     );
     if unchanged {
-        let mut response = Response::new(Body::empty());
+        let mut response = Response::new(super::no_body::NoBody::body());
         *response.status_mut() = StatusCode::NOT_MODIFIED;
         *response.headers_mut() = variant.not_modified.clone();
         response
@@ -229,10 +229,7 @@ impl Document {
                 HeaderValue::from_static(cache_control),
             );
             if cors {
-                not_modified.insert(
-                    header::ACCESS_CONTROL_ALLOW_ORIGIN,
-                    HeaderValue::from_static("*"),
-                );
+                super::cors::add_read_headers(&mut not_modified);
             }
             // The router's layers would add these; present already, they are left alone.
             not_modified.insert(header::CONTENT_SECURITY_POLICY, csp.clone());
