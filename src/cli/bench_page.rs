@@ -36,13 +36,16 @@ const WARM_UP: Duration = Duration::from_secs(3);
 /// What to run (`beacon bench page` options).
 #[derive(Debug, Clone, clap::Args)]
 pub struct PageBench {
+    /// Channels on the page, each with 90 days of synthetic history.
     #[arg(long, default_value_t = 20)]
     pub channels: usize,
     /// HTTP probes running during the load, every 1 to 10 s.
     #[arg(long, default_value_t = 300)]
     pub probes: usize,
+    /// wrk's concurrent connections.
     #[arg(long, default_value_t = 64)]
     pub connections: usize,
+    /// Length of each measured wrk run (e.g. 10s, 1m).
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
     pub duration: Duration,
     /// Rounds of Beacon then nginx, each `--duration` long.

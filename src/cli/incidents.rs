@@ -21,16 +21,27 @@ use std::process::ExitCode;
 #[derive(Debug, Subcommand)]
 pub(super) enum IncidentCommand {
     /// Declare an incident, published at once unless --draft.
+    #[command(
+        after_help = "Examples (on the database file, then through a running Beacon; TOKEN from `beacon token create`):
+  beacon incident create --title \"Chat does not connect\" --channel live-chat=major_outage \\
+    --message \"We are looking into it.\"
+  beacon incident create --title \"Slow email replies\" --impact minor \\
+    --channel email-gateway=degraded_performance --url http://127.0.0.1:8080 --token \"$TOKEN\""
+    )]
     Create {
+        /// Headline on the status page.
         #[arg(long)]
         title: String,
+        /// Overall severity, shown as the incident's colour.
         #[arg(long, default_value = "major", value_parser = ["none", "minor", "major", "critical"])]
         impact: String,
+        /// Text of the first update (status investigating); Markdown.
         #[arg(long, default_value = "")]
         message: String,
         /// Affected channel as `id=major_outage` (or `group:slug=partial_outage`); repeatable.
         #[arg(long = "channel")]
         channels: Vec<String>,
+        /// Keep it off the page until published from the admin or the API.
         #[arg(long)]
         draft: bool,
         /// Checks the channels on the database path (the server checks them with --url).
@@ -40,24 +51,44 @@ pub(super) enum IncidentCommand {
         target: Target,
     },
     /// Post an update (investigating, identified, monitoring, resolved, postmortem).
+    #[command(
+        after_help = "Examples (on the database file, then through a running Beacon; TOKEN from `beacon token create`):
+  beacon incident update 3 --status identified --message \"A faulty load balancer; replacing it.\"
+  beacon incident update 3 --status monitoring --url http://127.0.0.1:8080 --token \"$TOKEN\""
+    )]
     Update {
+        /// The incident's id, as `beacon incident list` shows it.
         id: i64,
+        /// investigating, identified, monitoring, resolved or postmortem.
         #[arg(long)]
         status: String,
+        /// The update's text; Markdown.
         #[arg(long, default_value = "")]
         message: String,
         #[command(flatten)]
         target: Target,
     },
     /// Post a `resolved` update.
+    #[command(
+        after_help = "Examples (on the database file, then through a running Beacon; TOKEN from `beacon token create`):
+  beacon incident resolve 3
+  beacon incident resolve 3 --message \"Chats connect again.\" --url http://127.0.0.1:8080 --token \"$TOKEN\""
+    )]
     Resolve {
+        /// The incident's id, as `beacon incident list` shows it.
         id: i64,
+        /// The update's text; Markdown.
         #[arg(long, default_value = "This incident has been resolved.")]
         message: String,
         #[command(flatten)]
         target: Target,
     },
     /// List incidents, newest first.
+    #[command(
+        after_help = "Examples (on the database file, then through a running Beacon; TOKEN from `beacon token create`):
+  beacon incident list
+  beacon incident list --json --url http://127.0.0.1:8080 --token \"$TOKEN\""
+    )]
     List {
         #[command(flatten)]
         target: Target,
@@ -68,9 +99,18 @@ pub(super) enum IncidentCommand {
 pub(super) enum MaintenanceCommand {
     /// Schedule a maintenance window (published at once); it starts and ends by itself
     /// unless --no-auto-start / --no-auto-end.
+    #[command(
+        after_help = "Examples (on the database file, then through a running Beacon; TOKEN from `beacon token create`):
+  beacon maintenance create --title \"Chat server upgrade\" --channel live-chat \\
+    --from 2026-12-13T02:00:00Z --until 2026-12-13T04:00:00Z
+  beacon maintenance create --title \"Mail relay move\" --channel group:support-channels \\
+    --from 2026-12-20T01:00:00Z --until 2026-12-20T03:00:00Z --url http://127.0.0.1:8080 --token \"$TOKEN\""
+    )]
     Create {
+        /// Headline on the status page.
         #[arg(long)]
         title: String,
+        /// What users will notice; Markdown.
         #[arg(long, default_value = "")]
         message: String,
         /// Affected channel id or `group:slug`; repeatable.
@@ -83,8 +123,10 @@ pub(super) enum MaintenanceCommand {
         /// End, RFC 3339, after --from and at most 10 years ahead.
         #[arg(long)]
         until: String,
+        /// Stay scheduled at --from until an operator posts `in_progress` (admin or API).
         #[arg(long)]
         no_auto_start: bool,
+        /// Stay in progress at --until until an operator posts `completed` (admin or API).
         #[arg(long)]
         no_auto_end: bool,
         /// Checks the channels on the database path (the server checks them with --url).
@@ -94,6 +136,11 @@ pub(super) enum MaintenanceCommand {
         target: Target,
     },
     /// List maintenance windows, newest first.
+    #[command(
+        after_help = "Examples (on the database file, then through a running Beacon; TOKEN from `beacon token create`):
+  beacon maintenance list
+  beacon maintenance list --json --url http://127.0.0.1:8080 --token \"$TOKEN\""
+    )]
     List {
         #[command(flatten)]
         target: Target,

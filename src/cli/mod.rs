@@ -46,11 +46,17 @@ enum LogFormat {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Probe every channel and serve the status page until SIGINT or SIGTERM.
+    #[command(
+        after_help = "Example:\n  beacon serve --config probes.toml --db beacon.db --listen 0.0.0.0:8080"
+    )]
     Serve {
+        /// The configuration file (TOML).
         #[arg(long, env = "BEACON_CONFIG", default_value = "probes.toml")]
         config: PathBuf,
+        /// The SQLite database file, created if missing.
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
         db: PathBuf,
+        /// Address to serve on, `HOST:PORT` (`0.0.0.0:8080` for every interface).
         #[arg(long, env = "BEACON_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
     },
@@ -62,40 +68,60 @@ enum Command {
         config: PathBuf,
     },
     /// Validate a configuration and print one line per channel.
+    #[command(after_help = "Example:\n  beacon check --config probes.toml")]
     Check {
+        /// The configuration file to validate.
         #[arg(long, env = "BEACON_CONFIG", default_value = "probes.toml")]
         config: PathBuf,
     },
     /// Write a consistent copy of the database, safe while Beacon runs.
+    #[command(after_help = "Example:\n  beacon backup --db beacon.db beacon-2026-11-30.db")]
     Backup {
         /// Destination file; must not exist.
         file: PathBuf,
+        /// The database to copy.
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
         db: PathBuf,
     },
     /// Create or rotate the token of a push (heartbeat) probe; prints it once.
+    #[command(
+        after_help = "Example, after adding a push probe to a channel of probes.toml:
+    [[channel.probe]]
+    name = \"queue-worker\"
+    push = true
+    every = \"5m\"
+  beacon push-token email-gateway queue-worker"
+    )]
     PushToken {
         /// Channel id.
         channel: String,
         /// Probe name within the channel.
         probe: String,
+        /// The configuration file, naming the channels.
         #[arg(long, env = "BEACON_CONFIG", default_value = "probes.toml")]
         config: PathBuf,
+        /// The SQLite database file.
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
         db: PathBuf,
     },
     /// Write a month's uptime report (exit 2 for a malformed or future month).
+    #[command(after_help = "Examples:
+  beacon report --month 2026-11 --out report-2026-11.html
+  beacon report --month 2026-11 --format csv --out report-2026-11.csv")]
     Report {
         /// `YYYY-MM` (UTC calendar month).
         #[arg(long)]
         month: String,
+        /// Output format: an HTML page, CSV rows, or the JSON of the report.
         #[arg(long, value_enum, default_value = "html")]
         format: ReportFormat,
         /// Write here instead of standard output.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// The configuration file, naming the channels.
         #[arg(long, env = "BEACON_CONFIG", default_value = "probes.toml")]
         config: PathBuf,
+        /// The SQLite database file.
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
         db: PathBuf,
     },
@@ -133,7 +159,11 @@ enum Command {
     #[command(hide = true)]
     BenchUpstream,
     /// Exit 0 if the running Beacon answers /healthz with 200 (for container health checks).
+    #[command(after_help = "Examples:
+  beacon healthcheck --listen 127.0.0.1:8080
+  HEALTHCHECK CMD [\"beacon\", \"healthcheck\"]    # Dockerfile; the address comes from BEACON_LISTEN")]
     Healthcheck {
+        /// The address `beacon serve` listens on; 0.0.0.0 and [::] are asked on loopback.
         #[arg(long, env = "BEACON_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
     },
@@ -160,32 +190,50 @@ impl From<ReportFormat> for crate::report::Format {
 enum ImportCommand {
     /// Observations as JSON Lines or CSV (channel, probe, time, outcome, response_time_ms,
     /// status); all or nothing, and re-importing the same file adds nothing twice.
+    #[command(after_help = r#"Example:
+  echo '{"channel":"live-chat","probe":"health","time":"2026-10-01T00:00:00Z","outcome":"up","response_time_ms":120}' > history.jsonl
+  beacon import observations history.jsonl"#)]
     Observations {
+        /// JSON Lines (one object per line) or CSV with a header row; times RFC 3339 or Unix ms.
         file: PathBuf,
+        /// The configuration file, naming the channels.
         #[arg(long, env = "BEACON_CONFIG", default_value = "probes.toml")]
         config: PathBuf,
+        /// The SQLite database file.
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
         db: PathBuf,
     },
     /// Tickets from a helpdesk export (CSV: external_id, source, severity, channels,
     /// subject, received_at, first_reply_at); all or nothing, idempotent per source and id.
+    #[command(after_help = r#"Example:
+  printf 'external_id,severity,channels,subject,received_at,first_reply_at\nHD-1042,high,live-chat,Chat does not load,2026-11-02T09:00:00Z,2026-11-02T09:20:00Z\n' > tickets.csv
+  beacon import tickets tickets.csv"#)]
     Tickets {
+        /// CSV with a header row; severity critical|high|medium|low, times RFC 3339.
         file: PathBuf,
+        /// The configuration file, naming the channels.
         #[arg(long, env = "BEACON_CONFIG", default_value = "probes.toml")]
         config: PathBuf,
+        /// The SQLite database file.
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
         db: PathBuf,
     },
     /// Incidents from a Statuspage `incidents.json` and maintenance windows from its
     /// `scheduled-maintenances.json` (v2), keeping their publication and planned times;
     /// all or nothing, and importing twice adds nothing.
+    #[command(after_help = r#"Example:
+  curl -o incidents.json https://status.example.com/api/v2/incidents.json
+  beacon import incidents incidents.json --map "Live Chat=live-chat" --map "Knowledge base=helpdesk-portal""#)]
     Incidents {
+        /// Statuspage's `incidents.json` (API v2), as saved from `/api/v2/incidents.json`.
         file: PathBuf,
         /// Statuspage component name to channel id, e.g. --map "Chat=live-chat"; repeatable.
         #[arg(long = "map")]
         map: Vec<String>,
+        /// The configuration file, naming the channels.
         #[arg(long, env = "BEACON_CONFIG", default_value = "probes.toml")]
         config: PathBuf,
+        /// The SQLite database file.
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
         db: PathBuf,
     },
@@ -194,21 +242,32 @@ enum ImportCommand {
 #[derive(Debug, Subcommand)]
 enum BenchCommand {
     /// Monthly report time over a year of data for N channels.
+    #[command(after_help = "Example:\n  beacon bench report --channels 100")]
     Report {
+        /// Channels, each with a year of synthetic 1-minute observations.
         #[arg(long, default_value_t = 100)]
         channels: usize,
     },
     /// N HTTP probes through the real scheduler and store against a local upstream.
+    #[command(
+        after_help = "Example:\n  beacon bench probes --count 1000 --every 10s --duration 60s"
+    )]
     Probes {
+        /// HTTP probes to run.
         #[arg(long, default_value_t = 1000)]
         count: usize,
+        /// Interval of every probe (e.g. 10s, 1m).
         #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
         every: std::time::Duration,
+        /// How long to run them (e.g. 60s, 5m).
         #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
         duration: std::time::Duration,
     },
     /// The status page under wrk beside nginx serving the same bytes, and the probes'
     /// punctuality during that load (needs Debian's `wrk` and `nginx`).
+    #[command(after_help = "Examples:
+  beacon bench page --rounds 1 --duration 5s
+  beacon bench page --gzip --json > bench-page.json")]
     Page(bench_page::PageBench),
 }
 

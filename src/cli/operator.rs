@@ -12,22 +12,33 @@ use std::process::ExitCode;
 #[derive(Debug, Subcommand)]
 pub(super) enum TokenCommand {
     /// Create an API token and print it once (only its hash is stored).
+    #[command(after_help = "Examples:
+  beacon token create --name deploy-bot
+  beacon token create --name lead --role admin")]
     Create {
+        /// Who or what uses the token; the audit log names its writes `token:NAME`.
         #[arg(long)]
         name: String,
+        /// `operator`: incidents, maintenance, tickets; `admin`: also accounts, tokens, imports.
         #[arg(long, default_value = "operator", value_parser = ["operator", "admin"])]
         role: String,
+        /// The SQLite database file.
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
         db: PathBuf,
     },
     /// List tokens with their last use.
+    #[command(after_help = "Example:\n  beacon token list --db beacon.db")]
     List {
+        /// The SQLite database file.
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
         db: PathBuf,
     },
     /// Revoke a token by name; it stops working at once.
+    #[command(after_help = "Example:\n  beacon token revoke deploy-bot")]
     Revoke {
+        /// The token's name, as `beacon token list` shows it (every active token of that name).
         name: String,
+        /// The SQLite database file.
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
         db: PathBuf,
     },

@@ -17,6 +17,7 @@ pub(super) struct Target {
     /// API token for --url (see `beacon token create`).
     #[arg(long, env = "BEACON_TOKEN", hide_env_values = true)]
     token: Option<String>,
+    /// The SQLite database file, used when --url is not given.
     #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
     pub db: PathBuf,
     /// Print the JSON answer instead of lines.

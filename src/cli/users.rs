@@ -15,37 +15,56 @@ use std::process::ExitCode;
 #[derive(Debug, Subcommand)]
 pub(super) enum UserCommand {
     /// Create an account; asks for its password (or reads one line from stdin).
+    #[command(after_help = "Examples:
+  beacon user add alice --role admin
+  printf '%s\\n' \"$PASSWORD\" | beacon user add bob    # from a script")]
     Add {
+        /// Login name, 1 to 64 printable characters.
         name: String,
+        /// `operator`: incidents, maintenance, tickets; `admin`: also accounts, tokens, settings.
         #[arg(long, default_value = "operator", value_parser = ["operator", "admin"])]
         role: String,
         /// For the password hashing cost (`[auth]`).
         #[arg(long, env = "BEACON_CONFIG", default_value = "probes.toml")]
         config: PathBuf,
+        /// The SQLite database file.
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
         db: PathBuf,
     },
     /// List accounts.
+    #[command(after_help = "Example:\n  beacon user list --db beacon.db")]
     List {
+        /// The SQLite database file.
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
         db: PathBuf,
     },
     /// Set a new password (ends the account's sessions).
+    #[command(after_help = "Example:\n  beacon user password alice")]
     Password {
+        /// The account's login name.
         name: String,
+        /// For the password hashing cost (`[auth]`).
         #[arg(long, env = "BEACON_CONFIG", default_value = "probes.toml")]
         config: PathBuf,
+        /// The SQLite database file.
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
         db: PathBuf,
     },
     /// Disable an account (ends its sessions at once); `enable` undoes it.
+    #[command(after_help = "Example:\n  beacon user disable bob")]
     Disable {
+        /// The account's login name.
         name: String,
+        /// The SQLite database file.
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
         db: PathBuf,
     },
+    /// Enable a disabled account again; it logs in with its old password.
+    #[command(after_help = "Example:\n  beacon user enable bob")]
     Enable {
+        /// The account's login name.
         name: String,
+        /// The SQLite database file.
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
         db: PathBuf,
     },
