@@ -7,6 +7,7 @@ mod incident;
 mod page;
 mod probe;
 mod recurring;
+mod server;
 mod ticket;
 mod time;
 
@@ -18,6 +19,7 @@ pub use self::incident::{
 pub use self::page::{PageLink, PageSettings};
 pub use self::probe::{DnsRecord, HttpTarget, ProbeSpec, ProbeTarget, Schedule, Thresholds};
 pub use self::recurring::{RecurringMaintenance, Repeat, WeeklyAt};
+pub use self::server::{IpNet, ServerSettings};
 pub use self::ticket::{Severity, Ticket, TicketEvent, TicketEventKind, TicketPolicy};
 pub use self::time::{Clock, SystemClock, Timestamp};
 
@@ -160,6 +162,8 @@ pub struct Config {
     pub maintenance: Vec<RecurringMaintenance>,
     /// `[page]`: the public page's name, URL, logo and links.
     pub page: PageSettings,
+    /// `[server]`: which proxies are trusted for the client's address.
+    pub server: ServerSettings,
 }
 
 impl Config {
