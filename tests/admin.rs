@@ -132,7 +132,10 @@ async fn x_forwarded_for_is_believed_only_from_a_trusted_proxy() {
 
     // Behind a trusted proxy (the test connects from 127.0.0.1), each client has its own
     // address: one client's failures do not slow another down.
-    let behind_proxy = format!("{}\n[server]\ntrusted_proxies = [\"127.0.0.0/8\"]\n", config());
+    let behind_proxy = format!(
+        "{}\n[server]\ntrusted_proxies = [\"127.0.0.0/8\"]\n",
+        config()
+    );
     let beacon = Beacon::start(&behind_proxy).await;
     add_user(&beacon, "alice", "admin").await;
     assert_eq!(

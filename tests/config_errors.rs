@@ -673,26 +673,50 @@ fn bounds_accept_their_edges_and_the_escape_hatches() {
     let empty = config::parse("probes.toml", "[service]\nallow_empty = true\n").expect("valid");
     assert!(empty.channels.is_empty());
     let declared_only = config::parse("probes.toml", CHANNEL).expect("valid");
-    assert!(declared_only.channels[0].probes.is_empty(), "a channel without probes counts");
+    assert!(
+        declared_only.channels[0].probes.is_empty(),
+        "a channel without probes counts"
+    );
 
-    for (m, t) in [(47_104, 1), (19_456, 2), (12_288, 3), (9_216, 4), (7_168, 5), (65_536, 3)] {
-        let text = format!("{CHANNEL}[auth]\npassword_memory_kib = {m}\npassword_iterations = {t}\n");
-        let auth = config::parse("probes.toml", &text).expect("OWASP's rows").auth;
+    for (m, t) in [
+        (47_104, 1),
+        (19_456, 2),
+        (12_288, 3),
+        (9_216, 4),
+        (7_168, 5),
+        (65_536, 3),
+    ] {
+        let text =
+            format!("{CHANNEL}[auth]\npassword_memory_kib = {m}\npassword_iterations = {t}\n");
+        let auth = config::parse("probes.toml", &text)
+            .expect("OWASP's rows")
+            .auth;
         assert_eq!((auth.password_memory_kib, auth.password_iterations), (m, t));
     }
     let weak = format!("{CHANNEL}[auth]\npassword_memory_kib = 64\npassword_iterations = 1\nallow_weak_hashing = true\nlogin_backoff = \"250ms\"\n");
-    let auth = config::parse("probes.toml", &weak).expect("weak, for tests").auth;
+    let auth = config::parse("probes.toml", &weak)
+        .expect("weak, for tests")
+        .auth;
     assert_eq!(auth.password_memory_kib, 64);
     assert_eq!(auth.login_backoff, ms(250));
 
     let server = config::parse(
         "probes.toml",
-        &format!("{CHANNEL}[server]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"fd00::/8\"]\n"),
+        &format!(
+            "{CHANNEL}[server]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"fd00::/8\"]\n"
+        ),
     )
     .expect("valid")
     .server;
-    let shown: Vec<String> = server.trusted_proxies.iter().map(|n| n.to_string()).collect();
+    let shown: Vec<String> = server
+        .trusted_proxies
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
     assert_eq!(shown, ["127.0.0.1/32", "10.0.0.0/8", "fd00::/8"]);
     let default = config::parse("probes.toml", CHANNEL).expect("valid").server;
-    assert!(default.trusted_proxies.is_empty(), "no proxy is trusted by default");
+    assert!(
+        default.trusted_proxies.is_empty(),
+        "no proxy is trusted by default"
+    );
 }

@@ -183,7 +183,9 @@ async fn a_changed_file_adds_and_removes_channels_and_keeps_history() {
     std::fs::write(&config, "").unwrap();
     let health = beacon
         .wait("empty file refused", "/healthz", |h| {
-            h["config"].as_str().is_some_and(|m| m.contains("no channels"))
+            h["config"]
+                .as_str()
+                .is_some_and(|m| m.contains("no channels"))
         })
         .await;
     let message = health["config"].as_str().unwrap();

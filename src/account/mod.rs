@@ -156,7 +156,10 @@ mod tests {
         let phc = nobody_hash(&settings);
         let parsed = PasswordHash::new(&phc).expect("a PHC string");
         let params = Params::try_from(&parsed).expect("argon2 parameters");
-        assert_eq!((params.m_cost(), params.t_cost(), params.p_cost()), (64, 1, 1));
+        assert_eq!(
+            (params.m_cost(), params.t_cost(), params.p_cost()),
+            (64, 1, 1)
+        );
         assert_eq!(parsed.algorithm.as_str(), "argon2id");
         assert!(!verify_password("", &phc) && !verify_password("wrong password!", &phc));
     }

@@ -62,7 +62,10 @@ impl LoginThrottle {
             if times.len() < limit {
                 return None;
             }
-            let until = times.front()?.millis().saturating_add(millis(auth.login_window));
+            let until = times
+                .front()?
+                .millis()
+                .saturating_add(millis(auth.login_window));
             positive(until - now.millis())
         });
         pair.max(spray)

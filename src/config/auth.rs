@@ -21,7 +21,13 @@ pub(super) struct RawAuth {
 
 /// OWASP's argon2id rows (Password Storage Cheat Sheet), one lane each: memory in KiB and
 /// the passes it needs. Any row at or below the configured pair is enough.
-const OWASP_ARGON2ID: [(u32, u32); 5] = [(47_104, 1), (19_456, 2), (12_288, 3), (9_216, 4), (7_168, 5)];
+const OWASP_ARGON2ID: [(u32, u32); 5] = [
+    (47_104, 1),
+    (19_456, 2),
+    (12_288, 3),
+    (9_216, 4),
+    (7_168, 5),
+];
 
 pub(super) fn auth(raw: Option<RawAuth>, src: &Source<'_>) -> Result<AuthSettings, ConfigError> {
     let mut settings = AuthSettings::default();
@@ -38,7 +44,13 @@ pub(super) fn auth(raw: Option<RawAuth>, src: &Source<'_>) -> Result<AuthSetting
     )? {
         settings.password_memory_kib = kib;
     }
-    if let Some(n) = bounded(raw.password_iterations.clone(), "password_iterations", 1, 100, src)? {
+    if let Some(n) = bounded(
+        raw.password_iterations.clone(),
+        "password_iterations",
+        1,
+        100,
+        src,
+    )? {
         settings.password_iterations = n;
     }
     if let Some(n) = bounded(raw.login_attempts, "login_attempts", 1, 1000, src)? {
@@ -59,8 +71,14 @@ pub(super) fn auth(raw: Option<RawAuth>, src: &Source<'_>) -> Result<AuthSetting
         .any(|&(min_m, min_t)| m >= min_m && t >= min_t);
     if !strong && raw.allow_weak_hashing != Some(true) {
         let (span, given) = match (&raw.password_memory_kib, &raw.password_iterations) {
-            (Some(kib), _) => (kib.span(), format!("password_memory_kib = {m} with password_iterations = {t}")),
-            (None, Some(n)) => (n.span(), format!("password_iterations = {t} with password_memory_kib = {m}")),
+            (Some(kib), _) => (
+                kib.span(),
+                format!("password_memory_kib = {m} with password_iterations = {t}"),
+            ),
+            (None, Some(n)) => (
+                n.span(),
+                format!("password_iterations = {t} with password_memory_kib = {m}"),
+            ),
             // The defaults are one of the rows.
             (None, None) => (0..0, format!("password_memory_kib = {m}")),
         };

@@ -67,10 +67,9 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
             }
             _ => (
                 source.table_at(span.start),
-                source.key_at(span.start).or_else(|| {
-                    data.then(|| source.key_starting_at(span.start))
-                        .flatten()
-                }),
+                source
+                    .key_at(span.start)
+                    .or_else(|| data.then(|| source.key_starting_at(span.start)).flatten()),
             ),
         };
         let message = raw::describe_serde_error(e.message(), &table, key);

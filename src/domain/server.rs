@@ -105,7 +105,9 @@ impl IpNet {
     fn masked(&self, ip: IpAddr) -> IpAddr {
         match ip {
             IpAddr::V4(v4) => {
-                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
                 IpAddr::V4((u32::from(v4) & mask).into())
             }
             IpAddr::V6(v6) => {
@@ -150,9 +152,19 @@ mod tests {
         ] {
             let net = IpNet::parse(range).unwrap();
             assert!(net.contains(ip(inside)), "{range} contains {inside}");
-            assert!(!net.contains(ip(outside)), "{range} does not contain {outside}");
+            assert!(
+                !net.contains(ip(outside)),
+                "{range} does not contain {outside}"
+            );
         }
-        for bad in ["", "proxy.local", "10.0.0.0/33", "::/129", "10.0.0.1/8", "10.0.0.0/x"] {
+        for bad in [
+            "",
+            "proxy.local",
+            "10.0.0.0/33",
+            "::/129",
+            "10.0.0.1/8",
+            "10.0.0.0/x",
+        ] {
             assert!(IpNet::parse(bad).is_err(), "{bad:?} refused");
         }
         assert_eq!(
@@ -171,15 +183,31 @@ mod tests {
             ("127.0.0.1", vec!["198.51.100.1"], "198.51.100.1"),
             // Two proxies: the right-most hop that is not ours; what the client put left of
             // it is ignored.
-            ("127.0.0.1", vec!["6.6.6.6, 198.51.100.1, 10.1.2.3"], "198.51.100.1"),
-            ("127.0.0.1", vec!["6.6.6.6", "198.51.100.1", "10.1.2.3"], "198.51.100.1"),
-            ("::ffff:127.0.0.1", vec!["198.51.100.1:4711"], "198.51.100.1"),
+            (
+                "127.0.0.1",
+                vec!["6.6.6.6, 198.51.100.1, 10.1.2.3"],
+                "198.51.100.1",
+            ),
+            (
+                "127.0.0.1",
+                vec!["6.6.6.6", "198.51.100.1", "10.1.2.3"],
+                "198.51.100.1",
+            ),
+            (
+                "::ffff:127.0.0.1",
+                vec!["198.51.100.1:4711"],
+                "198.51.100.1",
+            ),
             ("127.0.0.1", vec!["[2001:db8::7]:443"], "2001:db8::7"),
             // A proxy without the header, or only proxies in it: the nearest we know.
             ("127.0.0.1", vec![], "127.0.0.1"),
             ("127.0.0.1", vec!["10.0.0.9"], "10.0.0.9"),
             // Garbage in place of an address: the trusted hop to its right.
-            ("127.0.0.1", vec!["198.51.100.1, junk, 10.0.0.9"], "10.0.0.9"),
+            (
+                "127.0.0.1",
+                vec!["198.51.100.1, junk, 10.0.0.9"],
+                "10.0.0.9",
+            ),
             ("127.0.0.1", vec!["unknown"], "127.0.0.1"),
         ] {
             assert_eq!(

@@ -67,7 +67,16 @@ pub(super) async fn run_probe(
         let scheduled = timing.next;
         let interval_ms = timing.advance(started);
         let budget = run_budget(started, spec.timeout, timing.next);
-        let seen = check(&spec, &key, &shared, dns.as_ref(), keep_body, started, budget).await;
+        let seen = check(
+            &spec,
+            &key,
+            &shared,
+            dns.as_ref(),
+            keep_body,
+            started,
+            budget,
+        )
+        .await;
         let (mut outcome, mut reason) = judge(&spec, &seen);
         if outcome == Outcome::Down {
             if let Some(connectivity) = &shared.connectivity {
@@ -120,16 +129,7 @@ async fn check(
             port,
             send,
             expect,
-        } => {
-            super::tcp::check(
-                host,
-                *port,
-                send.as_deref(),
-                expect.as_deref(),
-                timeout,
-            )
-            .await
-        }
+        } => super::tcp::check(host, *port, send.as_deref(), expect.as_deref(), timeout).await,
         ProbeTarget::Tls { host, port } => shared.tls.check(host, *port, timeout, now).await,
         ProbeTarget::Dns { name, record, .. } => match dns {
             Some(dns) => dns.check(name, *record, timeout).await,
@@ -319,7 +319,11 @@ mod tests {
         let mut ready = first;
         for n in 0..20 {
             let scheduled = t.next;
-            assert_eq!(scheduled, first.plus_ms(n * 1_000), "run {n} is scheduled on its slot");
+            assert_eq!(
+                scheduled,
+                first.plus_ms(n * 1_000),
+                "run {n} is scheduled on its slot"
+            );
             // The loop sleeps until the scheduled start, or starts at once when it is past.
             let started = ready.max(scheduled);
             let late = started.millis() - scheduled.millis();

@@ -206,7 +206,10 @@ mod tests {
     #[test]
     fn text_that_starts_a_formula_is_neutralised_and_quoted() {
         for (value, written) in [
-            ("=HYPERLINK(\"http://x.test\",\"x\")", "\"'=HYPERLINK(\"\"http://x.test\"\",\"\"x\"\")\""),
+            (
+                "=HYPERLINK(\"http://x.test\",\"x\")",
+                "\"'=HYPERLINK(\"\"http://x.test\"\",\"\"x\"\")\"",
+            ),
             ("+1", "\"'+1\""),
             ("-2+3", "\"'-2+3\""),
             ("@SUM(A1)", "\"'@SUM(A1)\""),
@@ -218,16 +221,27 @@ mod tests {
             ("say \"hi\"", "\"say \"\"hi\"\"\""),
             ("", ""),
         ] {
-            assert_eq!(line(vec![text(value), ours("x")]), format!("{written},x\n"), "{value:?}");
+            assert_eq!(
+                line(vec![text(value), ours("x")]),
+                format!("{written},x\n"),
+                "{value:?}"
+            );
         }
     }
 
     #[test]
     fn numbers_stay_numbers_and_a_lone_empty_cell_keeps_its_row() {
         assert_eq!(
-            line(vec![number("-1.0".into()), number("99.500".into()), number(String::new())]),
+            line(vec![
+                number("-1.0".into()),
+                number("99.500".into()),
+                number(String::new())
+            ]),
             "-1.0,99.500,\n"
         );
-        assert_eq!(encode(&[vec![ours("a")], vec![ours("")], vec![ours("b")]]), "a\n\"\"\nb\n");
+        assert_eq!(
+            encode(&[vec![ours("a")], vec![ours("")], vec![ours("b")]]),
+            "a\n\"\"\nb\n"
+        );
     }
 }
