@@ -14,7 +14,6 @@ use crate::notify::{Notifier, NotifyEvent};
 use crate::probe::{ProbeEvent, Prober, ProberRuntime};
 use crate::store::Store;
 use crate::web::{self, AppState};
-use axum::serve::ListenerExt;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -39,8 +38,6 @@ pub enum RunError {
     Prober(#[from] crate::probe::StartError),
     #[error(transparent)]
     Notify(#[from] crate::notify::StartError),
-    #[error("http server: {0}")]
-    Serve(#[from] std::io::Error),
     #[error("prober runtime: {0}")]
     Runtime(std::io::Error),
 }
@@ -60,6 +57,8 @@ pub async fn run(
     clock: Arc<dyn Clock>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
+    let listening = listener.local_addr().ok();
+    let config = with_self_resolved(config, listening);
     store.sync_config(&config).await?;
     let prober_runtime = ProberRuntime::new().map_err(RunError::Runtime)?;
     let mut prober = prober_runtime
@@ -93,6 +92,7 @@ pub async fn run(
         clock,
         pages: Arc::new(web::PageCache::default()),
         public: public.clone(),
+        server: Arc::default(),
     };
     // The first render before listening, so the cached pages never answer "not rendered yet"
     // in normal operation.
@@ -115,20 +115,18 @@ pub async fn run(
         );
     }
     let page_cache = web::spawn_page_cache(state.clone(), states_for_pages, stopping.clone());
-    let drained = stopping.clone();
-    // No Nagle delay: a page's last partial segment goes out at once (as nginx does on
-    // keep-alive connections), instead of waiting for the client's acknowledgement.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-    });
-    let server = axum::serve(
+    let fd_limit = web::raise_fd_limit();
+    let server_settings = config_tx.borrow().server.clone();
+    let server_stats = state.server.clone();
+    let server = tokio::spawn(web::serve(
         listener,
-        web::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move { drained.cancelled().await });
-    let server = tokio::spawn(async move { server.await });
+        web::router(state),
+        server_settings,
+        fd_limit,
+        server_stats,
+        stopping.clone(),
+        HTTP_DRAIN,
+    ));
 
     let reports = tokio::spawn(crate::report::schedule::run(
         config_tx.subscribe(),
@@ -180,7 +178,10 @@ pub async fn run(
                         tracing::error!(error = %e, "configuration reload refused; the previous one keeps running");
                         error_tx.send_replace(Some(e.to_string()));
                     }
-                    Ok(new) => {
+                    Ok(mut new) => {
+                        if let Some(address) = listening {
+                            new.resolve_self(address);
+                        }
                         error_tx.send_replace(None);
                         if **config_tx.borrow() == new {
                             continue;
@@ -216,15 +217,26 @@ pub async fn run(
             tracing::warn!(error = %e, job = name, "background job failed");
         }
     }
-    match tokio::time::timeout(HTTP_DRAIN, server).await {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "http server stopped with an error"),
-        Ok(Err(e)) => tracing::warn!(error = %e, "http server task failed"),
-        Err(_) => tracing::warn!("http connections still open after the drain period; closing"),
+    if let Err(e) = server.await {
+        tracing::warn!(error = %e, "http server task failed");
     }
     store.close().await?;
     tracing::info!("stopped cleanly");
     Ok(())
+}
+
+/// The configuration with its `self:/path` probes pointed at the address Beacon listens on.
+fn with_self_resolved(config: Arc<Config>, listening: Option<std::net::SocketAddr>) -> Arc<Config> {
+    let Some(address) = listening else {
+        return config;
+    };
+    let mut resolved = (*config).clone();
+    resolved.resolve_self(address);
+    if resolved == *config {
+        config
+    } else {
+        Arc::new(resolved)
+    }
 }
 
 /// Forwards the prober's confirmed channel states to the auto-draft task (the incident module

@@ -234,6 +234,7 @@ async fn no_admin_write_works_without_a_session() {
         "/admin/maintenance",
         "/admin/maintenance/recurring",
         "/admin/maintenance/recurring/1/delete",
+        "/admin/tickets/BCN-2026-000001/events",
         "/admin/users",
         "/admin/users/ada/disable",
         "/admin/users/ada/enable",

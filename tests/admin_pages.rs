@@ -122,6 +122,29 @@ async fn maintenance_is_scheduled_from_the_calendar() {
         .await;
     assert_eq!(bad.status, 422);
     assert!(bad.body.contains("id=\"scheduled_until-error\""));
+    // Planned times run from 2000 to 10 years ahead (sla-rules 3 rule 6 bounds).
+    for (from, until, field) in [
+        ("1969-07-20T20:17", "2031-01-01T01:00", "scheduled_for"),
+        ("2031-01-01T01:00", "2099-01-01T01:00", "scheduled_until"),
+    ] {
+        let out_of_range = browser
+            .submit(
+                "/admin/maintenance",
+                "/admin/maintenance",
+                &[
+                    ("title", "Upgrade"),
+                    ("scheduled_for", from),
+                    ("scheduled_until", until),
+                ],
+            )
+            .await;
+        assert_eq!(out_of_range.status, 422, "{from} {until}");
+        assert!(
+            out_of_range.body.contains(&format!("id=\"{field}-error\"")),
+            "{}",
+            out_of_range.body
+        );
+    }
     let made = browser
         .submit(
             "/admin/maintenance",

@@ -334,3 +334,74 @@ async fn serve_backs_up_while_running_and_stops_cleanly_on_sigterm() {
         "WAL checkpointed into the database on shutdown"
     );
 }
+
+/// The shipped configuration's self-probe (`self:/healthz`) follows `--listen`: on any port the
+/// "Status page" channel turns up, instead of a false outage of 127.0.0.1:8080.
+#[tokio::test]
+async fn the_shipped_self_probe_follows_listen() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let mut child = Command::new(BEACON)
+        .args(["serve", "--listen", &listen])
+        .env(
+            "BEACON_CONFIG",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/probes.toml"),
+        )
+        .env("BEACON_DB", dir.path().join("beacon.db"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let status_url = format!("http://{listen}/api/v1/status");
+    let state = common::wait_for(Duration::from_secs(20), "the self-probe to run", || {
+        let url = status_url.clone();
+        async move {
+            let body: serde_json::Value = reqwest::get(url).await.ok()?.json().await.ok()?;
+            let channel = body["channels"]
+                .as_array()?
+                .iter()
+                .find(|c| c["id"] == "status-page")?
+                .clone();
+            (channel["state"] != "unknown").then_some(channel)
+        }
+    })
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(state["state"], "up", "{state}");
+}
+
+#[test]
+fn init_writes_a_starter_config_that_checks_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("probes.toml");
+    let path_text = path.to_str().unwrap();
+    let out = beacon(&["init", "--config", path_text]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        written.contains("[[channel]]") && written.contains("# "),
+        "commented"
+    );
+    let checked = beacon(&["check", "--config", path_text]);
+    assert_eq!(checked.status.code(), Some(0), "{}", text(&checked.stderr));
+
+    std::fs::write(&path, "# mine\n").unwrap();
+    let again = beacon(&["init", "--config", path_text]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        text(&again.stderr).contains("already exists"),
+        "{}",
+        text(&again.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "# mine\n",
+        "not overwritten"
+    );
+}

@@ -128,7 +128,7 @@ fn malformed_configs_name_file_line_column_and_key() {
         ),
         (
             with_probe("url = \"ftp://x.test/file\"\n"),
-            "probes.toml:6:7: invalid URL scheme \"ftp\" in \"ftp://x.test/file\": expected http, https, tcp or tls",
+            "probes.toml:6:7: invalid URL scheme \"ftp\" in \"ftp://x.test/file\": expected http, https, tcp, tls or self",
         ),
         (
             with_probe("url = \"not a url\"\n"),
@@ -140,7 +140,7 @@ fn malformed_configs_name_file_line_column_and_key() {
         ),
         (
             with_probe("url = \"gopher://x.test/\"\n"),
-            "probes.toml:6:7: invalid URL scheme \"gopher\" in \"gopher://x.test/\": expected http, https, tcp or tls",
+            "probes.toml:6:7: invalid URL scheme \"gopher\" in \"gopher://x.test/\": expected http, https, tcp, tls or self",
         ),
         (
             with_probe("url = \"http://\"\n"),
@@ -340,7 +340,7 @@ fn malformed_configs_name_file_line_column_and_key() {
         ),
         (
             "[server]\ntrusted_proxy = []\n".into(),
-            "probes.toml:2:1: unknown key \"trusted_proxy\" in [server] (expected one of: trusted_proxies)",
+            "probes.toml:2:1: unknown key \"trusted_proxy\" in [server] (expected one of: header_read_timeout, idle_timeout, max_connections, max_connections_per_client, max_body_bytes, trusted_proxies)",
         ),
         // [notify] and [[notify.webhook]].
         (

@@ -76,10 +76,11 @@ pub(super) enum MaintenanceCommand {
         /// Affected channel id or `group:slug`; repeatable.
         #[arg(long = "channel")]
         channels: Vec<String>,
-        /// Start, RFC 3339 (e.g. 2026-11-29T02:00:00Z).
+        /// Start, RFC 3339 (e.g. 2026-11-29T02:00:00Z), from 2000 to 10 years ahead; a start
+        /// in the past is accepted but counts only from now, when the window is announced.
         #[arg(long)]
         from: String,
-        /// End, RFC 3339.
+        /// End, RFC 3339, after --from and at most 10 years ahead.
         #[arg(long)]
         until: String,
         #[arg(long)]
@@ -184,7 +185,11 @@ pub(super) fn maintenance(command: MaintenanceCommand) -> ExitCode {
                         .await;
                 }
                 let config = load(&config)?;
-                let (from, until) = (time(&from, "--from")?, time(&until, "--until")?);
+                let now = SystemClock.now();
+                let (from, until) = (
+                    planned_time(&from, "--from", now)?,
+                    planned_time(&until, "--until", now)?,
+                );
                 if until <= from {
                     return Err(Failure::BadInput("--until must be after --from".into()));
                 }
@@ -213,12 +218,16 @@ pub(super) fn maintenance(command: MaintenanceCommand) -> ExitCode {
                 create(&target.db, &config, new).await
             });
             finish(outcome, target.json, |v| {
-                vec![format!(
+                let scheduled = format!(
                     "maintenance {} scheduled from {} to {}",
                     text(&v["id"]),
                     text(&v["scheduled_for"]),
                     text(&v["scheduled_until"])
-                )]
+                );
+                // A window scheduled in the past counts only from its announcement.
+                std::iter::once(scheduled)
+                    .chain(v["announcement_note"].as_str().map(str::to_owned))
+                    .collect()
             })
         }
         MaintenanceCommand::List { target } => list(IncidentKind::Maintenance, &target),
@@ -391,6 +400,13 @@ fn time(text: &str, option: &str) -> Result<Timestamp, Failure> {
             "{option} {text:?} is not an RFC 3339 time (e.g. 2026-11-29T02:00:00Z)"
         ))
     })
+}
+
+/// A planned time, bounded as the API bounds it ([`Timestamp::check_planned`]).
+fn planned_time(text: &str, option: &str, now: Timestamp) -> Result<Timestamp, Failure> {
+    time(text, option)?
+        .check_planned(now)
+        .map_err(|e| Failure::BadInput(format!("{option} {text:?} {e}")))
 }
 
 /// A JSON string or number as plain text (`?` when absent).

@@ -10,6 +10,7 @@ mod bench_page;
 mod bench_report;
 mod history;
 mod incidents;
+mod init;
 mod operator;
 mod remote;
 mod users;
@@ -52,6 +53,13 @@ enum Command {
         db: PathBuf,
         #[arg(long, env = "BEACON_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
+    },
+    /// Write a commented starter configuration (never over an existing file).
+    #[command(after_help = "Example:\n  beacon init && beacon check && beacon serve")]
+    Init {
+        /// Where to write it.
+        #[arg(long, env = "BEACON_CONFIG", default_value = "probes.toml")]
+        config: PathBuf,
     },
     /// Validate a configuration and print one line per channel.
     Check {
@@ -214,6 +222,7 @@ pub fn main() -> ExitCode {
     init_logging(cli.log_format, default_level);
     match cli.command {
         Command::Check { config } => check(&config),
+        Command::Init { config } => report(init::init(&config)),
         Command::Serve { config, db, listen } => {
             let config_path = config;
             let config = match load_config(&config_path) {
@@ -395,7 +404,7 @@ async fn serve(
     listen: &str,
 ) -> anyhow::Result<()> {
     let store = store::Store::open(db)?;
-    let listener = tokio::net::TcpListener::bind(listen)
+    let listener = crate::web::listen(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     crate::run(
@@ -483,5 +492,50 @@ fn init_logging(format: LogFormat, default_level: &str) {
     match format {
         LogFormat::Human => builder.init(),
         LogFormat::Json => builder.json().init(),
+    }
+}
+
+#[cfg(test)]
+mod help_tests {
+    use super::Cli;
+    use clap::CommandFactory;
+
+    /// Every option and argument of every command has help text, and every command that runs
+    /// something shows an example: `beacon help` is the manual.
+    #[test]
+    fn every_option_has_help_and_every_command_an_example() {
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "beacon", &mut missing);
+        assert!(missing.is_empty(), "missing help:\n{}", missing.join("\n"));
+    }
+
+    fn walk(command: &clap::Command, path: &str, missing: &mut Vec<String>) {
+        for arg in command.get_arguments() {
+            let id = arg.get_id().as_str();
+            if arg.is_hide_set() || id == "help" || id == "version" {
+                continue;
+            }
+            if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                missing.push(format!("{path}: option {id} has no help text"));
+            }
+        }
+        let subcommands: Vec<_> = command
+            .get_subcommands()
+            .filter(|c| !c.is_hide_set() && c.get_name() != "help")
+            .collect();
+        if subcommands.is_empty() && path != "beacon" {
+            let example = command
+                .get_after_help()
+                .is_some_and(|h| h.to_string().contains("Example"));
+            if !example {
+                missing.push(format!("{path}: no example"));
+            }
+        }
+        for sub in subcommands {
+            if sub.get_about().is_none() {
+                missing.push(format!("{path} {}: no description", sub.get_name()));
+            }
+            walk(sub, &format!("{path} {}", sub.get_name()), missing);
+        }
     }
 }

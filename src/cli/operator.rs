@@ -156,7 +156,8 @@ pub(super) fn import_tickets(file: &Path, config: &crate::domain::Config, db: &P
             return ExitCode::from(2);
         }
     };
-    let rows = match crate::ticket::import::parse(&text, config) {
+    let now = crate::domain::Clock::now(&crate::domain::SystemClock);
+    let rows = match crate::ticket::import::parse(&text, config, now) {
         Ok(r) => r,
         Err(errors) => {
             eprintln!(

@@ -12,6 +12,7 @@ mod notify;
 mod page;
 mod probe;
 mod raw;
+mod server;
 mod validate;
 
 pub use maintenance::{check_duration, parse_repeat, shortest_gap, RuleError};

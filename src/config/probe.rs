@@ -228,6 +228,15 @@ fn url_target(raw: &RawProbe, src: &Source<'_>) -> Result<ProbeTarget, ConfigErr
     };
     let text = url.get_ref();
     let invalid = |why: String| src.error(url.span(), format!("invalid URL \"{text}\": {why}"));
+    if let Some(path) = text.strip_prefix(crate::domain::SELF_URL_PREFIX) {
+        // This Beacon itself, wherever `serve --listen` puts it (resolved at start).
+        if !path.starts_with('/') || url::Url::parse(&format!("http://127.0.0.1{path}")).is_err() {
+            return Err(invalid(
+                "expected self:/path, e.g. self:/healthz".to_owned(),
+            ));
+        }
+        return http_target(raw, text, src).map(ProbeTarget::Http);
+    }
     let parsed = url::Url::parse(text).map_err(|e| invalid(e.to_string()))?;
     let host = match parsed.host_str() {
         Some(h) if !h.is_empty() => h.trim_start_matches('[').trim_end_matches(']').to_owned(),
@@ -255,7 +264,7 @@ fn url_target(raw: &RawProbe, src: &Source<'_>) -> Result<ProbeTarget, ConfigErr
         scheme => Err(src.error(
             url.span(),
             format!(
-                "invalid URL scheme \"{scheme}\" in \"{text}\": expected http, https, tcp or tls"
+                "invalid URL scheme \"{scheme}\" in \"{text}\": expected http, https, tcp, tls or self"
             ),
         )),
     }

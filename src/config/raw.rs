@@ -17,15 +17,7 @@ pub(super) struct RawFile {
     #[serde(default)]
     pub maintenance: Vec<Spanned<super::maintenance::RawMaintenance>>,
     pub page: Option<super::page::RawPage>,
-    pub server: Option<RawServer>,
-}
-
-/// `[server]`: how the HTTP server treats its clients.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct RawServer {
-    /// Addresses or CIDR ranges of reverse proxies whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: Option<Vec<Spanned<String>>>,
+    pub server: Option<super::server::RawServer>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,8 +1,8 @@
 //! Phase two: raw TOML values to domain types, with the semantic checks.
 
-use super::raw::{RawChannel, RawFile, RawServer, RawService};
+use super::raw::{RawChannel, RawFile, RawService};
 use super::{ConfigError, Source};
-use crate::domain::{Channel, Config, IpNet, ProbeSpec, ServerSettings, ServiceSettings};
+use crate::domain::{Channel, Config, ProbeSpec, ServiceSettings};
 use std::collections::HashMap;
 use std::time::Duration;
 use toml::Spanned;
@@ -35,9 +35,8 @@ pub(super) fn validate(raw: RawFile, src: &Source<'_>) -> Result<Config, ConfigE
     let tickets = tickets(raw.tickets, src)?;
     let auth = super::auth::auth(raw.auth, src)?;
     let page = super::page::page(raw.page, &service.name, src)?;
-    let server = server(raw.server.unwrap_or_default(), src)?;
+    let server = super::server::server(raw.server, src)?;
     let mut config = Config {
-        server,
         page,
         service,
         channels,
@@ -45,6 +44,7 @@ pub(super) fn validate(raw: RawFile, src: &Source<'_>) -> Result<Config, ConfigE
         tickets,
         auth,
         maintenance: Vec::new(),
+        server,
     };
     // Last: a rule's channels are checked against the channels above.
     config.maintenance = super::maintenance::maintenance(raw.maintenance, &config, src)?;
@@ -57,22 +57,6 @@ pub(super) fn validate(raw: RawFile, src: &Source<'_>) -> Result<Config, ConfigE
         ));
     }
     Ok(config)
-}
-
-/// `[server]`; with no table, no proxy is trusted and the TCP peer is the client.
-fn server(raw: RawServer, src: &Source<'_>) -> Result<ServerSettings, ConfigError> {
-    let mut trusted_proxies = Vec::new();
-    for proxy in raw.trusted_proxies.unwrap_or_default() {
-        let text = proxy.get_ref();
-        let net = IpNet::parse(text).map_err(|why| {
-            src.error(
-                proxy.span(),
-                format!("invalid trusted_proxies entry \"{text}\" in [server]: {why}"),
-            )
-        })?;
-        trusted_proxies.push(net);
-    }
-    Ok(ServerSettings { trusted_proxies })
 }
 
 fn tickets(

@@ -21,7 +21,9 @@ pub use self::probe::{DnsRecord, HttpTarget, ProbeSpec, ProbeTarget, Schedule, T
 pub use self::recurring::{RecurringMaintenance, Repeat, WeeklyAt};
 pub use self::server::{IpNet, ServerSettings};
 pub use self::ticket::{Severity, Ticket, TicketEvent, TicketEventKind, TicketPolicy};
-pub use self::time::{Clock, SystemClock, Timestamp};
+pub use self::time::{
+    Clock, OutOfRange, SystemClock, Timestamp, EARLIEST_ACCEPTED, PLANNING_HORIZON_MS,
+};
 
 mod notify;
 pub use self::notify::{NotifyEventKind, NotifySettings, Secret, Webhook, WebhookFormat};
@@ -162,11 +164,36 @@ pub struct Config {
     pub maintenance: Vec<RecurringMaintenance>,
     /// `[page]`: the public page's name, URL, logo and links.
     pub page: PageSettings,
-    /// `[server]`: which proxies are trusted for the client's address.
+    /// `[server]`: connection limits and timeouts of the HTTP server, and the trusted proxies.
     pub server: ServerSettings,
 }
 
+/// A probe URL beginning with this (`self:/healthz`) means this Beacon itself, wherever it
+/// listens: [`Config::resolve_self`] turns it into `http://ADDRESS/healthz` at start.
+pub const SELF_URL_PREFIX: &str = "self:";
+
 impl Config {
+    /// Points every `self:/path` probe at `listening` (the address `serve` bound; an
+    /// unspecified address such as `0.0.0.0` is reached on loopback).
+    pub fn resolve_self(&mut self, listening: std::net::SocketAddr) {
+        let mut address = listening;
+        if address.ip().is_unspecified() {
+            address.set_ip(match address {
+                std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+            });
+        }
+        for channel in &mut self.channels {
+            for probe in &mut channel.probes {
+                if let ProbeTarget::Http(target) = &mut probe.target {
+                    if let Some(path) = target.url.strip_prefix(SELF_URL_PREFIX) {
+                        target.url = format!("http://{address}{path}");
+                    }
+                }
+            }
+        }
+    }
+
     /// Whether `key` names a configured channel, or `group:<slug>` a configured group: the
     /// keys incidents and tickets use for what they affect.
     pub fn knows_channel_key(&self, key: &str) -> bool {

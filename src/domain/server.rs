@@ -1,15 +1,45 @@
-//! `[server]`: how Beacon's HTTP server treats its clients, and who a client is.
+//! `[server]`: how the HTTP server protects itself from clients that hold connections open,
+//! and who a client is behind a reverse proxy.
 
 use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
 
-/// The `[server]` table. Its defaults live in `config/validate.rs`.
+/// Connection limits and timeouts, and the proxies trusted to name the client. The defaults hold against a flood of idle or dripping
+/// connections on a default 1,024 file limit while real clients keep getting the page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerSettings {
+    /// Time a client gets to send a complete request head once it has started one.
+    pub header_read_timeout: Duration,
+    /// Time a connection may stay open with no request in progress (before its first
+    /// request, or between keep-alive requests).
+    pub idle_timeout: Duration,
+    /// Connections held at once, all clients together. Lowered at start to leave
+    /// [`ServerSettings::reserved_fds`] file descriptors to the prober and the database.
+    pub max_connections: usize,
+    /// Connections held at once from one client address.
+    pub max_connections_per_client: usize,
+    /// Largest request body accepted; a larger one is answered 413.
+    pub max_body_bytes: usize,
     /// Reverse proxies whose `X-Forwarded-For` is believed (addresses or CIDR ranges).
     pub trusted_proxies: Vec<IpNet>,
 }
 
 impl ServerSettings {
+    /// File descriptors never given to HTTP connections: the prober's checks, the database
+    /// and its readers, the log and the listener need them whatever the clients do. A
+    /// quarter of the limit, at least 128.
+    pub fn reserved_fds(fd_limit: u64) -> u64 {
+        (fd_limit / 4).max(128)
+    }
+
+    /// The connection limit in force under a file descriptor limit of `fd_limit`.
+    pub fn effective_max_connections(&self, fd_limit: u64) -> usize {
+        let room = fd_limit.saturating_sub(Self::reserved_fds(fd_limit));
+        self.max_connections
+            .min(usize::try_from(room).unwrap_or(usize::MAX))
+            .max(1)
+    }
+
     /// The client's address for the login throttle and the audit log: the TCP peer, unless
     /// the peer is a trusted proxy; then the right-most `X-Forwarded-For` hop that is not a
     /// trusted proxy. Hops left of it were written by the client itself and prove nothing.
@@ -126,9 +156,34 @@ impl std::fmt::Display for IpNet {
     }
 }
 
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 4096,
+            max_connections_per_client: 256,
+            max_body_bytes: 1 << 20,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connections_leave_descriptors_to_the_prober() {
+        let settings = ServerSettings::default();
+        for (fd_limit, expected) in [(1024, 768), (256, 128), (100, 1), (20_000, 4096), (0, 1)] {
+            assert_eq!(
+                settings.effective_max_connections(fd_limit),
+                expected,
+                "fd limit {fd_limit}"
+            );
+        }
+    }
 
     fn ip(text: &str) -> IpAddr {
         text.parse().unwrap()
@@ -137,6 +192,7 @@ mod tests {
     fn behind(proxies: &[&str]) -> ServerSettings {
         ServerSettings {
             trusted_proxies: proxies.iter().map(|p| IpNet::parse(p).unwrap()).collect(),
+            ..ServerSettings::default()
         }
     }
 

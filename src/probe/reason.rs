@@ -1,7 +1,43 @@
 //! Short failure reasons from network errors: `dns: ...`, `connect: refused`, `tls: ...`.
 
+/// How every reason for a check that failed because of Beacon's own resources begins. Such
+/// a check says nothing about the target: it is recorded unknown, never down.
+pub(super) const OWN_FAILURE: &str = "beacon itself: ";
+
+/// The reason when `e` comes from Beacon's own resources (no file descriptors, no memory, no
+/// socket buffers), e.g. `beacon itself: out of file descriptors (connect: too many open files)`.
+pub(super) fn describe_own_failure(
+    stage: &str,
+    e: &(dyn std::error::Error + 'static),
+) -> Option<String> {
+    let what = own_resource(e)?;
+    Some(format!("{OWN_FAILURE}{what} ({stage})"))
+}
+
+/// What Beacon ran out of, if an OS error in `e`'s chain says so.
+fn own_resource(e: &(dyn std::error::Error + 'static)) -> Option<&'static str> {
+    let mut source = Some(e);
+    while let Some(err) = source {
+        let mut io = err.downcast_ref::<std::io::Error>();
+        while let Some(e) = io {
+            match e.raw_os_error() {
+                Some(libc::EMFILE) | Some(libc::ENFILE) => return Some("out of file descriptors"),
+                Some(libc::ENOMEM) => return Some("out of memory"),
+                Some(libc::ENOBUFS) => return Some("out of socket buffers"),
+                _ => {}
+            }
+            io = e.get_ref().and_then(|i| i.downcast_ref::<std::io::Error>());
+        }
+        source = err.source();
+    }
+    None
+}
+
 /// A short reason from a request error.
 pub(super) fn describe_request_error(e: &reqwest::Error) -> String {
+    if let Some(own) = describe_own_failure("request", e) {
+        return own;
+    }
     let chain = error_chain(e);
     let innermost = chain.last().cloned().unwrap_or_default();
     let text = chain.join(": ").to_lowercase();
@@ -32,6 +68,9 @@ pub(super) fn describe_request_error(e: &reqwest::Error) -> String {
 
 /// A short reason from a plain I/O error (TCP and TLS checks).
 pub(super) fn describe_io_error(stage: &str, e: &std::io::Error) -> String {
+    if let Some(own) = describe_own_failure(stage, e) {
+        return own;
+    }
     let (_, tls) = io_and_tls(e);
     if let Some(tls) = tls {
         return format!("tls: {tls}");
@@ -89,4 +128,29 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> Vec<String> {
         source = err.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn beacons_own_resources_are_named_as_such() {
+        for (errno, what) in [
+            (libc::EMFILE, "out of file descriptors"),
+            (libc::ENFILE, "out of file descriptors"),
+            (libc::ENOMEM, "out of memory"),
+            (libc::ENOBUFS, "out of socket buffers"),
+        ] {
+            let e = std::io::Error::from_raw_os_error(errno);
+            assert_eq!(
+                describe_io_error("connect", &e),
+                format!("beacon itself: {what} (connect)")
+            );
+            let wrapped = std::io::Error::other(std::io::Error::from_raw_os_error(errno));
+            assert!(describe_io_error("connect", &wrapped).starts_with(OWN_FAILURE));
+        }
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        assert_eq!(describe_io_error("connect", &refused), "connect: refused");
+    }
 }

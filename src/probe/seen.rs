@@ -31,13 +31,28 @@ impl Seen {
             ..Seen::default()
         }
     }
+
+    /// Whether the check failed because of Beacon's own resources rather than the target's.
+    pub(super) fn is_own_failure(&self) -> bool {
+        self.error
+            .as_deref()
+            .is_some_and(|e| e.starts_with(super::reason::OWN_FAILURE))
+    }
 }
 
 /// The outcome of a check: by the probe's conditions (all must hold) or, without any, by the
 /// kind's built-in rule; then degraded if a `degraded_if` condition matches. The reason names
 /// what failed: the check's own error first (more telling than `[STATUS] (missing) == 200`),
 /// else the first failing condition with the value seen, e.g. `[STATUS] (503) == 200`.
+///
+/// A check that failed because of Beacon's own resources (no file descriptors, no memory)
+/// did not see the target at all: it is unknown, never down, so Beacon's own trouble is
+/// never charged to the commitment.
 pub fn judge(spec: &ProbeSpec, seen: &Seen) -> (Outcome, Option<String>) {
+    if seen.is_own_failure() {
+        let reason = seen.error.as_deref().unwrap_or_default();
+        return (Outcome::Unknown, Some(format!("not counted: {reason}")));
+    }
     let ctx = seen.context();
     if spec.conditions.is_empty() {
         let (outcome, reason) = default_outcome(&spec.target, seen);
@@ -120,5 +135,54 @@ fn default_outcome(target: &ProbeTarget, seen: &Seen) -> (Outcome, Option<String
             Some(code) => (Outcome::Down, Some(format!("dns: {code}"))),
             None => (Outcome::Down, Some("dns: no answer".to_owned())),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{HttpTarget, Schedule, Thresholds};
+    use std::time::Duration;
+
+    fn spec(conditions: &[&str]) -> ProbeSpec {
+        ProbeSpec {
+            name: "p".into(),
+            target: ProbeTarget::Http(HttpTarget {
+                url: "http://x.test/".into(),
+                method: "GET".into(),
+                headers: vec![],
+                body: None,
+                follow_redirects: true,
+                insecure: false,
+                max_body_bytes: 1024,
+            }),
+            schedule: Schedule::Every(Duration::from_secs(1)),
+            timeout: Duration::from_secs(1),
+            thresholds: Thresholds {
+                failure: 1,
+                success: 1,
+            },
+            conditions: conditions
+                .iter()
+                .map(|c| Condition::parse(c).expect("condition"))
+                .collect(),
+            degraded_if: vec![],
+        }
+    }
+
+    #[test]
+    fn a_check_beacon_could_not_make_is_unknown_never_down() {
+        let own = Seen::failed("beacon itself: out of file descriptors (connect)");
+        for spec in [spec(&[]), spec(&["[STATUS] == 200"])] {
+            assert_eq!(
+                judge(&spec, &own),
+                (
+                    Outcome::Unknown,
+                    Some("not counted: beacon itself: out of file descriptors (connect)".into())
+                )
+            );
+            let refused = Seen::failed("connect: refused");
+            assert_eq!(judge(&spec, &refused).0, Outcome::Down);
+        }
     }
 }

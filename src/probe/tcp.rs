@@ -1,6 +1,6 @@
 //! The TCP check: connect, optionally send a line and expect a text in the answer.
 
-use super::reason::describe_io_error;
+use super::reason::{describe_io_error, describe_own_failure};
 use super::Seen;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -63,7 +63,7 @@ pub(super) async fn check(
 pub(super) async fn connect(host: &str, port: u16) -> Result<TcpStream, String> {
     let addrs: Vec<_> = tokio::net::lookup_host((host, port))
         .await
-        .map_err(|e| format!("dns: {e}"))?
+        .map_err(|e| describe_own_failure("dns", &e).unwrap_or_else(|| format!("dns: {e}")))?
         .collect();
     let mut last = format!("dns: no address for {host}");
     for addr in addrs {

@@ -25,15 +25,17 @@ pub use burn::{burn_rates, BurnRates, BURN_ALERT_1H, BURN_ALERT_3D, BURN_ALERT_6
 pub use calendar::{business_ms, deadline, Calendar, HOUR_MS, TIER2_CLOSE_MS, TIER2_OPEN_MS};
 pub use channel::{ChannelTracker, ChannelUpdate};
 pub use machine::{ObservationInput, ProbeMachine};
-pub use overlay::{channel_timeline, overall_state, overall_timeline, Declaration, Window};
+pub use overlay::{
+    announced_at, channel_timeline, late_announcement, maintenance_window, overall_state,
+    overall_timeline, takes_effect_from, Declaration, LateAnnouncement, Window,
+};
 pub use period::{days, month_bounds, parse_month};
 pub use ticket::{
     attributed_to, evaluate, Evaluation, Targets, TicketSettings, TicketState, RULE_VERSION,
 };
 pub use timeline::{combine_worst, probe_timeline, segments, state_at, Segment};
 pub use waiver::{
-    acknowledgement_after, acknowledgement_at, covers_at, covers_components, maintenance_window,
-    Acknowledgement,
+    acknowledgement_after, acknowledgement_at, covers_at, covers_components, Acknowledgement,
 };
 
 #[cfg(test)]

@@ -2,12 +2,17 @@
 //! channel (sla-rules section 3 rules 5 and 6), and the overall "support services" timeline
 //! across channels (rule 9).
 //!
+//! [`maintenance_window`] is the one place where a maintenance becomes a time interval: the
+//! report, the live page, the badges and the Critical waiver (sla-rules 1.4) all take it from
+//! here, so a window announced after the fact is cut at its announcement everywhere alike.
+//!
 //! Both are evaluated the same way: every input is piecewise constant, so the result can only
 //! change at an instant where some input changes. We evaluate the rule at each such instant and
 //! keep the changes, which gives a timeline without repeated consecutive states.
 
 use super::timeline::state_at;
-use crate::domain::{State, Timestamp, Transition};
+use super::waiver::public_updates;
+use crate::domain::{Incident, IncidentKind, State, Timestamp, Transition, UpdateStatus};
 
 /// An operator-declared impact on a channel (rule 5), taken from public incident updates.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +35,100 @@ pub struct Declaration {
 pub struct Window {
     pub from: Timestamp,
     pub to: Option<Timestamp>,
+}
+
+/// A maintenance's in-progress window as it counts (sla-rules 3 rule 6, "the same window
+/// definition serves the waiver"): from its first `in_progress` update (or `scheduled_for`
+/// when it starts by itself) to its first `completed` update from then on (or
+/// `scheduled_until` when it ends by itself), the earlier of the two when both apply; without
+/// `auto_end` an overrun stays in progress until it is completed.
+///
+/// The window takes effect no earlier than its announcement ([`announced_at`]): the part
+/// before it keeps what was measured or declared, so a window created after the fact never
+/// rewrites a past month. `None` while it has not started, for a draft, and for a window that
+/// ended before it was announced (it changes no time at all). Imported history keeps its
+/// original publication times, so an imported window counts as it did where it came from.
+pub fn maintenance_window(incident: &Incident) -> Option<Window> {
+    let planned = planned_window(incident)?;
+    let from = planned.from.max(announced_at(incident)?);
+    match planned.to {
+        Some(to) if to <= from => None,
+        to => Some(Window { from, to }),
+    }
+}
+
+/// When a maintenance (or incident) was announced: the `published_at` of its first public
+/// update; `None` for a draft.
+pub fn announced_at(incident: &Incident) -> Option<Timestamp> {
+    public_updates(incident).first().map(|(p, _)| *p)
+}
+
+/// A maintenance announced after the start of its window: what the API and the page say
+/// about it, since only the part from the announcement counts ([`maintenance_window`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LateAnnouncement {
+    /// Where the window starts by its schedule or its `in_progress` update.
+    pub planned_from: Timestamp,
+    pub announced_at: Timestamp,
+    /// The window as it counts; `None` when it had ended before its announcement.
+    pub counted: Option<Window>,
+}
+
+/// `Some` when `incident` is a published maintenance whose window starts (by its schedule, or
+/// by its `in_progress` update) before its announcement. A window that starts by hand and has
+/// not started yet is never late: its start will be a public update, after the announcement.
+pub fn late_announcement(incident: &Incident) -> Option<LateAnnouncement> {
+    if incident.kind != IncidentKind::Maintenance {
+        return None;
+    }
+    let announced_at = announced_at(incident)?;
+    let planned_from = planned_window(incident)?.from;
+    (planned_from < announced_at).then(|| LateAnnouncement {
+        planned_from,
+        announced_at,
+        counted: maintenance_window(incident),
+    })
+}
+
+/// The instant from which a published maintenance takes effect: the later of its start (its
+/// schedule, its `in_progress` update, or before a hand-started window has begun, its
+/// `scheduled_for`) and its announcement. A window that ended before this instant changes no
+/// time ([`maintenance_window`] is `None`). `None` for a draft or an incident.
+pub fn takes_effect_from(incident: &Incident) -> Option<Timestamp> {
+    if incident.kind != IncidentKind::Maintenance {
+        return None;
+    }
+    let announced = announced_at(incident)?;
+    let planned = planned_window(incident)
+        .map(|w| w.from)
+        .or(incident.scheduled_for)?;
+    Some(planned.max(announced))
+}
+
+/// The window by its updates and schedule alone, before rule 6 cuts it at the announcement.
+fn planned_window(incident: &Incident) -> Option<Window> {
+    let updates = public_updates(incident);
+    let earliest = |a: Option<Timestamp>, b: Option<Timestamp>| match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    let started = updates
+        .iter()
+        .find(|(_, u)| u.status == UpdateStatus::InProgress)
+        .map(|(p, _)| *p);
+    let from = earliest(
+        started,
+        incident.scheduled_for.filter(|_| incident.auto_start),
+    )?;
+    let completed = updates
+        .iter()
+        .find(|(p, u)| u.status == UpdateStatus::Completed && *p >= from)
+        .map(|(p, _)| *p);
+    let to = earliest(
+        completed,
+        incident.scheduled_until.filter(|_| incident.auto_end),
+    );
+    Some(Window { from, to })
 }
 
 /// Whether a half-open interval `[from, to)`, open-ended when `to` is `None`, holds at `t`.

@@ -263,3 +263,91 @@ fn overlays_agree_with_the_rules_at_every_instant_for_random_inputs() {
         }
     }
 }
+
+/// Rule 6's new sentences, one row per case: a maintenance (offsets from the fixtures' `C`),
+/// the window as it counts, where it is late the planned start and announcement, and the
+/// instant it takes effect from, as the API shows it.
+#[test]
+fn a_window_takes_effect_no_earlier_than_its_announcement() {
+    use super::ticket_fixtures::{mnt, Inc, C, H, M as MIN};
+    type Row = (
+        &'static str,
+        Inc,
+        Option<(i64, Option<i64>)>,
+        Option<(i64, i64)>,
+        Option<i64>,
+    );
+    #[rustfmt::skip]
+    let rows: Vec<Row> = vec![
+        ("announced before its start: the whole window", mnt(1).announce(-H, "chat").window(0, H, true, true), Some((0, Some(H))), None, Some(0)),
+        ("announced at its start: the whole window", mnt(1).announce(0, "chat").window(0, H, true, true), Some((0, Some(H))), None, Some(0)),
+        ("announced mid-window: from the announcement", mnt(1).announce(20 * MIN, "chat").window(0, H, true, true), Some((20 * MIN, Some(H))), Some((0, 20 * MIN)), Some(20 * MIN)),
+        ("announced mid-window, ended by hand", mnt(1).announce(20 * MIN, "chat").window(0, H, true, false).complete(30 * MIN), Some((20 * MIN, Some(30 * MIN))), Some((0, 20 * MIN)), Some(20 * MIN)),
+        ("announced at its end: no effect", mnt(1).announce(H, "chat").window(0, H, true, true), None, Some((0, H)), Some(H)),
+        ("announced after its end: no effect", mnt(1).announce(2 * H, "chat").window(0, H, true, true), None, Some((0, 2 * H)), Some(2 * H)),
+        ("announced after its start, open-ended", mnt(1).announce(20 * MIN, "chat").window(0, H, true, false), Some((20 * MIN, None)), Some((0, 20 * MIN)), Some(20 * MIN)),
+        ("imported with original times: the whole window", mnt(1).imported().announce(-H, "chat").window(0, H, true, true), Some((0, Some(H))), None, Some(0)),
+        ("imported, announced mid-window: the same rule", mnt(1).imported().announce(20 * MIN, "chat").window(0, H, true, true), Some((20 * MIN, Some(H))), Some((0, 20 * MIN)), Some(20 * MIN)),
+        ("started by hand after the announcement: never late", mnt(1).announce(-H, "chat").window(-2 * H, H, false, true).begin(10 * MIN), Some((10 * MIN, Some(H))), None, Some(10 * MIN)),
+        ("hand start not yet begun: from its schedule", mnt(1).announce(-H, "chat").window(0, H, false, false), None, None, Some(0)),
+        ("hand start not yet begun, scheduled in the past", mnt(1).announce(-H, "chat").window(-2 * H, H, false, false), None, None, Some(-H)),
+        ("a draft takes no effect", mnt(1).draft(-H, "chat").window(0, H, true, true), None, None, None),
+    ];
+    for (name, inc, window, late, effect) in rows {
+        let incident = inc.build();
+        let ts = |offset: i64| Timestamp(C + offset);
+        assert_eq!(
+            maintenance_window(&incident),
+            window.map(|(from, to)| Window {
+                from: ts(from),
+                to: to.map(ts),
+            }),
+            "{name}: window"
+        );
+        assert_eq!(
+            late_announcement(&incident).map(|l| (l.planned_from, l.announced_at, l.counted)),
+            late.map(|(planned, announced)| (
+                ts(planned),
+                ts(announced),
+                maintenance_window(&incident)
+            )),
+            "{name}: late announcement"
+        );
+        assert_eq!(
+            takes_effect_from(&incident),
+            effect.map(ts),
+            "{name}: takes effect from"
+        );
+    }
+}
+
+/// A window created after the fact over a measured outage: the outage before the
+/// announcement stays down, only the rest of the window is maintenance.
+#[test]
+fn a_late_window_keeps_the_measured_outage_before_its_announcement() {
+    use super::ticket_fixtures::{mnt, C, H, M as MIN};
+    let tr = |offset: i64, state| Transition {
+        at: Timestamp(C + offset),
+        state,
+    };
+    let measured = [tr(-4 * H, U), tr(-2 * H, D), tr(-H, U)];
+    let late = mnt(1)
+        .announce(-90 * MIN, "chat")
+        .window(-3 * H, 0, true, true)
+        .build();
+    let windows: Vec<Window> = maintenance_window(&late).into_iter().collect();
+    assert_eq!(
+        channel_timeline(&measured, &[], &windows),
+        [tr(-4 * H, U), tr(-2 * H, D), tr(-90 * MIN, M), tr(0, U)]
+    );
+    let after_the_fact = mnt(2)
+        .announce(H, "chat")
+        .window(-3 * H, 0, true, true)
+        .build();
+    let windows: Vec<Window> = maintenance_window(&after_the_fact).into_iter().collect();
+    assert_eq!(
+        channel_timeline(&measured, &[], &windows),
+        measured,
+        "announced after its end: the past is as measured"
+    );
+}

@@ -48,6 +48,8 @@ fn edge_cases() -> Vec<Row> {
         ("10e completed before C", tk(CRIT, "chat"), vec![mnt(1).announce(-3 * H, "chat").window(-2 * H, H, false, false).begin(-2 * H).complete(-M)], def(), 30 * M, pending()),
         ("10f auto-ended before C", tk(CRIT, "chat"), vec![mnt(1).announce(-3 * H, "chat").window(-2 * H, -M, true, true)], def(), 30 * M, pending()),
         ("10g M0: in progress never waives", tk(CRIT, "chat"), vec![mnt(1).announce(-H, "chat").window(-10 * M, 2 * H, true, true)], m0(), 30 * M, pending()),
+        ("10h window from before C, announced after C", tk(CRIT, "chat"), vec![mnt(1).announce(10 * M, "chat").window(-H, 2 * H, true, true)], def(), 30 * M, pending()),
+        ("10i window announced mid-window, before C", tk(CRIT, "chat"), vec![mnt(1).announce(-10 * M, "chat").window(-H, 2 * H, true, true)], def(), 30 * M, waived(1, -10 * M)),
         ("11a A2 update at C + 59 m: met", tk(CRIT, "chat"), vec![inc(1).open(59 * M, "chat")], a2(), 2 * H, met().flagged().stop(59 * M)),
         ("11b A2 update at C + 61 m: breached", tk(CRIT, "chat"), vec![inc(1).open(61 * M, "chat")], a2(), 2 * H, breached()),
         ("12 auto-ack, bot, note do not stop", tk(CRIT, "chat").autoack(S).note(5 * M).bot(10 * M).reply(61 * M), vec![], def(), 2 * H, breached()),

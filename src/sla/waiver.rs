@@ -11,11 +11,10 @@
 //! The ticket's severity is the caller's business ([`super::evaluate`]): these functions say
 //! whether an incident acknowledged the ticket's components, whatever the severity.
 
+use super::overlay::maintenance_window;
 use super::ticket::TicketSettings;
-use super::Window;
 use crate::domain::{
     Affected, Channel, DeclaredStatus, Impact, Incident, IncidentKind, IncidentUpdate, Timestamp,
-    UpdateStatus,
 };
 use std::collections::BTreeMap;
 
@@ -139,37 +138,6 @@ pub fn covers_components(
     })
 }
 
-/// A maintenance's in-progress window, by the same definition as the report's overlays
-/// (sla-rules 3 rule 6, "the same window definition serves the waiver"): from its first
-/// `in_progress` update (or `scheduled_for` when it starts by itself) to its first `completed`
-/// update from then on (or `scheduled_until` when it ends by itself), the earlier of the two
-/// when both apply. Without `auto_end` an overrun stays in progress until it is completed.
-/// `None` while it has not started.
-pub fn maintenance_window(incident: &Incident) -> Option<Window> {
-    let updates = public_updates(incident);
-    let earliest = |a: Option<Timestamp>, b: Option<Timestamp>| match (a, b) {
-        (Some(a), Some(b)) => Some(a.min(b)),
-        (a, b) => a.or(b),
-    };
-    let announced = updates
-        .iter()
-        .find(|(_, u)| u.status == UpdateStatus::InProgress)
-        .map(|(p, _)| *p);
-    let from = earliest(
-        announced,
-        incident.scheduled_for.filter(|_| incident.auto_start),
-    )?;
-    let completed = updates
-        .iter()
-        .find(|(p, u)| u.status == UpdateStatus::Completed && *p >= from)
-        .map(|(p, _)| *p);
-    let to = earliest(
-        completed,
-        incident.scheduled_until.filter(|_| incident.auto_end),
-    );
-    Some(Window { from, to })
-}
-
 /// The first public update after which the incident's component set covered the ticket.
 fn first_covering_update(
     incident: &Incident,
@@ -203,7 +171,7 @@ fn stated_at(incident: &Incident, t: Timestamp) -> Option<&Affected> {
 }
 
 /// Public updates in publication order (ties by id, as [`Incident::public_state_at`]).
-fn public_updates(incident: &Incident) -> Vec<(Timestamp, &IncidentUpdate)> {
+pub(super) fn public_updates(incident: &Incident) -> Vec<(Timestamp, &IncidentUpdate)> {
     let mut updates: Vec<_> = incident
         .updates
         .iter()

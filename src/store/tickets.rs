@@ -139,6 +139,21 @@ impl Store {
         .await
     }
 
+    /// One ticket by the helpdesk's source and external id.
+    pub async fn ticket_by_external(
+        &self,
+        source: String,
+        external_id: String,
+    ) -> Result<TicketRecord> {
+        self.read(move |conn| {
+            let row: i64 = conn
+                .prepare_cached("SELECT id FROM tickets WHERE source = ?1 AND external_id = ?2")?
+                .query_row(params![source, external_id], |r| r.get(0))?;
+            load_one(conn, row)
+        })
+        .await
+    }
+
     /// Tickets received in `[from, to)`, oldest first.
     pub async fn tickets(&self, from: Timestamp, to: Timestamp) -> Result<Vec<TicketRecord>> {
         self.read(move |conn| {

@@ -1,7 +1,10 @@
 //! `beacon import tickets FILE.csv`: helpdesk history. Columns: `external_id`, `source`
 //! (optional, default `import`), `severity`, `channels` (ids separated by spaces or `;`),
 //! `subject`, `received_at`, and optionally `first_reply_at` (a human public reply).
-//! Every row is checked first; a bad row is named by line and nothing is imported. The rows
+//! Every row is checked first; a bad row is named by line and column and nothing is imported.
+//! Times are bounded as on every other path ([`super::check_received_at`],
+//! [`super::check_event_at`]: received from 2000 on, a reply not before receipt, neither more
+//! than 5 s after `now`). The rows
 //! are then written in one transaction ([`crate::store::Store::import_tickets`]), so a
 //! failure while writing leaves nothing either.
 
@@ -30,6 +33,7 @@ struct Row {
 pub fn parse(
     text: &str,
     config: &Config,
+    now: Timestamp,
 ) -> Result<Vec<(NewTicket, Vec<TicketEvent>)>, Vec<String>> {
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
@@ -49,7 +53,7 @@ pub fn parse(
                 r.position().map_or(0, |p| p.line()),
                 r.deserialize::<Row>(Some(&headers))
                     .map_err(|e| e.to_string())
-                    .and_then(|row| ticket(row, config)),
+                    .and_then(|row| ticket(row, config, now)),
             ),
         };
         match result {
@@ -75,7 +79,11 @@ pub fn parse(
     }
 }
 
-fn ticket(row: Row, config: &Config) -> Result<(NewTicket, Vec<TicketEvent>), String> {
+fn ticket(
+    row: Row,
+    config: &Config,
+    now: Timestamp,
+) -> Result<(NewTicket, Vec<TicketEvent>), String> {
     if row.external_id.is_empty() {
         return Err("external_id is empty".into());
     }
@@ -101,15 +109,13 @@ fn ticket(row: Row, config: &Config) -> Result<(NewTicket, Vec<TicketEvent>), St
             .ok_or_else(|| format!("{field} {text:?} is not RFC 3339 or epoch milliseconds"))
     };
     let received_at = time(&row.received_at, "received_at")?;
+    super::check_received_at(received_at, now)
+        .map_err(|e| format!("received_at {:?} {e}", row.received_at))?;
     let mut events = Vec::new();
     if let Some(text) = row.first_reply_at.as_deref().filter(|t| !t.is_empty()) {
         let at = time(text, "first_reply_at")?;
-        if at < received_at {
-            return Err(format!(
-                "first_reply_at {text:?} is before received_at {:?}",
-                row.received_at
-            ));
-        }
+        super::check_event_at(at, received_at, now)
+            .map_err(|e| format!("first_reply_at {text:?} {e}"))?;
         events.push(TicketEvent {
             at,
             kind: TicketEventKind::PublicReply,

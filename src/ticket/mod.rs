@@ -1,11 +1,15 @@
 //! Tickets: the settings from `[tickets]`, evaluation of each ticket's first-response clock
-//! and Critical waiver with `sla`, the contract's queue order, and CSV import.
+//! and Critical waiver with `sla`, the contract's queue order, CSV import, and the bounds on
+//! ticket and event times every path checks (`times.rs`).
 //!
 //! Owns: how tickets are taken in and ordered. May use: `domain`, `store`, `sla`.
 //! A ticket's state is never stored: it is recomputed from the append-only ticket events and
 //! incident updates, so a waiver stays exactly as the public saw it (sla-rules 1.2, sticky).
 
 pub mod import;
+mod times;
+
+pub use times::{check_event_at, check_received_at, FUTURE_TOLERANCE_MS};
 
 use crate::domain::{Channel, Incident, Severity, TicketPolicy, Timestamp};
 use crate::sla::{self, Calendar, Evaluation, Targets, TicketSettings, TicketState};

@@ -99,6 +99,8 @@ struct HealthBody {
     scheduler: String,
     /// `ok`, or why the latest reload was refused (the previous config keeps running).
     config: String,
+    /// Connections held, the limit, and those refused, evicted or timed out since start.
+    connections: super::ServerReading,
 }
 
 /// `GET /healthz`: 200 only while the database takes writes and the prober is alive.
@@ -129,6 +131,7 @@ async fn healthz(State(app): State<AppState>) -> impl IntoResponse {
         database,
         scheduler,
         config,
+        connections: app.server.read(),
     };
     (code, [(header::CACHE_CONTROL, "no-store")], Json(body))
 }

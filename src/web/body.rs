@@ -28,6 +28,9 @@ where
                     message,
                 })
             }
+            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(super::too_large())
+            }
             Err(e) => Err(Error::BadRequest(e.body_text())),
         }
     }

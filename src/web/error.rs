@@ -22,6 +22,9 @@ pub enum Error {
     MethodNotAllowed(String),
     #[error("{0}")]
     Unavailable(String),
+    /// The request body is larger than `[server] max_body_bytes`.
+    #[error("{0}")]
+    TooLarge(String),
     #[error(transparent)]
     Store(#[from] crate::store::Error),
 }
@@ -36,6 +39,7 @@ impl Error {
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Store(crate::store::Error::NotFound) => StatusCode::NOT_FOUND,
             Error::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

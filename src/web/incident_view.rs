@@ -2,6 +2,7 @@
 //! strings, times RFC 3339 UTC with milliseconds.
 
 use crate::domain::{Affected, Impact, Incident, IncidentKind, Timestamp, UpdateStatus};
+use crate::sla;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -23,6 +24,14 @@ pub struct IncidentView {
     origin: String,
     scheduled_for: Option<String>,
     scheduled_until: Option<String>,
+    /// Maintenance: the instant from which the window takes effect. A window takes effect no
+    /// earlier than its announcement (`published_at`), so for one scheduled in the past this
+    /// is the announcement, not `scheduled_for`, and the time before keeps what was measured;
+    /// a window that ended before it changes no time. Null for a draft and for incidents.
+    takes_effect_from: Option<String>,
+    /// Maintenance announced after its start: says from when it counts (or that it counts
+    /// not at all); null otherwise.
+    announcement_note: Option<String>,
     updates: Vec<UpdateView>,
 }
 
@@ -36,9 +45,32 @@ struct UpdateView {
     published_at: Option<String>,
 }
 
+/// What the page and the API say about a maintenance announced after its start (sla-rules 3
+/// rule 6), with times written by `format`; `None` for one announced in time.
+pub(super) fn announcement_note(
+    incident: &Incident,
+    format: fn(Timestamp) -> String,
+) -> Option<String> {
+    let late = sla::late_announcement(incident)?;
+    Some(match late.counted {
+        Some(window) => format!(
+            "Announced after its start: counted from {}",
+            format(window.from)
+        ),
+        None => format!(
+            "Announced after its end (at {}): it counts as no maintenance time",
+            format(late.announced_at)
+        ),
+    })
+}
+
 impl From<Incident> for IncidentView {
     fn from(i: Incident) -> Self {
+        let takes_effect_from = sla::takes_effect_from(&i).map(Timestamp::to_rfc3339);
+        let announcement_note = announcement_note(&i, Timestamp::to_rfc3339);
         IncidentView {
+            takes_effect_from,
+            announcement_note,
             id: i.id.to_string(),
             kind: i.kind,
             status: i.status(),

@@ -63,10 +63,12 @@ struct MaintenanceBody {
     title: String,
     #[serde(default)]
     message: String,
-    /// RFC 3339 or epoch milliseconds.
+    /// RFC 3339 or epoch milliseconds, from 2000-01-01 to 10 years from now (422 outside).
+    /// A start in the past is accepted, but the window counts only from its announcement
+    /// (its publication): the time before keeps what was measured (`takes_effect_from`).
     #[schema(schema_with = super::openapi::instant)]
     scheduled_for: String,
-    /// After `scheduled_for`.
+    /// After `scheduled_for`; from 2000-01-01 to 10 years from now (422 outside).
     #[schema(schema_with = super::openapi::instant)]
     scheduled_until: String,
     /// Channel ids or `group:<slug>`.
@@ -165,8 +167,9 @@ async fn create_maintenance(
 ) -> Result<(StatusCode, Json<IncidentView>), Error> {
     caller.require(Role::Operator)?;
     let config = app.config();
-    let from = time(&body.scheduled_for, "scheduled_for")?;
-    let until = time(&body.scheduled_until, "scheduled_until")?;
+    let now = app.clock.now();
+    let from = planned_time(&body.scheduled_for, "scheduled_for", now)?;
+    let until = planned_time(&body.scheduled_until, "scheduled_until", now)?;
     if until <= from {
         return Err(Error::Invalid {
             message: "scheduled_until must be after scheduled_for".into(),
@@ -427,6 +430,17 @@ pub(super) fn time(text: &str, field: &str) -> Result<Timestamp, Error> {
         message: format!("{field} {text:?} is not RFC 3339 or epoch milliseconds"),
         field: field.into(),
     })
+}
+
+/// A planned time (a maintenance window's start or end): parsed, and within
+/// [`Timestamp::check_planned`] of `now`, else a 422 naming `field`.
+pub(super) fn planned_time(text: &str, field: &str, now: Timestamp) -> Result<Timestamp, Error> {
+    time(text, field)?
+        .check_planned(now)
+        .map_err(|e| Error::Invalid {
+            message: format!("{field} {text:?} {e}"),
+            field: field.into(),
+        })
 }
 
 pub(super) fn parse_id(text: &str) -> Result<i64, Error> {

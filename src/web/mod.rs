@@ -24,12 +24,14 @@ mod page;
 mod push;
 mod recurring;
 mod reports;
+mod server;
 mod tickets;
 mod v2;
 
 pub use cache::{render_once as render_pages, spawn as spawn_page_cache, PageCache};
 pub use error::Error;
 pub use incident_view::IncidentView;
+pub use server::{listen, raise_fd_limit, serve, ServerReading, ServerStats};
 
 use crate::domain::{Clock, Config};
 use crate::probe::{Heartbeat, LiveView, PushBoard};
@@ -63,6 +65,8 @@ pub struct AppState {
     pub pages: Arc<PageCache>,
     /// Poked by every writer of public data so the page cache renders again at once.
     pub public: crate::incident::PublicChanged,
+    /// The HTTP server's connection counts, shown on `/healthz`.
+    pub server: Arc<ServerStats>,
 }
 
 impl AppState {
@@ -90,6 +94,7 @@ const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
 /// The whole application router. `/api/v1` comes from [`openapi::documented`], and the route
 /// layer [`openapi::only_documented`] refuses any `/api/v1` route the document does not list.
 pub fn router(state: AppState) -> Router {
+    let max_body = state.config().server.max_body_bytes;
     let (api_v1, document) = openapi::documented().split_for_parts();
     let documented = openapi::Documented::of(&document);
     Router::new()
@@ -116,7 +121,42 @@ pub fn router(state: AppState) -> Router {
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
         ))
+        // A body over the limit is 413: at once when its length is declared, and when the
+        // JSON extractor reaches the limit otherwise (chunked bodies).
+        .layer(axum::middleware::from_fn_with_state(
+            max_body,
+            refuse_large_bodies,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(max_body))
         .with_state(state)
+}
+
+/// The 413 answer for a body over `[server] max_body_bytes`.
+fn too_large() -> Error {
+    Error::TooLarge("request body too large".to_owned())
+}
+
+/// Answers 413 before reading a body whose declared length is over the limit (JSON under
+/// `/api/`, plain text elsewhere), so no handler ever buffers it.
+async fn refuse_large_bodies(
+    axum::extract::State(max_body): axum::extract::State<usize>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max_body as u64) {
+        let message = format!("request body too large: the limit is {max_body} bytes");
+        return if request.uri().path().starts_with("/api/") {
+            Error::TooLarge(message).into_response()
+        } else {
+            (StatusCode::PAYLOAD_TOO_LARGE, message).into_response()
+        };
+    }
+    next.run(request).await
 }
 
 /// 405 for an undeclared method; axum adds the `Allow` header itself.

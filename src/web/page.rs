@@ -195,6 +195,9 @@ pub(super) fn incident_card(incident: &Incident, names: &[(String, String)]) -> 
                     " to "
                     time datetime=(until.to_rfc3339()) { (until.to_display()) }
                 }
+                @if let Some(note) = super::incident_view::announcement_note(incident, Timestamp::to_display) {
+                    p class="window-note" { (note) }
+                }
             }
             ol class="updates" {
                 @for u in updates {

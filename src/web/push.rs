@@ -1,4 +1,5 @@
-//! `POST /api/v1/push/{token}`: heartbeats from jobs and support tools.
+//! `POST` or `GET /api/v1/push/{token}`: heartbeats from jobs and support tools (Uptime Kuma's
+//! push URLs are GETs, so monitors moved from it keep working).
 
 use super::body::{Path, Query};
 use super::error::{InputErrors, NotFoundError};
@@ -48,8 +49,9 @@ struct PushReceipt {
     received_at: String,
 }
 
-/// A heartbeat for a push probe; the token in the path says which one.
-#[utoipa::path(post, path = "/api/v1/push/{token}", tag = "push",
+/// A heartbeat for a push probe; the token in the path says which one. GET and POST do the
+/// same; the push counts at once (the probe is evaluated on arrival).
+#[utoipa::path(method(get, post), path = "/api/v1/push/{token}", tag = "push",
     params(("token" = String, Path, description = "The push probe's token (`beacon push-token`)"), PushQuery),
     responses((status = 200, description = "Recorded", body = PushReceipt), InputErrors, NotFoundError))]
 async fn push(

@@ -304,7 +304,10 @@ fn detail(session: &Session, config: &Config, i: &Incident, errors: &[(String, S
             dd { @match i.published_at { Some(p) => { (when(p)) " (fixed by the server; it cannot be changed)" }, None => "not yet: a draft is internal" } }
             @if let Some(s) = i.started_at { dt { "Problem began" } dd { (when(s)) } }
             @if let (Some(f), Some(u)) = (i.scheduled_for, i.scheduled_until) {
-                dt { "Window" } dd { (when(f)) " to " (when(u)) }
+                dt { "Window" } dd {
+                    (when(f)) " to " (when(u))
+                    @if let Some(note) = crate::web::incident_view::announcement_note(i, crate::domain::Timestamp::to_display) { " · " strong { (note) } }
+                }
             }
             dt { "Origin" } dd { (i.origin) }
             dt { "Visibility" } dd { @if i.hidden { "hidden from the public page" } @else if i.published_at.is_some() { "public" } @else { "internal draft" } }

@@ -9,7 +9,7 @@ use super::{
 use crate::domain::{
     Config, DeclaredStatus, Impact, Incident, IncidentKind, NewIncident, Timestamp, UpdateStatus,
 };
-use crate::web::incidents::{affected, non_empty, time};
+use crate::web::incidents::{affected, non_empty, planned_time};
 use crate::web::{AppState, Error};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -81,7 +81,7 @@ pub(super) async fn create(State(app): State<AppState>, form: AdminForm) -> Page
         manual_start: form.ticked("manual_start"),
         manual_end: form.ticked("manual_end"),
     };
-    match window(&config, &typed) {
+    match window(&config, &typed, app.clock.now()) {
         Ok(new) => create_and_show(&app, new, &form.session).await,
         Err(e) => {
             let errors = form_errors(e)?;
@@ -102,9 +102,11 @@ pub(super) async fn create(State(app): State<AppState>, form: AdminForm) -> Page
     }
 }
 
-fn window(config: &Config, typed: &Typed) -> Result<NewIncident, Error> {
-    let from = time(&local_to_utc(&typed.from), "scheduled_for")?;
-    let until = time(&local_to_utc(&typed.until), "scheduled_until")?;
+/// The window the form describes, checked as the API checks it (a start in the past is
+/// accepted and counts only from now, its announcement; sla-rules 3 rule 6).
+fn window(config: &Config, typed: &Typed, now: Timestamp) -> Result<NewIncident, Error> {
+    let from = planned_time(&local_to_utc(&typed.from), "scheduled_for", now)?;
+    let until = planned_time(&local_to_utc(&typed.until), "scheduled_until", now)?;
     if until <= from {
         return Err(invalid_field(
             "scheduled_until",

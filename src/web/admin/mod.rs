@@ -48,6 +48,7 @@ pub(super) fn router() -> Router<AppState> {
         )
         .route("/admin/tickets", get(tickets::queue))
         .route("/admin/tickets/{id}", get(tickets::show))
+        .route("/admin/tickets/{id}/events", post(tickets::add_event))
         .route("/admin/reports/{file}", get(tickets::report))
         .route(
             "/admin/users",

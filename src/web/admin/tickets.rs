@@ -2,7 +2,11 @@
 //! waiver explanation; `/admin/reports/YYYY-MM[.csv|.json]`: the monthly report with its
 //! ticket section, which the public report never shows.
 
-use super::{render, when, AdminError, Page, Session};
+use super::incidents::local_to_utc;
+use super::{
+    channel_checkboxes, csrf_field, field_error, form_errors, invalid, render, render_with_status,
+    see_other, when, AdminError, AdminForm, Field, Page, Session,
+};
 use crate::domain::{Severity, TicketEventKind, Timestamp};
 use crate::report;
 use crate::ticket::{self, Evaluated};
@@ -78,16 +82,107 @@ pub(super) async fn show(
     session: Session,
     Path(id): Path<String>,
 ) -> Page {
-    let record = app.store.ticket(id.clone()).await.map_err(|e| match e {
+    let body = ticket_page(&app, &session, &id, &EventForm::default(), &[]).await?;
+    Ok(render(&session, &format!("Ticket {id}"), body))
+}
+
+/// What was typed into the event form, kept when it is refused.
+#[derive(Default)]
+struct EventForm {
+    kind: String,
+    at: String,
+    severity: String,
+    channels: Vec<String>,
+}
+
+/// The event types the form offers, with their labels.
+const EVENT_TYPES: [(&str, &str); 7] = [
+    ("public_reply", "Public reply (stops the clock)"),
+    ("auto_ack", "Automatic acknowledgement"),
+    ("bot_reply", "Bot reply"),
+    ("internal_note", "Internal note"),
+    ("severity_change", "Severity change"),
+    ("channels_change", "Channels change"),
+    ("reopen", "Reopened by the customer"),
+];
+
+/// `POST /admin/tickets/{id}/events`: records an event, checked by the API's own rules
+/// (`web::tickets::TypedEvent::check`: its time between the receipt and 5 s from now).
+pub(super) async fn add_event(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    form: AdminForm,
+) -> Page {
+    let record = app
+        .store
+        .ticket(id.clone())
+        .await
+        .map_err(|e| not_found(e, &id))?;
+    let typed = EventForm {
+        kind: form.get("type").to_owned(),
+        at: form.get("at").to_owned(),
+        severity: form.get("severity").to_owned(),
+        channels: form
+            .with_prefix("ech:")
+            .map(|(k, _)| k.to_owned())
+            .collect(),
+    };
+    let at = (!typed.at.trim().is_empty()).then(|| local_to_utc(typed.at.trim()));
+    let checked = crate::web::tickets::TypedEvent {
+        kind: &typed.kind,
+        at: at.as_deref(),
+        severity: Severity::parse(&typed.severity),
+        channels: (typed.kind == "channels_change").then(|| typed.channels.clone()),
+    }
+    .check(&app, record.ticket.received_at, app.clock.now());
+    match checked {
+        Ok(event) => {
+            app.store
+                .add_ticket_event(id.clone(), event, form.session.actor.clone())
+                .await
+                .map_err(|e| not_found(e, &id))?;
+            Ok(see_other(&format!("/admin/tickets/{id}")))
+        }
+        Err(e) => {
+            let errors = form_errors(e)?;
+            let body = ticket_page(&app, &form.session, &id, &typed, &errors).await?;
+            Ok(render_with_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &form.session,
+                &format!("Ticket {id}"),
+                body,
+            ))
+        }
+    }
+}
+
+fn not_found(e: crate::store::Error, id: &str) -> AdminError {
+    match e {
         crate::store::Error::NotFound => {
             AdminError::new(StatusCode::NOT_FOUND, format!("No ticket {id:?}."))
         }
         other => other.into(),
-    })?;
-    let e = evaluate_one(&app, record).await?;
+    }
+}
+
+/// The ticket's clock, its events and the form that records one.
+async fn ticket_page(
+    app: &AppState,
+    session: &Session,
+    id: &str,
+    typed: &EventForm,
+    errors: &[(String, String)],
+) -> Result<Markup, AdminError> {
+    let record = app
+        .store
+        .ticket(id.to_owned())
+        .await
+        .map_err(|e| not_found(e, id))?;
+    let e = evaluate_one(app, record).await?;
     let ev = &e.evaluation;
     let t = &e.record.ticket;
-    let body = html! {
+    let config = app.config();
+    Ok(html! {
         p class="explanation" { (ev.explanation) }
         dl class="facts" {
             dt { "Helpdesk id" } dd { (e.record.external_id) " (" (e.record.source) ")" }
@@ -116,8 +211,32 @@ pub(super) async fn show(
                 li { (when(event.at)) " · " (event_label(&event.kind)) }
             }
         }
-    };
-    Ok(render(&session, &format!("Ticket {}", t.id), body))
+        section aria-labelledby="record" {
+            h2 id="record" { "Record an event" }
+            form method="post" action=(format!("/admin/tickets/{}/events", t.id)) class="admin-form" novalidate {
+                (csrf_field(session))
+                label for="type" { "Event" }
+                select id="type" name="type" aria-invalid=[invalid(errors, "type").map(|_| "true")] aria-describedby=[invalid(errors, "type")] {
+                    @for (value, label) in EVENT_TYPES {
+                        option value=(value) selected[typed.kind == value] { (label) }
+                    }
+                }
+                (field_error(errors, "type"))
+                (Field::text("at", "When (UTC; empty for now; not before the receipt)", &typed.at).kind("datetime-local").optional().render(errors))
+                label for="severity" { "New severity (for a severity change)" }
+                select id="severity" name="severity" aria-invalid=[invalid(errors, "severity").map(|_| "true")] aria-describedby=[invalid(errors, "severity")] {
+                    option value="" { "none" }
+                    @for s in Severity::ALL {
+                        option value=(s.as_str()) selected[typed.severity == s.as_str()] { (s.as_str()) }
+                    }
+                }
+                (field_error(errors, "severity"))
+                (channel_checkboxes(&config, "New channels (for a channels change)", "ech:", &typed.channels))
+                @for (f, _) in errors { @if f.starts_with("channels") { (field_error(errors, f)) } }
+                button type="submit" { "Record" }
+            }
+        }
+    })
 }
 
 fn event_label(kind: &TicketEventKind) -> String {

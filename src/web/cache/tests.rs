@@ -31,6 +31,7 @@ async fn app(dir: &std::path::Path) -> (AppState, Prober) {
         clock,
         pages: Arc::new(PageCache::default()),
         public: crate::incident::PublicChanged::default(),
+        server: Arc::default(),
     };
     (state, prober)
 }
