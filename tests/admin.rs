@@ -77,21 +77,78 @@ async fn login_opens_a_strict_session_cookie_and_logout_ends_it() {
 async fn failed_logins_look_the_same_and_are_throttled() {
     let beacon = Beacon::start(&config()).await;
     add_user(&beacon, "alice", "admin").await;
+    add_user(&beacon, "bob", "operator").await;
     let browser = AdminClient::new(&beacon);
     let unknown = browser.login("mallory", PASSWORD).await;
     let wrong = browser.login("alice", "not the password").await;
     assert_eq!((unknown.status, wrong.status), (401, 401));
     let message = "Wrong account name or password.";
     assert!(unknown.body.contains(message) && wrong.body.contains(message));
-    // Third failure from this address reaches `login_attempts = 3`.
-    assert_eq!(browser.login("bob", "guess").await.status, 401);
+    // Two more wrong passwords for alice from this address reach `login_attempts = 3`.
+    for _ in 0..2 {
+        assert_eq!(browser.login("alice", "still not it").await.status, 401);
+    }
     let blocked = browser.login("alice", PASSWORD).await;
     assert_eq!(blocked.status, 429, "even the right password waits");
-    assert!(blocked.headers.get("retry-after").is_some());
+    assert_eq!(
+        blocked.headers["retry-after"], "1",
+        "login_backoff, not a 15-minute lockout"
+    );
     assert!(!blocked
         .set_cookies()
         .iter()
         .any(|c| c.starts_with("beacon_session=")));
+    // Nobody else is locked out: another account from the same address logs in.
+    let colleague = AdminClient::new(&beacon);
+    assert_eq!(colleague.login("bob", PASSWORD).await.status, 303);
+    // Once the backoff has passed, the right password opens a session.
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    assert_eq!(browser.login("alice", PASSWORD).await.status, 303);
+    beacon.stop().await;
+}
+
+/// Three wrong passwords for alice as seen from `client`, then whether `other` must wait.
+async fn throttled_as(beacon: &Beacon, client: &str, other: &str) -> u16 {
+    let mut browser = AdminClient::new(beacon);
+    browser.forwarded_for = Some(client.to_owned());
+    for _ in 0..3 {
+        assert_eq!(browser.login("alice", "not the password").await.status, 401);
+    }
+    browser.forwarded_for = Some(other.to_owned());
+    browser.login("alice", PASSWORD).await.status
+}
+
+#[tokio::test]
+async fn x_forwarded_for_is_believed_only_from_a_trusted_proxy() {
+    // No trusted proxy: the header is the client's own claim, and the peer is the client.
+    let beacon = Beacon::start(&config()).await;
+    add_user(&beacon, "alice", "admin").await;
+    assert_eq!(
+        throttled_as(&beacon, "198.51.100.1", "198.51.100.2").await,
+        429,
+        "a forged X-Forwarded-For does not escape the throttle"
+    );
+    beacon.stop().await;
+
+    // Behind a trusted proxy (the test connects from 127.0.0.1), each client has its own
+    // address: one client's failures do not slow another down.
+    let behind_proxy = format!(
+        "{}\n[server]\ntrusted_proxies = [\"127.0.0.0/8\"]\n",
+        config()
+    );
+    let beacon = Beacon::start(&behind_proxy).await;
+    add_user(&beacon, "alice", "admin").await;
+    assert_eq!(
+        throttled_as(&beacon, "198.51.100.1", "198.51.100.2").await,
+        303,
+        "another client behind the proxy"
+    );
+    assert_eq!(
+        throttled_as(&beacon, "198.51.100.3", "198.51.100.3").await,
+        429,
+        "the same client behind the proxy"
+    );
+    beacon.stop().await;
 }
 
 #[tokio::test]

@@ -76,6 +76,41 @@ fn check_refuses_a_bad_config_with_exit_2_and_the_position() {
 }
 
 #[test]
+fn check_and_serve_refuse_a_config_without_channels_unless_it_allows_that() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("probes.toml");
+    let db = dir.path().join("never.db");
+    let serve = |path: &Path| {
+        beacon(&[
+            "serve",
+            "--config",
+            path.to_str().unwrap(),
+            "--db",
+            db.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ])
+    };
+    for content in ["", "[service]\nname = \"S\"\n"] {
+        std::fs::write(&path, content).unwrap();
+        let out = beacon(&["check", "--config", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{content:?}");
+        assert_eq!(
+            text(&out.stderr).trim(),
+            format!(
+                "error: {}:1:1: no channels: add a [[channel]] table with an id and a name, or set allow_empty = true in [service] to run without any",
+                path.display()
+            )
+        );
+        assert_eq!(serve(&path).status.code(), Some(2));
+        assert!(!db.exists(), "serve refused before opening anything");
+    }
+    std::fs::write(&path, "[service]\nallow_empty = true\n").unwrap();
+    let out = beacon(&["check", "--config", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
 fn a_missing_config_file_is_exit_2_with_its_path() {
     let out = beacon(&["check", "--config", "/nonexistent/probes.toml"]);
     assert_eq!(out.status.code(), Some(2));

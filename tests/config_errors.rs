@@ -65,7 +65,7 @@ fn malformed_configs_name_file_line_column_and_key() {
         ),
         (
             "[service]\ncolour = \"red\"\n".into(),
-            "probes.toml:2:1: unknown key \"colour\" in [service] (expected one of: name, location, commitment, partial_weight, maintenance_counts_as_downtime, connectivity_check, retention, public_reports, report_schedule, report_dir, auto_publish)",
+            "probes.toml:2:1: unknown key \"colour\" in [service] (expected one of: name, location, commitment, partial_weight, maintenance_counts_as_downtime, connectivity_check, retention, public_reports, report_schedule, report_dir, auto_publish, allow_empty, allow_fast_probes)",
         ),
         (
             with_probe("url = \"https://x.test/\"\nintervl = \"30s\"\n"),
@@ -73,7 +73,7 @@ fn malformed_configs_name_file_line_column_and_key() {
         ),
         (
             "[servce]\nname = \"S\"\n".into(),
-            "probes.toml:1:2: unknown key \"servce\" in the top level (expected one of: service, channel, notify, tickets, auth, maintenance, page)",
+            "probes.toml:1:2: unknown key \"servce\" in the top level (expected one of: service, channel, notify, tickets, auth, maintenance, page, server)",
         ),
         (
             "[auth]\npassword_memory_kib = 4\n".into(),
@@ -85,7 +85,7 @@ fn malformed_configs_name_file_line_column_and_key() {
         ),
         (
             "[auth]\npassword = \"admin\"\n".into(),
-            "probes.toml:2:1: unknown key \"password\" in [auth] (expected one of: password_memory_kib, password_iterations, session_ttl, login_attempts, login_window)",
+            "probes.toml:2:1: unknown key \"password\" in [auth] (expected one of: password_memory_kib, password_iterations, session_ttl, login_attempts, login_window, login_backoff, allow_weak_hashing)",
         ),
         (
             "[[channel]]\nname = \"No id\"\n".into(),
@@ -128,7 +128,7 @@ fn malformed_configs_name_file_line_column_and_key() {
         ),
         (
             with_probe("url = \"ftp://x.test/file\"\n"),
-            "probes.toml:6:7: invalid URL scheme \"ftp\" in \"ftp://x.test/file\": expected http, https, tcp or tls",
+            "probes.toml:6:7: invalid URL scheme \"ftp\" in \"ftp://x.test/file\": expected http, https, tcp, tls or self",
         ),
         (
             with_probe("url = \"not a url\"\n"),
@@ -140,7 +140,7 @@ fn malformed_configs_name_file_line_column_and_key() {
         ),
         (
             with_probe("url = \"gopher://x.test/\"\n"),
-            "probes.toml:6:7: invalid URL scheme \"gopher\" in \"gopher://x.test/\": expected http, https, tcp or tls",
+            "probes.toml:6:7: invalid URL scheme \"gopher\" in \"gopher://x.test/\": expected http, https, tcp, tls or self",
         ),
         (
             with_probe("url = \"http://\"\n"),
@@ -234,9 +234,113 @@ fn malformed_configs_name_file_line_column_and_key() {
             format!("{CHANNEL}[[channel.prob]]\nurl = \"https://x.test/\"\n"),
             "probes.toml:4:11: unknown key \"prob\" in [[channel]] (expected one of: id, name, group, in_commitment, probe)",
         ),
+        // Duplicates and a table where a list belongs name the key and its table.
         (
             "[service]\nname = \"S\"\nname = \"T\"\n".into(),
-            "probes.toml:3:1: duplicate key",
+            "probes.toml:3:1: duplicate key \"name\" in [service]: each key is given once",
+        ),
+        (
+            format!("{CHANNEL}  name = \"Chat again\"\n"),
+            "probes.toml:4:3: duplicate key \"name\" in [[channel]]: each key is given once",
+        ),
+        (
+            "[service]\nname = \"S\"\n\n[service]\nlocation = \"x\"\n".into(),
+            "probes.toml:4:2: duplicate key \"service\" in the top level: each key is given once",
+        ),
+        (
+            "[service]\nname = \"S\"\n[service.name]\nx = 1\n".into(),
+            "probes.toml:3:10: duplicate key \"name\" in [service]: each key is given once",
+        ),
+        (
+            format!("{CHANNEL}\n[channel.probe]\nurl = \"https://x.test/\"\n"),
+            "probes.toml:5:1: invalid value for key \"probe\" in [[channel]]: invalid type: map, expected a sequence",
+        ),
+        (
+            with_probe("url = \"https://x.test/\"\n[channel.probe.conditions]\nstatus = 200\n"),
+            "probes.toml:7:1: invalid value for key \"conditions\" in [[channel.probe]]: invalid type: map, expected a sequence",
+        ),
+        (
+            with_probe("url = \"https://x.test/\"\nconditions = { status = 200 }\n"),
+            "probes.toml:7:14: invalid value for key \"conditions\" in [[channel.probe]]: invalid type: map, expected a sequence",
+        ),
+        (
+            "[page]\nlinks = { label = \"Help\", url = \"/help\" }\n".into(),
+            "probes.toml:2:9: invalid value for key \"links\" in [page]: invalid type: map, expected a sequence",
+        ),
+        (
+            "service = 3\n".into(),
+            "probes.toml:1:11: invalid value for key \"service\" in the top level: invalid type: integer `3`, expected a table",
+        ),
+        // No channels at all, unless allow_empty says so.
+        (
+            "".into(),
+            "probes.toml:1:1: no channels: add a [[channel]] table with an id and a name, or set allow_empty = true in [service] to run without any",
+        ),
+        (
+            "[service]\nname = \"S\"\nallow_empty = false\n".into(),
+            "probes.toml:1:1: no channels: add a [[channel]] table with an id and a name, or set allow_empty = true in [service] to run without any",
+        ),
+        // Bounds: intervals, timeouts, argon2 costs.
+        (
+            with_probe("url = \"https://x.test/\"\nevery = \"1ms\"\n"),
+            "probes.toml:7:9: every = \"1ms\" is out of range: from 1s to 1day",
+        ),
+        (
+            with_probe("url = \"https://x.test/\"\nevery = \"999ms\"\n"),
+            "probes.toml:7:9: every = \"999ms\" is out of range: from 1s to 1day",
+        ),
+        (
+            with_probe("url = \"https://x.test/\"\nevery = \"11000000000years\"\n"),
+            "probes.toml:7:9: every = \"11000000000years\" is out of range: from 1s to 1day",
+        ),
+        (
+            with_probe("url = \"https://x.test/\"\nevery = \"25h\"\n"),
+            "probes.toml:7:9: every = \"25h\" is out of range: from 1s to 1day",
+        ),
+        (
+            format!("[service]\nallow_fast_probes = true\n{}", with_probe("url = \"https://x.test/\"\nevery = \"5ms\"\n")),
+            "probes.toml:9:9: every = \"5ms\" is out of range: from 10ms to 1day",
+        ),
+        (
+            with_probe("url = \"https://x.test/\"\nevery = \"10s\"\ntimeout = \"99ms\"\n"),
+            "probes.toml:8:11: timeout = \"99ms\" is too short: at least 100ms",
+        ),
+        (
+            "[auth]\npassword_memory_kib = 8192\n".into(),
+            "probes.toml:2:23: password_memory_kib = 8192 with password_iterations = 2 is below OWASP's minimum for argon2id (memory and iterations of one of: 47104 KiB with 1, 19456 KiB with 2, 12288 KiB with 3, 9216 KiB with 4, 7168 KiB with 5); allow_weak_hashing = true in [auth] permits it, for tests only",
+        ),
+        (
+            "[auth]\npassword_iterations = 1\n".into(),
+            "probes.toml:2:23: password_iterations = 1 with password_memory_kib = 19456 is below OWASP's minimum for argon2id (memory and iterations of one of: 47104 KiB with 1, 19456 KiB with 2, 12288 KiB with 3, 9216 KiB with 4, 7168 KiB with 5); allow_weak_hashing = true in [auth] permits it, for tests only",
+        ),
+        (
+            "[auth]\npassword_memory_kib = 9215\npassword_iterations = 4\nallow_weak_hashing = false\n".into(),
+            "probes.toml:2:23: password_memory_kib = 9215 with password_iterations = 4 is below OWASP's minimum for argon2id (memory and iterations of one of: 47104 KiB with 1, 19456 KiB with 2, 12288 KiB with 3, 9216 KiB with 4, 7168 KiB with 5); allow_weak_hashing = true in [auth] permits it, for tests only",
+        ),
+        (
+            "[auth]\nlogin_backoff = \"0s\"\n".into(),
+            "probes.toml:2:17: login_backoff = \"0s\" must be longer than zero",
+        ),
+        // [server].
+        (
+            "[server]\ntrusted_proxies = [\"127.0.0.1\", \"proxy.local\"]\n".into(),
+            "probes.toml:2:33: invalid trusted_proxies entry \"proxy.local\" in [server]: expected an IP address or a CIDR range like 10.0.0.0/8",
+        ),
+        (
+            "[server]\ntrusted_proxies = [\"10.0.0.1/8\"]\n".into(),
+            "probes.toml:2:20: invalid trusted_proxies entry \"10.0.0.1/8\" in [server]: host bits are set; the range is 10.0.0.0/8",
+        ),
+        (
+            "[server]\ntrusted_proxies = [\"10.0.0.0/33\"]\n".into(),
+            "probes.toml:2:20: invalid trusted_proxies entry \"10.0.0.0/33\" in [server]: the prefix length must be from 0 to 32",
+        ),
+        (
+            "[server]\ntrusted_proxies = \"127.0.0.1\"\n".into(),
+            "probes.toml:2:19: invalid value for key \"trusted_proxies\" in [server]: invalid type: string \"127.0.0.1\", expected a sequence",
+        ),
+        (
+            "[server]\ntrusted_proxy = []\n".into(),
+            "probes.toml:2:1: unknown key \"trusted_proxy\" in [server] (expected one of: header_read_timeout, idle_timeout, max_connections, max_connections_per_client, max_body_bytes, trusted_proxies)",
         ),
         // [notify] and [[notify.webhook]].
         (
@@ -329,10 +433,13 @@ fn retarget_from_names_its_two_values() {
         err.to_string(),
         "probes.toml:2:17: retarget_from = \"later\": expected \"receipt\" (a severity change re-targets from receipt, the default) or \"change\" (from the change)"
     );
-    let change =
-        config::parse("probes.toml", "[tickets]\nretarget_from = \"change\"\n").expect("valid");
+    let change = config::parse(
+        "probes.toml",
+        &format!("{CHANNEL}[tickets]\nretarget_from = \"change\"\n"),
+    )
+    .expect("valid");
     assert!(change.tickets.measure_from_severity_change);
-    let default = config::parse("probes.toml", "").expect("valid");
+    let default = config::parse("probes.toml", CHANNEL).expect("valid");
     assert!(!default.tickets.measure_from_severity_change);
 }
 
@@ -345,7 +452,7 @@ fn holidays_ics_is_read_beside_the_config_and_its_errors_name_file_and_line() {
     let ics = dir.path().join("holidays.ics");
     let write_toml = |file: &str| {
         let text = format!(
-            "[tickets]\ncalendar = \"tier2\"\nholidays = [\"2026-12-31\"]\nholidays_ics = \"{file}\"\n"
+            "[tickets]\ncalendar = \"tier2\"\nholidays = [\"2026-12-31\"]\nholidays_ics = \"{file}\"\n{CHANNEL}"
         );
         std::fs::write(&toml, text).expect("write toml");
     };
@@ -527,4 +634,89 @@ fn maintenance_rules_take_defaults_and_keys_from_the_file() {
         })
     );
     assert!(backup.auto_start && !backup.auto_end);
+}
+
+/// What the refusals above leave allowed: the escape hatches tests and declared-only setups
+/// use, the bounds' edges, and `[server]`.
+#[test]
+fn bounds_accept_their_edges_and_the_escape_hatches() {
+    let probe = |lines: &str| {
+        let cfg = config::parse("probes.toml", &with_probe(lines)).expect("valid");
+        let p = cfg.channels[0].probes[0].clone();
+        (p.schedule, p.timeout)
+    };
+    let s = std::time::Duration::from_secs;
+    let ms = std::time::Duration::from_millis;
+    assert_eq!(
+        probe("url = \"https://x.test/\"\nevery = \"1s\"\ntimeout = \"100ms\"\n"),
+        (Schedule::Every(s(1)), ms(100))
+    );
+    assert_eq!(
+        probe("url = \"https://x.test/\"\nevery = \"24h\"\n"),
+        (Schedule::Every(s(86_400)), s(10))
+    );
+    assert_eq!(
+        probe("url = \"https://x.test/\"\ncron = \"* * * * * *\"\n").1,
+        s(1),
+        "cron fires at most once a second"
+    );
+    let fast = config::parse(
+        "probes.toml",
+        &format!(
+            "[service]\nallow_fast_probes = true\n{}",
+            with_probe("url = \"https://x.test/\"\nevery = \"100ms\"\ntimeout = \"80ms\"\n")
+        ),
+    )
+    .expect("valid with allow_fast_probes");
+    assert_eq!(fast.channels[0].probes[0].timeout, ms(80));
+
+    let empty = config::parse("probes.toml", "[service]\nallow_empty = true\n").expect("valid");
+    assert!(empty.channels.is_empty());
+    let declared_only = config::parse("probes.toml", CHANNEL).expect("valid");
+    assert!(
+        declared_only.channels[0].probes.is_empty(),
+        "a channel without probes counts"
+    );
+
+    for (m, t) in [
+        (47_104, 1),
+        (19_456, 2),
+        (12_288, 3),
+        (9_216, 4),
+        (7_168, 5),
+        (65_536, 3),
+    ] {
+        let text =
+            format!("{CHANNEL}[auth]\npassword_memory_kib = {m}\npassword_iterations = {t}\n");
+        let auth = config::parse("probes.toml", &text)
+            .expect("OWASP's rows")
+            .auth;
+        assert_eq!((auth.password_memory_kib, auth.password_iterations), (m, t));
+    }
+    let weak = format!("{CHANNEL}[auth]\npassword_memory_kib = 64\npassword_iterations = 1\nallow_weak_hashing = true\nlogin_backoff = \"250ms\"\n");
+    let auth = config::parse("probes.toml", &weak)
+        .expect("weak, for tests")
+        .auth;
+    assert_eq!(auth.password_memory_kib, 64);
+    assert_eq!(auth.login_backoff, ms(250));
+
+    let server = config::parse(
+        "probes.toml",
+        &format!(
+            "{CHANNEL}[server]\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"fd00::/8\"]\n"
+        ),
+    )
+    .expect("valid")
+    .server;
+    let shown: Vec<String> = server
+        .trusted_proxies
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    assert_eq!(shown, ["127.0.0.1/32", "10.0.0.0/8", "fd00::/8"]);
+    let default = config::parse("probes.toml", CHANNEL).expect("valid").server;
+    assert!(
+        default.trusted_proxies.is_empty(),
+        "no proxy is trusted by default"
+    );
 }

@@ -332,6 +332,7 @@ async fn badges_follow_state_and_uptime_and_escape_names() {
     let config = format!(
         r#"[service]
 name = "Badge test"
+allow_fast_probes = true
 
 [[channel]]
 id = "chat"

@@ -282,7 +282,7 @@ async fn an_incident_update_goes_to_the_webhooks_that_want_it() {
     let receiver = Receiver::start().await;
     let states_only = Receiver::start().await;
     let text = format!(
-        "[service]\nname = \"Support\"\n\n[notify]\nretry_base = \"100ms\"\n\n\
+        "[service]\nname = \"Support\"\nallow_empty = true\n\n[notify]\nretry_base = \"100ms\"\n\n\
          [[notify.webhook]]\nname = \"all\"\nurl = \"{}\"\n\n\
          [[notify.webhook]]\nname = \"states\"\nurl = \"{}\"\nevents = [\"channel_state\"]\n",
         receiver.url(),

@@ -262,7 +262,7 @@ async fn a_published_incident_is_on_the_cached_pages_promptly() {
 
 #[tokio::test]
 async fn older_history_pages_still_come_from_the_store() {
-    let beacon = Beacon::start("[service]\nname = \"Quiet\"\n").await;
+    let beacon = Beacon::start("[service]\nname = \"Quiet\"\nallow_empty = true\n").await;
     let (status, _, body) = fetch(&beacon, "/history?page=2", &[]).await;
     assert_eq!(status, 200);
     assert!(String::from_utf8_lossy(&body).contains("Page 2 of 1"));

@@ -235,3 +235,35 @@ fn beacon_time(value: &serde_json::Value) -> i64 {
         .expect("RFC 3339")
         .millis()
 }
+
+/// A hanging upstream with the timeout equal to the interval: every run lasts its whole
+/// timeout. Starts stay on their slots instead of each one beginning where the last ended
+/// (which made them drift a few milliseconds later per run).
+#[tokio::test]
+async fn a_hanging_upstream_does_not_make_the_starts_drift() {
+    let upstream = Upstream::start().await;
+    upstream.set(Mode::Slow);
+    let config = fast_config(&[("chat", &upstream.url())], 1, 1)
+        .replace("timeout = \"80ms\"", "timeout = \"100ms\"");
+    let beacon = Beacon::start(&config).await;
+    let db = beacon.db.clone();
+    common::wait_for(WITHIN, "40 runs", || {
+        let db = db.clone();
+        async move { (common::stored_observations(&db, "chat").len() >= 40).then_some(()) }
+    })
+    .await;
+    let (db, _dir) = beacon.stop().await;
+    let rows = common::stored_observations(&db, "chat");
+    assert!(rows.iter().all(|r| r.outcome == "down"), "{rows:?}");
+    let late: Vec<i64> = rows.iter().map(|r| r.lateness_ms).collect();
+    // Drifting by even 1 ms a run would pass 30 ms within these 40 runs.
+    assert!(
+        late.iter().filter(|&&ms| ms > 30).count() <= 2,
+        "starts drift: lateness {late:?}"
+    );
+    let scheduled: Vec<i64> = rows.iter().map(|r| r.at_ms - r.lateness_ms).collect();
+    assert!(
+        scheduled.windows(2).filter(|w| w[1] - w[0] != 100).count() <= 2,
+        "scheduled starts 100 ms apart, not skipping slots: {scheduled:?}"
+    );
+}

@@ -179,6 +179,23 @@ async fn a_changed_file_adds_and_removes_channels_and_keeps_history() {
     let status = beacon.get("/api/v1/status").await.unwrap();
     assert_eq!(ids(&status), ["a", "b"]);
 
+    // An emptied file would stop every probe and blank the page: refused the same way.
+    std::fs::write(&config, "").unwrap();
+    let health = beacon
+        .wait("empty file refused", "/healthz", |h| {
+            h["config"]
+                .as_str()
+                .is_some_and(|m| m.contains("no channels"))
+        })
+        .await;
+    let message = health["config"].as_str().unwrap();
+    assert!(
+        message.ends_with("probes.toml:1:1: no channels: add a [[channel]] table with an id and a name, or set allow_empty = true in [service] to run without any"),
+        "{message}"
+    );
+    let status = beacon.get("/api/v1/status").await.unwrap();
+    assert_eq!(ids(&status), ["a", "b"], "both channels keep running");
+
     // Remove a: it leaves the page; its rows stay in the database.
     std::fs::write(&config, fast_config(&[("b", &b.url())], 2, 1)).unwrap();
     beacon.wait_status("a removed", |s| ids(s) == ["b"]).await;

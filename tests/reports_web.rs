@@ -14,6 +14,7 @@ name = "Reports test"
 public_reports = {public}
 report_schedule = "* * * * * *"
 report_dir = "{dir}"
+allow_fast_probes = true
 
 [[channel]]
 id = "chat"

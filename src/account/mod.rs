@@ -45,6 +45,7 @@ pub fn hash_password(password: &str, settings: &AuthSettings) -> Result<String, 
     .map_err(|e| Error::Hash(e.to_string()))?;
     let salt =
         SaltString::encode_b64(&random_bytes::<16>()?).map_err(|e| Error::Hash(e.to_string()))?;
+    counted_hash();
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
@@ -54,6 +55,7 @@ pub fn hash_password(password: &str, settings: &AuthSettings) -> Result<String, 
 /// Whether `password` matches `stored`. A malformed stored hash matches nothing.
 pub fn verify_password(password: &str, stored: &str) -> bool {
     PasswordHash::new(stored).is_ok_and(|parsed| {
+        counted_hash();
         Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
             .is_ok()
@@ -61,11 +63,32 @@ pub fn verify_password(password: &str, stored: &str) -> bool {
 }
 
 /// Spends the time a real check would, so an unknown account name answers as slowly as a
-/// wrong password (no account enumeration by timing).
+/// wrong password (no account enumeration by timing): one argon2id run at the configured
+/// cost, exactly what checking a wrong password against a stored hash costs.
 pub fn verify_nobody(password: &str, settings: &AuthSettings) {
-    if let Ok(hash) = hash_password(&format!("{password}-padding-to-minimum"), settings) {
-        let _ = verify_password("", &hash);
-    }
+    let _ = verify_password(password, &nobody_hash(settings));
+}
+
+/// A PHC string at the configured cost that no password matches (its hash is all zeros, a
+/// value argon2 does not produce in practice). Building it costs nothing: verifying against
+/// it is the one hash.
+fn nobody_hash(settings: &AuthSettings) -> String {
+    format!(
+        "$argon2id$v=19$m={},t={},p=1$bm8gc3VjaCBhY2NvdW50$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        settings.password_memory_kib, settings.password_iterations
+    )
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Argon2 runs on this thread, for the tests that count what a login costs.
+    static HASHES: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Marks one argon2 run (counted in tests only).
+fn counted_hash() {
+    #[cfg(test)]
+    HASHES.with(|n| n.set(n.get() + 1));
 }
 
 /// A new random secret for a cookie or a form: 32 hex characters (128 bits).
@@ -113,6 +136,32 @@ mod tests {
         assert!(verify_password("correct horse battery", &a));
         assert!(!verify_password("correct horse batterY", &a));
         assert!(!verify_password("", &a));
+    }
+
+    /// How many argon2 runs `f` does on this thread.
+    fn hashes_during(f: impl FnOnce()) -> u32 {
+        let before = HASHES.with(std::cell::Cell::get);
+        f();
+        HASHES.with(std::cell::Cell::get) - before
+    }
+
+    #[test]
+    fn an_unknown_name_costs_one_hash_like_a_wrong_password() {
+        let settings = cheap();
+        let stored = hash_password("correct horse battery", &settings).unwrap();
+        let wrong = hashes_during(|| assert!(!verify_password("wrong password!", &stored)));
+        let nobody = hashes_during(|| verify_nobody("wrong password!", &settings));
+        assert_eq!((wrong, nobody), (1, 1));
+        // And that one hash is at the configured cost, as the stored one is.
+        let phc = nobody_hash(&settings);
+        let parsed = PasswordHash::new(&phc).expect("a PHC string");
+        let params = Params::try_from(&parsed).expect("argon2 parameters");
+        assert_eq!(
+            (params.m_cost(), params.t_cost(), params.p_cost()),
+            (64, 1, 1)
+        );
+        assert_eq!(parsed.algorithm.as_str(), "argon2id");
+        assert!(!verify_password("", &phc) && !verify_password("wrong password!", &phc));
     }
 
     #[test]

@@ -57,11 +57,23 @@ pub fn parse(file: &str, text: &str) -> Result<Config, ConfigError> {
     let source = Source { file, text };
     let raw: raw::RawFile = toml::from_str(text).map_err(|e| {
         let span = e.span().unwrap_or(0..0);
-        let message = raw::describe_serde_error(
-            e.message(),
-            &source.table_at(span.start),
-            source.key_at(span.start),
-        );
+        // A missing key is reported at its table's header, which names the table; anything
+        // else at a header (a table given twice, a table where a list was expected) is about
+        // the header's last key, in the table above it.
+        // Syntax errors keep toml's wording; errors about a value name its key and table.
+        let data = raw::is_data_error(e.message());
+        let (table, key) = match source.header_key_at(span.start) {
+            Some((key, parent)) if data && !e.message().starts_with("missing field") => {
+                (parent, Some(key))
+            }
+            _ => (
+                source.table_at(span.start),
+                source
+                    .key_at(span.start)
+                    .or_else(|| data.then(|| source.key_starting_at(span.start)).flatten()),
+            ),
+        };
+        let message = raw::describe_serde_error(e.message(), &table, key);
         source.error(span, message)
     })?;
     validate::validate(raw, &source)
@@ -112,6 +124,71 @@ impl Source<'_> {
         (!key.is_empty() && !key.starts_with('[')).then(|| key.to_owned())
     }
 
+    /// The key that starts a line at `offset` (where toml points at a key given twice).
+    pub(crate) fn key_starting_at(&self, offset: usize) -> Option<String> {
+        let offset = offset.min(self.text.len());
+        let line = self.text.get(..offset)?.rsplit('\n').next()?;
+        if !line.trim().is_empty() {
+            return None;
+        }
+        let (key, _) = self.text.get(offset..)?.lines().next()?.split_once('=')?;
+        let key = key.trim().trim_matches(['"', '\'']);
+        (!key.is_empty() && !key.starts_with('[')).then(|| key.to_owned())
+    }
+
+    /// At a table header: the header's key at `offset` (its last one at the header's start)
+    /// and the table that key belongs to, e.g. `probe` in `[[channel]]` for
+    /// `[channel.probe]`. `None` away from headers.
+    pub(crate) fn header_key_at(&self, offset: usize) -> Option<(String, String)> {
+        let offset = offset.min(self.text.len());
+        let line_start = self
+            .text
+            .get(..offset)
+            .and_then(|b| b.rfind('\n'))
+            .map_or(0, |i| i + 1);
+        let line = self.text.get(line_start..)?.lines().next()?;
+        let indent = line.len() - line.trim_start().len();
+        if !line.trim_start().starts_with('[') {
+            return None;
+        }
+        let header = header(line);
+        let brackets = if header.starts_with("[[") { 2 } else { 1 };
+        let name = header.trim_matches(['[', ']']);
+        let keys: Vec<&str> = name.split('.').collect();
+        let inside = offset.saturating_sub(line_start + indent);
+        let index = if inside == 0 {
+            keys.len() - 1
+        } else {
+            let mut end = brackets;
+            keys.iter()
+                .position(|k| {
+                    end += k.len() + 1;
+                    inside < end
+                })
+                .unwrap_or(keys.len() - 1)
+        };
+        let unquote = |k: &str| k.trim().trim_matches(['"', '\'']).to_owned();
+        let key = unquote(keys.get(index)?);
+        let parent: Vec<String> = keys.get(..index)?.iter().map(|k| unquote(k)).collect();
+        Some((key, self.table_named(line_start, &parent.join("."))))
+    }
+
+    /// The header before `before` that opens the table `name` (`[[channel]]` for `channel`),
+    /// or `the top level` for no name.
+    fn table_named(&self, before: usize, name: &str) -> String {
+        if name.is_empty() {
+            return "the top level".to_owned();
+        }
+        self.text
+            .get(..before)
+            .unwrap_or("")
+            .lines()
+            .filter(|l| l.trim_start().starts_with('['))
+            .map(header)
+            .rfind(|h| h.trim_matches(['[', ']']) == name)
+            .unwrap_or_else(|| format!("[{name}]"))
+    }
+
     /// The header of the table that contains `offset`, e.g. `[[channel.probe]]`, or
     /// `the top level` before any header. An offset at the start of a header line is that
     /// table (a missing key); inside a header it is the parent table (an unknown table name).
@@ -145,15 +222,7 @@ impl Source<'_> {
                 .trim_start_matches('[')
                 .trim_end_matches('.')
                 .trim();
-            if parent.is_empty() {
-                return "the top level".to_owned();
-            }
-            return headers_before
-                .iter()
-                .rev()
-                .map(|l| header(l))
-                .find(|h| h.trim_matches(['[', ']']) == parent)
-                .unwrap_or_else(|| format!("[{parent}]"));
+            return self.table_named(line_start, parent);
         }
         headers_before
             .last()

@@ -203,7 +203,7 @@ mod tests {
     fn webhook_defaults_and_redacted_debug() {
         let config = crate::config::parse(
             "probes.toml",
-            "[notify]\nretry_base = \"100ms\"\n\n[[notify.webhook]]\nurl = \"https://hooks.example.test/services/abc\"\nsecret = \"s3cret\"\n\n[[notify.webhook]]\nname = \"chat\"\nurl = \"http://127.0.0.1:9/x\"\nevents = [\"incident_update\"]\nformat = \"slack\"\n",
+            "[service]\nallow_empty = true\n[notify]\nretry_base = \"100ms\"\n\n[[notify.webhook]]\nurl = \"https://hooks.example.test/services/abc\"\nsecret = \"s3cret\"\n\n[[notify.webhook]]\nname = \"chat\"\nurl = \"http://127.0.0.1:9/x\"\nevents = [\"incident_update\"]\nformat = \"slack\"\n",
         )
         .expect("valid");
         let notify = &config.notify;
@@ -230,7 +230,8 @@ mod tests {
 
     #[test]
     fn no_notify_table_means_no_webhooks() {
-        let config = crate::config::parse("probes.toml", "").expect("valid");
+        let config =
+            crate::config::parse("probes.toml", "[service]\nallow_empty = true\n").expect("valid");
         assert!(config.notify.webhooks.is_empty());
     }
 }

@@ -19,15 +19,40 @@ const DEFAULT_SUCCESS_THRESHOLD: i64 = 2;
 const DEFAULT_MAX_BODY: i64 = 1024 * 1024;
 const MAX_MAX_BODY: i64 = 64 * 1024 * 1024;
 const HTTP_METHODS: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+/// Probing more often than once a second measures nothing a person would notice and loads
+/// the upstream; less often than once a day leaves most of the day unknown.
+const MIN_EVERY: Duration = Duration::from_secs(1);
+const MAX_EVERY: Duration = Duration::from_secs(24 * 3600);
+/// Below 100 ms a healthy upstream across a network would time out.
+const MIN_TIMEOUT: Duration = Duration::from_millis(100);
+/// The floor of both with `[service] allow_fast_probes = true` (for tests).
+const FAST_MIN: Duration = Duration::from_millis(10);
 
-pub(super) fn probe(raw: Spanned<RawProbe>, src: &Source<'_>) -> Result<ProbeSpec, ConfigError> {
+/// `fast`: `[service] allow_fast_probes`, which lowers the minimum interval and timeout.
+pub(super) fn probe(
+    raw: Spanned<RawProbe>,
+    fast: bool,
+    src: &Source<'_>,
+) -> Result<ProbeSpec, ConfigError> {
     let table = raw.span();
     let raw = raw.into_inner();
     let target = target(&raw, table, src)?;
     check_keys_fit_kind(&raw, &target, src)?;
-    let schedule = schedule(&raw, src)?;
+    let schedule = schedule(&raw, fast, src)?;
     let interval = shortest_interval(&schedule);
+    let min_timeout = if fast { FAST_MIN } else { MIN_TIMEOUT };
     let timeout = match duration(raw.timeout.as_ref(), "timeout", src)? {
+        Some(t) if t < min_timeout => {
+            let span = raw.timeout.as_ref().map_or(0..0, Spanned::span);
+            return Err(src.error(
+                span,
+                format!(
+                    "timeout = \"{}\" is too short: at least {}",
+                    raw.timeout.as_ref().map_or("", |t| t.get_ref().as_str()),
+                    humantime::format_duration(min_timeout)
+                ),
+            ));
+        }
         Some(t) if t > interval => {
             let span = raw.timeout.as_ref().map_or(0..0, Spanned::span);
             return Err(src.error(
@@ -410,7 +435,7 @@ fn check_keys_fit_kind(
     Ok(())
 }
 
-fn schedule(raw: &RawProbe, src: &Source<'_>) -> Result<Schedule, ConfigError> {
+fn schedule(raw: &RawProbe, fast: bool, src: &Source<'_>) -> Result<Schedule, ConfigError> {
     match (&raw.every, &raw.cron) {
         (Some(_), Some(cron)) => Err(src.error(
             cron.span(),
@@ -430,11 +455,29 @@ fn schedule(raw: &RawProbe, src: &Source<'_>) -> Result<Schedule, ConfigError> {
                     format!("cron expression \"{expression}\" never fires"),
                 ));
             }
+            // Cron's finest field is the second, so a cron probe never runs more often than
+            // MIN_EVERY; its gaps may exceed a day on purpose (business hours, weekdays).
             Ok(Schedule::Cron(expression.to_owned()))
         }
-        (every, None) => Ok(Schedule::Every(
-            duration(every.as_ref(), "every", src)?.unwrap_or(DEFAULT_EVERY),
-        )),
+        (every, None) => {
+            let Some(every) = every else {
+                return Ok(Schedule::Every(DEFAULT_EVERY));
+            };
+            let interval = duration(Some(every), "every", src)?.unwrap_or(DEFAULT_EVERY);
+            let min = if fast { FAST_MIN } else { MIN_EVERY };
+            if !(min..=MAX_EVERY).contains(&interval) {
+                return Err(src.error(
+                    every.span(),
+                    format!(
+                        "every = \"{}\" is out of range: from {} to {}",
+                        every.get_ref(),
+                        humantime::format_duration(min),
+                        humantime::format_duration(MAX_EVERY)
+                    ),
+                ));
+            }
+            Ok(Schedule::Every(interval))
+        }
     }
 }
 

@@ -59,6 +59,10 @@ pub(super) struct RawService {
     pub report_schedule: Option<Spanned<String>>,
     pub report_dir: Option<Spanned<String>>,
     pub auto_publish: Option<bool>,
+    /// Run without any channel (refused otherwise: an empty file is more often a mistake).
+    pub allow_empty: Option<bool>,
+    /// For tests: intervals and timeouts below Beacon's minimums of 1 s and 100 ms.
+    pub allow_fast_probes: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -106,6 +110,23 @@ pub(super) struct RawProbe {
     pub grace: Option<Spanned<String>>,
 }
 
+/// Whether toml's message is about a value that does not fit the file's format (serde's
+/// errors), rather than about TOML syntax.
+pub(super) fn is_data_error(message: &str) -> bool {
+    [
+        "invalid type",
+        "invalid value",
+        "invalid length",
+        "unknown variant",
+        "unknown field",
+        "missing field",
+        "duplicate key",
+        "duplicate field",
+    ]
+    .iter()
+    .any(|start| message.trim().starts_with(start))
+}
+
 /// Rewrites serde's wording into Beacon's: keys rather than fields, with the table named.
 pub(super) fn describe_serde_error(message: &str, table: &str, key: Option<String>) -> String {
     let message = message.trim();
@@ -127,8 +148,16 @@ pub(super) fn describe_serde_error(message: &str, table: &str, key: Option<Strin
         let key = rest.trim_end_matches('`');
         return format!("missing key \"{key}\" in {table}");
     }
-    match key {
-        Some(key) => format!("invalid value for key \"{key}\" in {table}: {message}"),
+    // The serde mirror's type names mean nothing to the file's author.
+    let message = match message.split_once(", expected struct ") {
+        Some((found, _)) => format!("{found}, expected a table"),
         None => message.to_owned(),
+    };
+    match key {
+        Some(key) if message == "duplicate key" => {
+            format!("duplicate key \"{key}\" in {table}: each key is given once")
+        }
+        Some(key) => format!("invalid value for key \"{key}\" in {table}: {message}"),
+        None => message,
     }
 }

@@ -2,7 +2,7 @@
 
 use super::validate::duration;
 use super::{ConfigError, Source};
-use crate::domain::ServerSettings;
+use crate::domain::{IpNet, ServerSettings};
 use serde::Deserialize;
 use std::time::Duration;
 use toml::Spanned;
@@ -15,6 +15,8 @@ pub(super) struct RawServer {
     pub max_connections: Option<Spanned<i64>>,
     pub max_connections_per_client: Option<Spanned<i64>>,
     pub max_body_bytes: Option<Spanned<i64>>,
+    /// Addresses or CIDR ranges of reverse proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Option<Vec<Spanned<String>>>,
 }
 
 /// Timeouts shorter than this would cut off real clients on a slow phone network; longer
@@ -49,6 +51,17 @@ pub(super) fn server(
     }
     if let Some(n) = count(raw.max_body_bytes, "max_body_bytes", 1024, 1 << 30, src)? {
         settings.max_body_bytes = n;
+    }
+    // With no list, no proxy is trusted and the TCP peer is the client.
+    for proxy in raw.trusted_proxies.unwrap_or_default() {
+        let text = proxy.get_ref();
+        let net = IpNet::parse(text).map_err(|why| {
+            src.error(
+                proxy.span(),
+                format!("invalid trusted_proxies entry \"{text}\" in [server]: {why}"),
+            )
+        })?;
+        settings.trusted_proxies.push(net);
     }
     Ok(settings)
 }

@@ -12,6 +12,8 @@ const DEFAULT_GROUP: &str = "Services";
 const DEFAULT_REPORT_SCHEDULE: &str = "0 0 6 1 * *";
 
 pub(super) fn validate(raw: RawFile, src: &Source<'_>) -> Result<Config, ConfigError> {
+    let allow_empty = raw.service.as_ref().and_then(|s| s.allow_empty) == Some(true);
+    let fast = raw.service.as_ref().and_then(|s| s.allow_fast_probes) == Some(true);
     let service = service(raw.service, src)?;
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut channels = Vec::with_capacity(raw.channels.len());
@@ -27,7 +29,7 @@ pub(super) fn validate(raw: RawFile, src: &Source<'_>) -> Result<Config, ConfigE
             ));
         }
         seen.insert(id.get_ref().clone(), src.position(id.span().start).0);
-        channels.push(channel(raw_channel, src)?);
+        channels.push(channel(raw_channel, fast, src)?);
     }
     let notify = super::notify::notify(raw.notify, src)?;
     let tickets = tickets(raw.tickets, src)?;
@@ -46,6 +48,14 @@ pub(super) fn validate(raw: RawFile, src: &Source<'_>) -> Result<Config, ConfigE
     };
     // Last: a rule's channels are checked against the channels above.
     config.maintenance = super::maintenance::maintenance(raw.maintenance, &config, src)?;
+    // An empty file (or one whose channels were all deleted) would stop every probe and
+    // blank the page while Beacon reports itself healthy: refused unless meant.
+    if config.channels.is_empty() && !allow_empty {
+        return Err(src.error(
+            0..0,
+            "no channels: add a [[channel]] table with an id and a name, or set allow_empty = true in [service] to run without any".to_owned(),
+        ));
+    }
     Ok(config)
 }
 
@@ -174,6 +184,8 @@ fn service(raw: Option<RawService>, src: &Source<'_>) -> Result<ServiceSettings,
         report_schedule: None,
         report_dir: None,
         auto_publish: None,
+        allow_empty: None,
+        allow_fast_probes: None,
     });
     let name = non_empty(raw.name, "name", src)?.unwrap_or_else(|| "Beacon".to_owned());
     let location = non_empty(raw.location, "location", src)?.unwrap_or_else(|| "local".to_owned());
@@ -253,7 +265,8 @@ fn service(raw: Option<RawService>, src: &Source<'_>) -> Result<ServiceSettings,
     })
 }
 
-fn channel(raw: RawChannel, src: &Source<'_>) -> Result<Channel, ConfigError> {
+/// `fast`: `[service] allow_fast_probes`, for tests.
+fn channel(raw: RawChannel, fast: bool, src: &Source<'_>) -> Result<Channel, ConfigError> {
     let id = raw.id.get_ref();
     if id.is_empty()
         || !id
@@ -275,7 +288,7 @@ fn channel(raw: RawChannel, src: &Source<'_>) -> Result<Channel, ConfigError> {
             .name
             .as_ref()
             .map_or(raw_probe.span(), Spanned::span);
-        let spec = super::probe::probe(raw_probe, src)?;
+        let spec = super::probe::probe(raw_probe, fast, src)?;
         if probes.iter().any(|p| p.name == spec.name) {
             return Err(src.error(
                 name_span,

@@ -12,9 +12,13 @@ pub struct AuthSettings {
     pub password_iterations: u32,
     /// How long a web session lasts after login.
     pub session_ttl: Duration,
-    /// Failed logins allowed per address, and per account name, within `login_window`.
+    /// Failed logins one address may make for one account name before each further
+    /// attempt waits (`login_backoff`, doubling with every failure, at most `login_window`).
     pub login_attempts: u32,
+    /// How long failures are remembered, and the longest wait between attempts.
     pub login_window: Duration,
+    /// The first wait once `login_attempts` failures are used up.
+    pub login_backoff: Duration,
 }
 
 impl Default for AuthSettings {
@@ -25,6 +29,7 @@ impl Default for AuthSettings {
             session_ttl: Duration::from_secs(12 * 3600),
             login_attempts: 5,
             login_window: Duration::from_secs(15 * 60),
+            login_backoff: Duration::from_secs(1),
         }
     }
 }

@@ -19,7 +19,7 @@ pub use self::incident::{
 pub use self::page::{PageLink, PageSettings};
 pub use self::probe::{DnsRecord, HttpTarget, ProbeSpec, ProbeTarget, Schedule, Thresholds};
 pub use self::recurring::{RecurringMaintenance, Repeat, WeeklyAt};
-pub use self::server::ServerSettings;
+pub use self::server::{IpNet, ServerSettings};
 pub use self::ticket::{Severity, Ticket, TicketEvent, TicketEventKind, TicketPolicy};
 pub use self::time::{
     Clock, OutOfRange, SystemClock, Timestamp, EARLIEST_ACCEPTED, PLANNING_HORIZON_MS,
@@ -165,7 +165,7 @@ pub struct Config {
     pub maintenance: Vec<RecurringMaintenance>,
     /// `[page]`: the public page's name, URL, logo and links.
     pub page: PageSettings,
-    /// `[server]`: connection limits and timeouts of the HTTP server.
+    /// `[server]`: connection limits and timeouts of the HTTP server, and the trusted proxies.
     pub server: ServerSettings,
 }
 

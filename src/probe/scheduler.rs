@@ -1,5 +1,7 @@
 //! When probes run: one task per probe on its schedule (fixed rate or cron), started at a
 //! stable per-probe offset, never overlapping itself; lateness is measured on every run.
+//! Starts are fixed-rate: a run's deadline is never later than the next scheduled start, so
+//! a hanging upstream cannot push the following starts later and later.
 
 use super::connectivity::Connectivity;
 use super::dns::DnsChecker;
@@ -64,7 +66,17 @@ pub(super) async fn run_probe(
         let started = clock.now();
         let scheduled = timing.next;
         let interval_ms = timing.advance(started);
-        let seen = check(&spec, &key, &shared, dns.as_ref(), keep_body, started).await;
+        let budget = run_budget(started, spec.timeout, timing.next);
+        let seen = check(
+            &spec,
+            &key,
+            &shared,
+            dns.as_ref(),
+            keep_body,
+            started,
+            budget,
+        )
+        .await;
         let (mut outcome, mut reason) = judge(&spec, &seen);
         if outcome == Outcome::Down {
             if let Some(connectivity) = &shared.connectivity {
@@ -108,32 +120,19 @@ async fn check(
     dns: Option<&DnsChecker>,
     keep_body: bool,
     now: Timestamp,
+    timeout: Duration,
 ) -> Seen {
     match &spec.target {
-        ProbeTarget::Http(target) => {
-            shared
-                .http
-                .check(target, spec.timeout, keep_body, now)
-                .await
-        }
+        ProbeTarget::Http(target) => shared.http.check(target, timeout, keep_body, now).await,
         ProbeTarget::Tcp {
             host,
             port,
             send,
             expect,
-        } => {
-            super::tcp::check(
-                host,
-                *port,
-                send.as_deref(),
-                expect.as_deref(),
-                spec.timeout,
-            )
-            .await
-        }
-        ProbeTarget::Tls { host, port } => shared.tls.check(host, *port, spec.timeout, now).await,
+        } => super::tcp::check(host, *port, send.as_deref(), expect.as_deref(), timeout).await,
+        ProbeTarget::Tls { host, port } => shared.tls.check(host, *port, timeout, now).await,
         ProbeTarget::Dns { name, record, .. } => match dns {
-            Some(dns) => dns.check(name, *record, spec.timeout).await,
+            Some(dns) => dns.check(name, *record, timeout).await,
             None => Seen::failed("dns: resolver not set up"),
         },
         ProbeTarget::Push { grace } => {
@@ -141,6 +140,15 @@ async fn check(
             shared.push.evaluate(key, now, every, *grace)
         }
     }
+}
+
+/// How long the run that began at `started` may take: the probe's timeout, cut short so it
+/// ends by the `next` scheduled start. Without the cut, a check that always runs its whole
+/// timeout (a hanging upstream with the timeout equal to the interval) would end a little
+/// after the next start, so each start would be later than the one before.
+fn run_budget(started: Timestamp, timeout: Duration, next: Timestamp) -> Duration {
+    let until_next = u64::try_from(next.millis().saturating_sub(started.millis())).unwrap_or(0);
+    timeout.min(Duration::from_millis(until_next.max(1)))
 }
 
 /// A probe's schedule in wall-clock milliseconds.
@@ -299,6 +307,50 @@ mod tests {
         let late = t.next.plus_ms(350);
         t.advance(late);
         assert_eq!(t.next, first.plus_ms(500));
+    }
+
+    /// A hanging upstream with the timeout equal to the interval: every run uses its whole
+    /// budget, and finishing it (recording, the next turn of the loop) costs 3 ms more.
+    #[test]
+    fn runs_that_use_their_whole_timeout_keep_the_starts_on_schedule() {
+        let every = Duration::from_secs(1);
+        let mut t = Timing::new(&key("a"), &spec(Schedule::Every(every)), Timestamp(0));
+        let first = t.next;
+        let mut ready = first;
+        for n in 0..20 {
+            let scheduled = t.next;
+            assert_eq!(
+                scheduled,
+                first.plus_ms(n * 1_000),
+                "run {n} is scheduled on its slot"
+            );
+            // The loop sleeps until the scheduled start, or starts at once when it is past.
+            let started = ready.max(scheduled);
+            let late = started.millis() - scheduled.millis();
+            assert!(late <= 3, "run {n} started {late} ms late");
+            t.advance(started);
+            let budget = run_budget(started, every, t.next);
+            ready = started.plus_ms(budget.as_millis() as i64 + 3);
+        }
+    }
+
+    #[test]
+    fn the_budget_is_the_timeout_cut_to_end_by_the_next_start() {
+        let s = Duration::from_secs;
+        let ms = Duration::from_millis;
+        for (started, timeout, next, budget) in [
+            (0, s(10), 60_000, s(10)),
+            (0, s(10), 10_000, s(10)),
+            (3, s(10), 10_000, ms(9_997)),
+            (59_000, s(10), 60_000, s(1)),
+            (60_000, s(10), 60_000, ms(1)),
+        ] {
+            assert_eq!(
+                run_budget(Timestamp(started), timeout, Timestamp(next)),
+                budget,
+                "started {started}, timeout {timeout:?}, next {next}"
+            );
+        }
     }
 
     #[test]

@@ -78,18 +78,28 @@ impl FromRequestParts<AppState> for Caller {
         Ok(Caller {
             actor: Actor {
                 who: format!("token:{}", record.name),
-                source: remote_address(parts),
+                source: remote_address(parts, app),
             },
             role: Role::parse(&record.role).unwrap_or(Role::Operator),
         })
     }
 }
 
-/// The caller's IP address for the audit log (`unknown` when the server runs without
-/// connection info, as in some tests).
-pub(super) fn remote_address(parts: &Parts) -> String {
-    parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
+/// The caller's IP address for the audit log and the login throttle: the TCP peer, or what
+/// `X-Forwarded-For` says when the peer is one of `[server] trusted_proxies`
+/// (`ServerSettings::client_address`). `unknown` when the server runs without connection
+/// info, as in some tests.
+pub(super) fn remote_address(parts: &Parts, app: &AppState) -> String {
+    let Some(peer) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
+        return "unknown".to_owned();
+    };
+    let forwarded = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok());
+    app.config()
+        .server
+        .client_address(peer.0.ip(), forwarded)
+        .to_string()
 }

@@ -7,9 +7,10 @@ use beacon::store::Store;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-/// Cheap argon2 for tests; `login_attempts` low so throttling is quick to reach.
-pub const AUTH: &str =
-    "\n[auth]\npassword_memory_kib = 64\npassword_iterations = 1\nlogin_attempts = 3\n";
+/// Cheap argon2 for tests (below OWASP's minimum, hence `allow_weak_hashing`);
+/// `login_attempts` low so throttling is quick to reach, and its backoff short.
+pub const AUTH: &str = "\n[auth]\npassword_memory_kib = 64\npassword_iterations = 1\n\
+    allow_weak_hashing = true\nlogin_attempts = 3\nlogin_backoff = \"1s\"\n";
 
 pub const PASSWORD: &str = "correct horse battery staple";
 
@@ -65,6 +66,8 @@ pub struct AdminClient {
     cookies: Mutex<HashMap<String, String>>,
     /// Extra header on every request, e.g. `X-Forwarded-Proto: https`.
     pub forwarded_https: bool,
+    /// `X-Forwarded-For` on every request, as a proxy in front would add it.
+    pub forwarded_for: Option<String>,
 }
 
 impl AdminClient {
@@ -77,6 +80,7 @@ impl AdminClient {
                 .expect("client"),
             cookies: Mutex::default(),
             forwarded_https: false,
+            forwarded_for: None,
         }
     }
 
@@ -125,6 +129,9 @@ impl AdminClient {
         }
         if self.forwarded_https {
             request = request.header("x-forwarded-proto", "https");
+        }
+        if let Some(client) = &self.forwarded_for {
+            request = request.header("x-forwarded-for", client);
         }
         let response = request.send().await.expect("send");
         let answer = Answer {

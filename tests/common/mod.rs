@@ -228,9 +228,12 @@ impl Beacon {
     }
 }
 
-/// A config with one channel per `(id, url)`, probed every 100 ms.
+/// A config with one channel per `(id, url)`, probed every 100 ms (below Beacon's minimum of
+/// 1 s, hence `allow_fast_probes`).
 pub fn fast_config(channels: &[(&str, &str)], failure: u32, success: u32) -> String {
-    let mut text = String::from("[service]\nname = \"Test support\"\nlocation = \"test-node\"\n");
+    let mut text = String::from(
+        "[service]\nname = \"Test support\"\nlocation = \"test-node\"\nallow_fast_probes = true\n",
+    );
     for (id, url) in channels {
         text.push_str(&format!(
             "\n[[channel]]\nid = \"{id}\"\nname = \"Channel {id}\"\ngroup = \"Support channels\"\n\
@@ -270,10 +273,12 @@ pub fn open_db(path: &std::path::Path) -> rusqlite::Connection {
 }
 
 /// A config with one channel per `(id, probe)`, each with one probe named `p` whose keys are
-/// the given TOML lines; `service` adds keys to `[service]`.
+/// the given TOML lines; `service` adds keys to `[service]`. Probes may be faster than
+/// Beacon's minimums (`allow_fast_probes`), so tests stay quick.
 pub fn probes_config(service: &str, channels: &[(&str, String)]) -> String {
-    let mut text =
-        format!("[service]\nname = \"Test support\"\nlocation = \"test-node\"\n{service}\n");
+    let mut text = format!(
+        "[service]\nname = \"Test support\"\nlocation = \"test-node\"\nallow_fast_probes = true\n{service}\n"
+    );
     for (id, probe) in channels {
         text.push_str(&format!(
             "\n[[channel]]\nid = \"{id}\"\nname = \"Channel {id}\"\n\n[[channel.probe]]\nname = \"p\"\n{probe}\n"

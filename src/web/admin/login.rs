@@ -1,5 +1,6 @@
 //! `/admin/login` and `/admin/logout`. One answer for every failed login (unknown name,
-//! wrong password, disabled account), equally slow, and throttled per address and name.
+//! wrong password, disabled account), equally slow, and throttled per address and name
+//! together (`account::LoginThrottle`: backoff, not lockout).
 
 use super::session::{over_https, set_cookie, LoginForm, LOGIN_COOKIE, SESSION_COOKIE};
 use super::{no_store, see_other, AdminError, AdminForm, Page};
@@ -31,24 +32,19 @@ pub(super) async fn submit(State(app): State<AppState>, form: LoginForm) -> Page
     let now = app.clock.now();
     let name = form.fields.get("name").to_owned();
     let password = form.fields.raw("password").to_owned();
-    if let Some(wait) = app.throttle.wait(
-        &form.source,
-        &name,
-        now,
-        auth.login_attempts,
-        auth.login_window,
-    ) {
+    if let Some(wait) = app.throttle.wait(&form.source, &name, now, &auth) {
+        // Rounded up: a client that waits this long is let in.
+        let seconds = wait.as_millis().div_ceil(1000).max(1);
         let mut response = login_page(
             StatusCode::TOO_MANY_REQUESTS,
             Some(&format!(
-                "Too many failed logins. Try again in {} seconds.",
-                wait.as_secs().max(1)
+                "Too many failed logins. Try again in {seconds} seconds."
             )),
             &name,
             false,
             form.https,
         )?;
-        if let Ok(v) = HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
+        if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
             response.headers_mut().insert(header::RETRY_AFTER, v);
         }
         return Ok(response);
@@ -70,8 +66,8 @@ pub(super) async fn submit(State(app): State<AppState>, form: LoginForm) -> Page
     .await
     .map_err(|e| AdminError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     let Some(user) = verified else {
-        let window = app.config().auth.login_window;
-        app.throttle.failed(&form.source, &name, now, window);
+        app.throttle
+            .failed(&form.source, &name, now, &app.config().auth);
         tracing::info!(source = %form.source, "failed admin login");
         return login_page(
             StatusCode::UNAUTHORIZED,
@@ -81,7 +77,7 @@ pub(super) async fn submit(State(app): State<AppState>, form: LoginForm) -> Page
             form.https,
         );
     };
-    app.throttle.succeeded(&name);
+    app.throttle.succeeded(&form.source, &name);
     open_session(&app, &user.name, now, form.source, form.https).await
 }
 

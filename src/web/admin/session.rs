@@ -96,7 +96,7 @@ impl FromRequestParts<AppState> for Session {
         Ok(Session {
             actor: Actor {
                 who: format!("user:{}", record.user),
-                source: remote_address(parts),
+                source: remote_address(parts, app),
             },
             role: Role::parse(&record.role).unwrap_or(Role::Operator),
             user: record.user,
@@ -187,12 +187,12 @@ pub(super) struct LoginForm {
 impl FromRequest<AppState> for LoginForm {
     type Rejection = Response;
 
-    async fn from_request(req: Request, _app: &AppState) -> Result<Self, Response> {
+    async fn from_request(req: Request, app: &AppState) -> Result<Self, Response> {
         let (parts, body) = req.into_parts();
         let bytes = read_form(&parts, body).await?;
         let form = LoginForm {
             fields: Fields::parse(&bytes),
-            source: remote_address(&parts),
+            source: remote_address(&parts, app),
             https: over_https(&parts),
         };
         let expected = cookie_value(&parts, LOGIN_COOKIE).unwrap_or_default();
