@@ -287,6 +287,67 @@ async fn dns_probes_report_the_response_code_and_conditions_can_expect_nxdomain(
     assert!(dns.queries() >= 5, "every probe asked the local responder");
 }
 
+/// A push probe (here once a minute, as a cron job would push) counts a push when it arrives,
+/// by GET as Uptime Kuma's push URLs are called, not at its next scheduled evaluation.
+#[tokio::test]
+async fn a_push_counts_at_once_and_get_works_like_post() {
+    let config = probes_config(
+        "",
+        &[(
+            "job",
+            "push = true\nevery = \"60s\"\ngrace = \"10s\"\nfailure_threshold = 1\n\
+             success_threshold = 1"
+                .to_owned(),
+        )],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("beacon.db");
+    let parsed = beacon::config::parse("test.toml", &config).unwrap();
+    let (token, hash) = beacon::probe::new_token().unwrap();
+    let store = Store::open(&db).unwrap();
+    store.sync_config(&parsed).await.unwrap();
+    let key = ProbeKey {
+        channel: "job".into(),
+        probe: "p".into(),
+    };
+    store
+        .set_push_token(key, hash, SystemClock.now())
+        .await
+        .unwrap();
+    store.close().await.unwrap();
+    let beacon = Beacon::start_on(&config, &db).await;
+    assert_eq!(beacon.channel("job").await["state"], "unknown");
+    let receipt = reqwest::get(beacon.url(&format!("/api/v1/push/{token}")))
+        .await
+        .unwrap();
+    assert_eq!(receipt.status(), 200, "GET pushes like POST");
+    wait_for(
+        Duration::from_secs(3),
+        "the push to count at once",
+        || async { (beacon.channel("job").await["state"] == "up").then_some(()) },
+    )
+    .await;
+    let down = reqwest::Client::new()
+        .post(beacon.url(&format!(
+            "/api/v1/push/{token}?status=down&msg=backup%20failed"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(down.status(), 200);
+    let down = wait_for(
+        Duration::from_secs(3),
+        "a down push to count at once",
+        || async {
+            let channel = beacon.channel("job").await;
+            (channel["state"] == "down").then_some(channel)
+        },
+    )
+    .await;
+    assert_eq!(down["reason"], "push: down: backup failed");
+    beacon.stop().await;
+}
+
 #[tokio::test]
 async fn push_probes_follow_heartbeats_down_pushes_and_silence() {
     let config = probes_config(

@@ -6,6 +6,7 @@ use crate::domain::{Outcome, ProbeKey, Timestamp};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::sync::Notify;
 
 /// A new random push token (shown once) and the hash stored in its place.
 pub fn new_token() -> Result<(String, String), ring::error::Unspecified> {
@@ -38,16 +39,30 @@ pub struct Push {
 #[derive(Clone, Default)]
 pub struct PushBoard {
     latest: Arc<Mutex<HashMap<ProbeKey, Push>>>,
+    /// Woken by each push, so the probe evaluates it at once instead of at its next slot.
+    arrivals: Arc<Mutex<HashMap<ProbeKey, Arc<Notify>>>>,
 }
 
 impl PushBoard {
-    /// Records a push (called by `POST /api/v1/push/{token}`).
+    /// Records a push (called by `GET` or `POST /api/v1/push/{token}`) and wakes its probe.
     pub fn record(&self, probe: ProbeKey, push: Push) {
+        let arrived = self.arrivals(&probe);
         let mut latest = match self.latest.lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
         };
         latest.insert(probe, push);
+        drop(latest);
+        arrived.notify_one();
+    }
+
+    /// What a push probe's task waits on for pushes between its scheduled evaluations.
+    pub(super) fn arrivals(&self, probe: &ProbeKey) -> Arc<Notify> {
+        let mut arrivals = match self.arrivals.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        arrivals.entry(probe.clone()).or_default().clone()
     }
 
     fn latest(&self, probe: &ProbeKey) -> Option<Push> {

@@ -52,21 +52,42 @@ pub(super) async fn run_probe(
     let clock = shared.clock.clone();
     let keep_body = needs_body(&spec);
     let mut timing = Timing::new(&key, &spec, clock.now());
+    // A push counts when it arrives: it is evaluated at once, off the schedule.
+    let pushes =
+        matches!(spec.target, ProbeTarget::Push { .. }).then(|| shared.push.arrivals(&key));
     loop {
         let wait = timing
             .next
             .millis()
             .saturating_sub(clock.now().millis())
             .max(0);
-        tokio::select! {
+        let pushed = async {
+            match &pushes {
+                Some(arrivals) => arrivals.notified().await,
+                None => std::future::pending().await,
+            }
+        };
+        let by_push = tokio::select! {
             biased;
             _ = cancel.cancelled() => return,
-            _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
-        }
+            _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => false,
+            _ = pushed => true,
+        };
         let started = clock.now();
-        let scheduled = timing.next;
-        let interval_ms = timing.advance(started);
-        let budget = run_budget(started, spec.timeout, timing.next);
+        let (scheduled, interval_ms, budget) = if by_push {
+            // Off the schedule: no lateness, the probe's interval as its coverage.
+            let every = crate::config::shortest_interval(&spec.schedule);
+            let interval_ms = u64::try_from(every.as_millis()).unwrap_or(u64::MAX);
+            (started, interval_ms, spec.timeout)
+        } else {
+            let scheduled = timing.next;
+            let interval_ms = timing.advance(started);
+            (
+                scheduled,
+                interval_ms,
+                run_budget(started, spec.timeout, timing.next),
+            )
+        };
         let seen = check(
             &spec,
             &key,
