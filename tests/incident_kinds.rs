@@ -101,6 +101,20 @@ async fn each_kind_is_served_by_its_own_endpoints_only() {
     )
     .await;
     assert_eq!(code, 204);
+    // Deleted: the API serves it no more (its record stays for the SLA and the admin).
+    for (method, path) in [
+        (Method::GET, format!("/api/v1/maintenances/{window}")),
+        (Method::DELETE, format!("/api/v1/maintenances/{window}")),
+        (Method::POST, format!("/api/v1/maintenances/{window}/publish")),
+    ] {
+        let (code, body) = call(method.clone(), path.clone(), None).await;
+        assert_eq!(code, 404, "{method} {path} after delete: {body}");
+    }
+    let (_, listed) = call(Method::GET, "/api/v1/maintenances".to_owned(), None).await;
+    assert!(
+        listed["incidents"].as_array().unwrap().iter().all(|m| m["id"] != window),
+        "{listed}"
+    );
     let (code, _) = call(
         Method::POST,
         format!("/api/v1/incidents/{incident}/publish"),

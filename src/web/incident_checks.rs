@@ -28,8 +28,10 @@ pub(super) fn maintenance_status() -> utoipa::openapi::schema::Object {
     statuses(IncidentKind::Maintenance)
 }
 
-/// The incident or maintenance window `id`, if it is of `kind`: each kind's endpoints serve
-/// that kind only, so an incident's id under `/maintenances` is 404 like an unknown one.
+/// The incident or maintenance window `id`, if it is of `kind` and not deleted: each kind's
+/// endpoints serve that kind only, so an incident's id under `/maintenances` is 404 like an
+/// unknown one, and so is one the API deleted (hid): its record, times and audit entries
+/// stay in the database and the admin, but the API no longer serves it.
 pub(super) async fn of_kind(
     app: &AppState,
     id: &str,
@@ -44,7 +46,7 @@ pub(super) async fn of_kind(
     };
     let n = id.parse().map_err(|_| not_found())?;
     match app.store.incident(n).await {
-        Ok(incident) if incident.kind == kind => Ok(incident),
+        Ok(incident) if incident.kind == kind && !incident.hidden => Ok(incident),
         Ok(_) | Err(crate::store::Error::NotFound) => Err(not_found()),
         Err(e) => Err(Error::Store(e)),
     }

@@ -333,10 +333,11 @@ async fn publish_one(
     Ok(Json(incident.into()))
 }
 
-/// Hide an incident from the page; the record and its times stay.
+/// Delete an incident: gone from the page and from this API (404 afterwards); its record,
+/// times and audit entries stay in the database, for the SLA figures and the admin.
 #[utoipa::path(delete, path = "/api/v1/incidents/{id}", tag = "incidents", security(("bearer" = [])),
     params(("id" = String, Path, description = "Incident id")),
-    responses((status = 204, description = "Hidden"), AuthErrors, NotFoundError))]
+    responses((status = 204, description = "Deleted from the page and the API"), AuthErrors, NotFoundError))]
 async fn hide_incident(
     State(app): State<AppState>,
     caller: Caller,
@@ -345,10 +346,11 @@ async fn hide_incident(
     hide(app, caller, id, IncidentKind::Incident).await
 }
 
-/// Hide a maintenance window from the page; the record and its times stay.
+/// Delete a maintenance window: gone from the page and from this API (404 afterwards); its
+/// record, times and audit entries stay in the database, for the SLA figures and the admin.
 #[utoipa::path(delete, path = "/api/v1/maintenances/{id}", tag = "maintenance", security(("bearer" = [])),
     params(("id" = String, Path, description = "Maintenance id")),
-    responses((status = 204, description = "Hidden"), AuthErrors, NotFoundError))]
+    responses((status = 204, description = "Deleted from the page and the API"), AuthErrors, NotFoundError))]
 async fn hide_maintenance(
     State(app): State<AppState>,
     caller: Caller,
@@ -452,7 +454,7 @@ async fn list(
         .incidents()
         .await?
         .into_iter()
-        .filter(|i| i.kind == kind)
+        .filter(|i| i.kind == kind && !i.hidden)
         .filter(|i| !open_only || i.status().is_some_and(|s| !s.is_closed()))
         .map(IncidentView::from)
         .collect();
