@@ -105,14 +105,21 @@ async fn each_kind_is_served_by_its_own_endpoints_only() {
     for (method, path) in [
         (Method::GET, format!("/api/v1/maintenances/{window}")),
         (Method::DELETE, format!("/api/v1/maintenances/{window}")),
-        (Method::POST, format!("/api/v1/maintenances/{window}/publish")),
+        (
+            Method::POST,
+            format!("/api/v1/maintenances/{window}/publish"),
+        ),
     ] {
         let (code, body) = call(method.clone(), path.clone(), None).await;
         assert_eq!(code, 404, "{method} {path} after delete: {body}");
     }
     let (_, listed) = call(Method::GET, "/api/v1/maintenances".to_owned(), None).await;
     assert!(
-        listed["incidents"].as_array().unwrap().iter().all(|m| m["id"] != window),
+        listed["incidents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["id"] != window),
         "{listed}"
     );
     let (code, _) = call(

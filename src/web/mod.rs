@@ -23,6 +23,7 @@ mod markdown;
 mod metrics;
 mod no_body;
 pub mod openapi;
+mod openapi_config;
 mod page;
 mod push;
 mod recurring;

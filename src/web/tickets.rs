@@ -324,10 +324,6 @@ async fn record_event(
     body: EventBody,
 ) -> Result<(StatusCode, Json<TicketView>), Error> {
     let id = received.ticket.id.clone();
-    // Bounded whatever the type, though only channels_change reads them.
-    if let Some(channels) = &body.channels {
-        text::check_each(channels, "channels", text::KEY)?;
-    }
     let typed = TypedEvent {
         kind: &body.kind,
         at: body.at.as_deref(),
@@ -369,6 +365,11 @@ impl TypedEvent<'_> {
             message: format!("{field} is required for this event type"),
             field: field.into(),
         };
+        // Checked whatever the type, though only channels_change reads them: a request the
+        // document calls invalid is never accepted.
+        if let Some(channels) = &self.channels {
+            check_channels(app, channels)?;
+        }
         let kind = match self.kind {
             "public_reply" => TicketEventKind::PublicReply,
             "auto_ack" => TicketEventKind::AutoAck,
@@ -378,7 +379,6 @@ impl TypedEvent<'_> {
             "severity_change" => TicketEventKind::SeverityChange(self.severity.ok_or_else(|| missing("severity"))?),
             "channels_change" => {
                 let channels = self.channels.ok_or_else(|| missing("channels"))?;
-                check_channels(app, &channels)?;
                 TicketEventKind::ChannelsChange(channels)
             }
             other => {
