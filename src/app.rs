@@ -59,7 +59,7 @@ pub async fn run(
 ) -> Result<(), RunError> {
     let listening = listener.local_addr().ok();
     let config = with_self_resolved(config, listening);
-    store.sync_config(&config).await?;
+    store.sync_config(&config, clock.now()).await?;
     let prober_runtime = ProberRuntime::new().map_err(RunError::Runtime)?;
     let mut prober = prober_runtime
         .start(config.clone(), store.clone(), clock.clone())
@@ -187,7 +187,7 @@ pub async fn run(
                             continue;
                         }
                         let new = Arc::new(new);
-                        store.sync_config(&new).await?;
+                        store.sync_config(&new, state_clock.now()).await?;
                         prober.reconfigure(new.clone()).await;
                         config_tx.send_replace(new);
                     }

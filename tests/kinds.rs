@@ -305,7 +305,13 @@ async fn a_push_counts_at_once_and_get_works_like_post() {
     let parsed = beacon::config::parse("test.toml", &config).unwrap();
     let (token, hash) = beacon::probe::new_token().unwrap();
     let store = Store::open(&db).unwrap();
-    store.sync_config(&parsed).await.unwrap();
+    store
+        .sync_config(
+            &parsed,
+            beacon::domain::Clock::now(&beacon::domain::SystemClock),
+        )
+        .await
+        .unwrap();
     let key = ProbeKey {
         channel: "job".into(),
         probe: "p".into(),
@@ -365,7 +371,13 @@ async fn push_probes_follow_heartbeats_down_pushes_and_silence() {
     let parsed = beacon::config::parse("test.toml", &config).unwrap();
     let (token, hash) = beacon::probe::new_token().unwrap();
     let store = Store::open(&db).unwrap();
-    store.sync_config(&parsed).await.unwrap();
+    store
+        .sync_config(
+            &parsed,
+            beacon::domain::Clock::now(&beacon::domain::SystemClock),
+        )
+        .await
+        .unwrap();
     let key = ProbeKey {
         channel: "job".into(),
         probe: "p".into(),

@@ -68,7 +68,12 @@ async fn run(
     let db = dir.join("bench.db");
     let config = Arc::new(config(count, every, upstream));
     let store = Store::open(&db)?;
-    store.sync_config(&config).await?;
+    store
+        .sync_config(
+            &config,
+            crate::domain::Clock::now(&crate::domain::SystemClock),
+        )
+        .await?;
     let requests_before = requests(upstream).await?;
     let cpu_before = cpu_seconds();
     let started = Instant::now();

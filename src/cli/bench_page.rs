@@ -135,7 +135,12 @@ async fn run(
     let config = Arc::new(config(bench, upstream));
     let db = dir.join("bench.db");
     let store = Store::open(&db)?;
-    store.sync_config(&config).await?;
+    store
+        .sync_config(
+            &config,
+            crate::domain::Clock::now(&crate::domain::SystemClock),
+        )
+        .await?;
     let now = SystemClock.now();
     let history_observations = fill_history(&store, &config.channels, now).await?;
 

@@ -68,7 +68,12 @@ async fn run(db: &std::path::Path, count: usize) -> anyhow::Result<ReportFigures
     let start = end.plus_ms(-365 * DAY);
     let config = config(count);
     let store = Store::open(db)?;
-    store.sync_config(&config).await?;
+    store
+        .sync_config(
+            &config,
+            crate::domain::Clock::now(&crate::domain::SystemClock),
+        )
+        .await?;
     let started = Instant::now();
     let mut transitions = 0;
     let mut observations = 0;

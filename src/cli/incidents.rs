@@ -380,7 +380,12 @@ where
 async fn create(db: &Path, config: &Config, new: NewIncident) -> Result<Value, Failure> {
     let config = config.clone();
     on_store(db, |store| async move {
-        store.sync_config(&config).await?;
+        store
+            .sync_config(
+                &config,
+                crate::domain::Clock::now(&crate::domain::SystemClock),
+            )
+            .await?;
         view(
             store
                 .create_incident(new, SystemClock.now(), cli_actor())

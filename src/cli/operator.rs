@@ -146,7 +146,12 @@ pub(super) fn import_incidents(
     let total = incidents.len();
     let config = config.clone();
     with_store(db, |store| async move {
-        store.sync_config(&config).await?;
+        store
+            .sync_config(
+                &config,
+                crate::domain::Clock::now(&crate::domain::SystemClock),
+            )
+            .await?;
         let added = store
             .import_incidents(incidents, SystemClock.now(), cli_actor())
             .await?;
@@ -181,7 +186,12 @@ pub(super) fn import_tickets(file: &Path, config: &crate::domain::Config, db: &P
     };
     let config = config.clone();
     with_store(db, |store| async move {
-        store.sync_config(&config).await?;
+        store
+            .sync_config(
+                &config,
+                crate::domain::Clock::now(&crate::domain::SystemClock),
+            )
+            .await?;
         // One transaction for the tickets and their replies: all or nothing.
         let added = store.import_tickets(rows, cli_actor()).await?;
         println!("imported {added} new tickets");
@@ -211,7 +221,12 @@ pub(super) async fn push_token(
         spec.target.kind()
     );
     let store = Store::open(db)?;
-    store.sync_config(&config).await?;
+    store
+        .sync_config(
+            &config,
+            crate::domain::Clock::now(&crate::domain::SystemClock),
+        )
+        .await?;
     let (token, hash) =
         crate::probe::new_token().map_err(|_| anyhow::anyhow!("no secure random source"))?;
     let key = crate::domain::ProbeKey { channel, probe };

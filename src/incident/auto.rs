@@ -160,7 +160,13 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Store::open(&dir.path().join("a.db")).expect("open");
         let (config_tx, config_rx) = watch::channel(config(false));
-        store.sync_config(&config_tx.borrow()).await.expect("sync");
+        store
+            .sync_config(
+                &config_tx.borrow(),
+                crate::domain::Clock::now(&crate::domain::SystemClock),
+            )
+            .await
+            .expect("sync");
         let (changes, rx) = mpsc::channel(4);
         let task = tokio::spawn(run(
             rx,

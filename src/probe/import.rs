@@ -207,7 +207,12 @@ pub async fn import(
     config: &Config,
     new: Vec<Observation>,
 ) -> Result<usize, ImportError> {
-    store.sync_config(config).await?;
+    store
+        .sync_config(
+            config,
+            crate::domain::Clock::now(&crate::domain::SystemClock),
+        )
+        .await?;
     let mut by_probe: BTreeMap<ProbeKey, Vec<Observation>> = BTreeMap::new();
     for obs in &new {
         by_probe

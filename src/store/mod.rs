@@ -135,11 +135,10 @@ impl Store {
 
     /// Makes the channels and probes tables match the configuration: new ones are added,
     /// missing ones kept (their history stays) but marked inactive. A new channel is stamped
-    /// with the system clock's time as its creation (the v2 components' `created_at`); the
-    /// signature stays clock-free so every caller keeps calling it as before.
-    pub async fn sync_config(&self, config: &Config) -> Result<()> {
+    /// with `now` as its creation (the v2 components' `created_at`).
+    pub async fn sync_config(&self, config: &Config, now: Timestamp) -> Result<()> {
         let channels = config.channels.clone();
-        let created_at = crate::domain::Clock::now(&crate::domain::SystemClock);
+        let created_at = now;
         self.request(|ack| WriteOp::SyncConfig {
             channels,
             created_at,

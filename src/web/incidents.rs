@@ -342,7 +342,7 @@ async fn hide_incident(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<StatusCode, Error> {
+) -> Result<axum::response::Response, Error> {
     hide(app, caller, id, IncidentKind::Incident).await
 }
 
@@ -355,7 +355,7 @@ async fn hide_maintenance(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<StatusCode, Error> {
+) -> Result<axum::response::Response, Error> {
     hide(app, caller, id, IncidentKind::Maintenance).await
 }
 
@@ -364,14 +364,14 @@ async fn hide(
     caller: Caller,
     id: String,
     kind: IncidentKind,
-) -> Result<StatusCode, Error> {
+) -> Result<axum::response::Response, Error> {
     caller.require(Role::Operator)?;
     let id = of_kind(&app, &id, kind).await?.id;
     app.store
         .hide_incident(id, app.clock.now(), caller.actor)
         .await?;
     app.public_changed().await;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(super::no_body::NoBody::no_content())
 }
 
 /// One incident with all its updates, drafts included.

@@ -18,6 +18,13 @@ impl NoBody {
     pub(super) fn body() -> Body {
         Body::new(NoBody)
     }
+
+    /// A 204 No Content without `content-length`.
+    pub(super) fn no_content() -> axum::response::Response {
+        let mut response = axum::response::Response::new(Self::body());
+        *response.status_mut() = axum::http::StatusCode::NO_CONTENT;
+        response
+    }
 }
 
 impl http_body::Body for NoBody {

@@ -234,10 +234,10 @@ async fn delete_rule(
     State(app): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<StatusCode, Error> {
+) -> Result<axum::response::Response, Error> {
     caller.require(Role::Operator)?;
     remove_rule(&app, &id, caller.actor).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(super::no_body::NoBody::no_content())
 }
 
 /// Deletes an API rule by its id; rules from `probes.toml` are changed only in the file.

@@ -13,7 +13,13 @@ const CONFIG: &str = "[service]\nname = \"Cache test\"\n\n\
 async fn app(dir: &std::path::Path) -> (AppState, Prober) {
     let config = Arc::new(crate::config::parse("test.toml", CONFIG).expect("valid config"));
     let store = Store::open(&dir.join("beacon.db")).expect("open store");
-    store.sync_config(&config).await.expect("sync config");
+    store
+        .sync_config(
+            &config,
+            crate::domain::Clock::now(&crate::domain::SystemClock),
+        )
+        .await
+        .expect("sync config");
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let prober = Prober::start(config.clone(), store.clone(), clock.clone())
         .await
