@@ -281,3 +281,68 @@ pub async fn upstream() -> anyhow::Result<()> {
     axum::serve(listener, app).await?;
     Ok(())
 }
+
+#[derive(Debug, clap::Subcommand)]
+pub(super) enum BenchCommand {
+    /// Monthly report time over a year of data for N channels.
+    #[command(after_help = "Example:\n  beacon bench report --channels 100")]
+    Report {
+        /// Channels, each with a year of synthetic 1-minute observations.
+        #[arg(long, default_value_t = 100)]
+        channels: usize,
+    },
+    /// N HTTP probes through the real scheduler and store against a local upstream.
+    #[command(
+        after_help = "Example:\n  beacon bench probes --count 1000 --every 10s --duration 60s"
+    )]
+    Probes {
+        /// HTTP probes to run.
+        #[arg(long, default_value_t = 1000)]
+        count: usize,
+        /// Interval of every probe (e.g. 10s, 1m).
+        #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+        every: std::time::Duration,
+        /// How long to run them (e.g. 60s, 5m).
+        #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
+        duration: std::time::Duration,
+    },
+    /// The status page under wrk beside nginx serving the same bytes, and the probes'
+    /// punctuality during that load (needs Debian's `wrk` and `nginx`).
+    #[command(after_help = "Examples:
+  beacon bench page --rounds 1 --duration 5s
+  beacon bench page --gzip --json > bench-page.json")]
+    Page(super::bench_page::PageBench),
+}
+
+/// Runs one benchmark command.
+pub(super) fn bench(what: BenchCommand) -> std::process::ExitCode {
+    use super::{report, runtime};
+    match what {
+        BenchCommand::Probes {
+            count,
+            every,
+            duration,
+        } => report(runtime().and_then(|rt| {
+            rt.block_on(async {
+                println!(
+                    "beacon bench probes: {count} probes every {} for {}",
+                    humantime::format_duration(every),
+                    humantime::format_duration(duration)
+                );
+                let figures = probes(count, every, duration).await?;
+                println!("{figures}");
+                Ok(())
+            })
+        })),
+        BenchCommand::Report { channels } => report(runtime().and_then(|rt| {
+            rt.block_on(async {
+                println!("beacon bench report: a year of data for {channels} channels");
+                println!("{}", super::bench_report::report(channels).await?);
+                Ok(())
+            })
+        })),
+        BenchCommand::Page(bench) => {
+            report(runtime().and_then(|rt| rt.block_on(super::bench_page::command(bench))))
+        }
+    }
+}

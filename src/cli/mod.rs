@@ -9,6 +9,7 @@ mod bench_load;
 mod bench_page;
 mod bench_report;
 mod history;
+mod import;
 mod incidents;
 mod init;
 mod operator;
@@ -148,12 +149,12 @@ enum Command {
     /// Import history from another monitor.
     Import {
         #[command(subcommand)]
-        what: ImportCommand,
+        what: import::ImportCommand,
     },
     /// Benchmarks, printing figures (not part of CI).
     Bench {
         #[command(subcommand)]
-        what: BenchCommand,
+        what: bench::BenchCommand,
     },
     /// The benchmark's upstream server (started by `beacon bench`).
     #[command(hide = true)]
@@ -184,91 +185,6 @@ impl From<ReportFormat> for crate::report::Format {
             ReportFormat::Json => crate::report::Format::Json,
         }
     }
-}
-
-#[derive(Debug, Subcommand)]
-enum ImportCommand {
-    /// Observations as JSON Lines or CSV (channel, probe, time, outcome, response_time_ms,
-    /// status); all or nothing, and re-importing the same file adds nothing twice.
-    #[command(after_help = r#"Example:
-  echo '{"channel":"live-chat","probe":"health","time":"2026-10-01T00:00:00Z","outcome":"up","response_time_ms":120}' > history.jsonl
-  beacon import observations history.jsonl"#)]
-    Observations {
-        /// JSON Lines (one object per line) or CSV with a header row; times RFC 3339 or Unix ms.
-        file: PathBuf,
-        /// The configuration file, naming the channels.
-        #[arg(long, env = "BEACON_CONFIG", default_value = "probes.toml")]
-        config: PathBuf,
-        /// The SQLite database file.
-        #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
-        db: PathBuf,
-    },
-    /// Tickets from a helpdesk export (CSV: external_id, source, severity, channels,
-    /// subject, received_at, first_reply_at); all or nothing, idempotent per source and id.
-    #[command(after_help = r#"Example:
-  printf 'external_id,severity,channels,subject,received_at,first_reply_at\nHD-1042,high,live-chat,Chat does not load,2026-11-02T09:00:00Z,2026-11-02T09:20:00Z\n' > tickets.csv
-  beacon import tickets tickets.csv"#)]
-    Tickets {
-        /// CSV with a header row; severity critical|high|medium|low, times RFC 3339.
-        file: PathBuf,
-        /// The configuration file, naming the channels.
-        #[arg(long, env = "BEACON_CONFIG", default_value = "probes.toml")]
-        config: PathBuf,
-        /// The SQLite database file.
-        #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
-        db: PathBuf,
-    },
-    /// Incidents from a Statuspage `incidents.json` and maintenance windows from its
-    /// `scheduled-maintenances.json` (v2), keeping their publication and planned times;
-    /// all or nothing, and importing twice adds nothing.
-    #[command(after_help = r#"Example:
-  curl -o incidents.json https://status.example.com/api/v2/incidents.json
-  beacon import incidents incidents.json --map "Live Chat=live-chat" --map "Knowledge base=helpdesk-portal""#)]
-    Incidents {
-        /// Statuspage's `incidents.json` (API v2), as saved from `/api/v2/incidents.json`.
-        file: PathBuf,
-        /// Statuspage component name to channel id, e.g. --map "Chat=live-chat"; repeatable.
-        #[arg(long = "map")]
-        map: Vec<String>,
-        /// The configuration file, naming the channels.
-        #[arg(long, env = "BEACON_CONFIG", default_value = "probes.toml")]
-        config: PathBuf,
-        /// The SQLite database file.
-        #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
-        db: PathBuf,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-enum BenchCommand {
-    /// Monthly report time over a year of data for N channels.
-    #[command(after_help = "Example:\n  beacon bench report --channels 100")]
-    Report {
-        /// Channels, each with a year of synthetic 1-minute observations.
-        #[arg(long, default_value_t = 100)]
-        channels: usize,
-    },
-    /// N HTTP probes through the real scheduler and store against a local upstream.
-    #[command(
-        after_help = "Example:\n  beacon bench probes --count 1000 --every 10s --duration 60s"
-    )]
-    Probes {
-        /// HTTP probes to run.
-        #[arg(long, default_value_t = 1000)]
-        count: usize,
-        /// Interval of every probe (e.g. 10s, 1m).
-        #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
-        every: std::time::Duration,
-        /// How long to run them (e.g. 60s, 5m).
-        #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
-        duration: std::time::Duration,
-    },
-    /// The status page under wrk beside nginx serving the same bytes, and the probes'
-    /// punctuality during that load (needs Debian's `wrk` and `nginx`).
-    #[command(after_help = "Examples:
-  beacon bench page --rounds 1 --duration 5s
-  beacon bench page --gzip --json > bench-page.json")]
-    Page(bench_page::PageBench),
 }
 
 /// Parses arguments, runs the command and maps the outcome to an exit code.
@@ -327,58 +243,8 @@ pub fn main() -> ExitCode {
         } => with_config(&config, |config| {
             history::report_month(&config, &db, &month, format.into(), out.as_deref())
         }),
-        Command::Import {
-            what: ImportCommand::Observations { file, config, db },
-        } => with_config(&config, |config| {
-            history::import_observations(&file, &config, &db)
-        }),
-        Command::Import {
-            what: ImportCommand::Tickets { file, config, db },
-        } => with_config(&config, |config| {
-            operator::import_tickets(&file, &config, &db)
-        }),
-        Command::Import {
-            what:
-                ImportCommand::Incidents {
-                    file,
-                    map,
-                    config,
-                    db,
-                },
-        } => with_config(&config, |config| {
-            operator::import_incidents(&file, &map, &config, &db)
-        }),
-        Command::Bench {
-            what:
-                BenchCommand::Probes {
-                    count,
-                    every,
-                    duration,
-                },
-        } => report(runtime().and_then(|rt| {
-            rt.block_on(async {
-                println!(
-                    "beacon bench probes: {count} probes every {} for {}",
-                    humantime::format_duration(every),
-                    humantime::format_duration(duration)
-                );
-                let figures = bench::probes(count, every, duration).await?;
-                println!("{figures}");
-                Ok(())
-            })
-        })),
-        Command::Bench {
-            what: BenchCommand::Report { channels },
-        } => report(runtime().and_then(|rt| {
-            rt.block_on(async {
-                println!("beacon bench report: a year of data for {channels} channels");
-                println!("{}", bench_report::report(channels).await?);
-                Ok(())
-            })
-        })),
-        Command::Bench {
-            what: BenchCommand::Page(bench),
-        } => report(runtime().and_then(|rt| rt.block_on(bench_page::command(bench)))),
+        Command::Import { what } => import::import(what),
+        Command::Bench { what } => bench::bench(what),
         Command::BenchUpstream => report(runtime().and_then(|rt| rt.block_on(bench::upstream()))),
         Command::Healthcheck { listen } => {
             report(runtime().and_then(|rt| rt.block_on(healthcheck(&listen))))
