@@ -224,12 +224,7 @@ async fn serve_backs_up_while_running_and_stops_cleanly_on_sigterm() {
     let config = dir.path().join("probes.toml");
     std::fs::write(&config, fast_config(&[("chat", &upstream.url())], 2, 1)).unwrap();
     let db = dir.path().join("beacon.db");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let listen = format!("127.0.0.1:{port}");
+    let listen = common::free_listen();
     let mut child = Command::new(BEACON)
         .args(["--log-format", "json", "serve"])
         .env("BEACON_CONFIG", &config)
@@ -340,12 +335,7 @@ async fn serve_backs_up_while_running_and_stops_cleanly_on_sigterm() {
 #[tokio::test]
 async fn the_shipped_self_probe_follows_listen() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let listen = format!("127.0.0.1:{port}");
+    let listen = common::free_listen();
     let mut child = Command::new(BEACON)
         .args(["serve", "--listen", &listen])
         .env(

@@ -160,12 +160,7 @@ async fn a_flood_of_idle_and_dripping_connections_neither_silences_the_page_nor_
     )
     .unwrap();
     let db = dir.path().join("beacon.db");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let addr: SocketAddr = common::free_listen().parse().unwrap();
     // `ulimit -n` in sh sets the soft and the hard limit: Beacon cannot raise it.
     let mut child = Command::new("sh")
         .arg("-c")

@@ -287,17 +287,17 @@ async fn dns_probes_report_the_response_code_and_conditions_can_expect_nxdomain(
     assert!(dns.queries() >= 5, "every probe asked the local responder");
 }
 
-/// A push probe (here once a minute, as a cron job would push) counts a push when it arrives,
-/// by GET as Uptime Kuma's push URLs are called, not at its next scheduled evaluation.
-#[tokio::test]
-async fn a_push_counts_at_once_and_get_works_like_post() {
+/// A Beacon with one push probe `job`/`p` (thresholds 1) whose token is set up as an operator
+/// would before starting: stored as its hash. Returns the token and the database's folder.
+async fn push_beacon(every: &str, grace: &str) -> (Beacon, String, tempfile::TempDir) {
     let config = probes_config(
         "",
         &[(
             "job",
-            "push = true\nevery = \"60s\"\ngrace = \"10s\"\nfailure_threshold = 1\n\
-             success_threshold = 1"
-                .to_owned(),
+            format!(
+                "push = true\nevery = \"{every}\"\ngrace = \"{grace}\"\nfailure_threshold = 1\n\
+                 success_threshold = 1"
+            ),
         )],
     );
     let dir = tempfile::tempdir().unwrap();
@@ -305,13 +305,7 @@ async fn a_push_counts_at_once_and_get_works_like_post() {
     let parsed = beacon::config::parse("test.toml", &config).unwrap();
     let (token, hash) = beacon::probe::new_token().unwrap();
     let store = Store::open(&db).unwrap();
-    store
-        .sync_config(
-            &parsed,
-            beacon::domain::Clock::now(&beacon::domain::SystemClock),
-        )
-        .await
-        .unwrap();
+    store.sync_config(&parsed, SystemClock.now()).await.unwrap();
     let key = ProbeKey {
         channel: "job".into(),
         probe: "p".into(),
@@ -321,7 +315,14 @@ async fn a_push_counts_at_once_and_get_works_like_post() {
         .await
         .unwrap();
     store.close().await.unwrap();
-    let beacon = Beacon::start_on(&config, &db).await;
+    (Beacon::start_on(&config, &db).await, token, dir)
+}
+
+/// A push probe (here once a minute, as a cron job would push) counts a push when it arrives,
+/// by GET as Uptime Kuma's push URLs are called, not at its next scheduled evaluation.
+#[tokio::test]
+async fn a_push_counts_at_once_and_get_works_like_post() {
+    let (beacon, token, _dir) = push_beacon("60s", "10s").await;
     assert_eq!(beacon.channel("job").await["state"], "unknown");
     let receipt = reqwest::get(beacon.url(&format!("/api/v1/push/{token}")))
         .await
@@ -356,38 +357,7 @@ async fn a_push_counts_at_once_and_get_works_like_post() {
 
 #[tokio::test]
 async fn push_probes_follow_heartbeats_down_pushes_and_silence() {
-    let config = probes_config(
-        "",
-        &[(
-            "job",
-            "push = true\nevery = \"300ms\"\ngrace = \"200ms\"\nfailure_threshold = 1\n\
-             success_threshold = 1"
-                .to_owned(),
-        )],
-    );
-    // The token is set up as an operator would before starting: stored as its hash.
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("beacon.db");
-    let parsed = beacon::config::parse("test.toml", &config).unwrap();
-    let (token, hash) = beacon::probe::new_token().unwrap();
-    let store = Store::open(&db).unwrap();
-    store
-        .sync_config(
-            &parsed,
-            beacon::domain::Clock::now(&beacon::domain::SystemClock),
-        )
-        .await
-        .unwrap();
-    let key = ProbeKey {
-        channel: "job".into(),
-        probe: "p".into(),
-    };
-    store
-        .set_push_token(key, hash, SystemClock.now())
-        .await
-        .unwrap();
-    store.close().await.unwrap();
-    let beacon = Beacon::start_on(&config, &db).await;
+    let (beacon, token, dir) = push_beacon("300ms", "200ms").await;
     let client = reqwest::Client::new();
     let push = |query: &str| {
         let request = client.post(beacon.url(&format!("/api/v1/push/{token}{query}")));

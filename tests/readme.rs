@@ -49,12 +49,7 @@ async fn the_readme_examples_work_as_written() {
         dir.path().join("probes.toml"),
     )
     .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let listen = format!("127.0.0.1:{port}");
+    let listen = common::free_listen();
     // As the README says: `beacon serve` in the directory of probes.toml and beacon.db.
     let mut server = Command::new(BEACON)
         .args(["serve", "--listen", &listen])

@@ -147,15 +147,7 @@ mod tests {
     fn spec(conditions: &[&str]) -> ProbeSpec {
         ProbeSpec {
             name: "p".into(),
-            target: ProbeTarget::Http(HttpTarget {
-                url: "http://x.test/".into(),
-                method: "GET".into(),
-                headers: vec![],
-                body: None,
-                follow_redirects: true,
-                insecure: false,
-                max_body_bytes: 1024,
-            }),
+            target: ProbeTarget::Http(HttpTarget::get("http://x.test/".into())),
             schedule: Schedule::Every(Duration::from_secs(1)),
             timeout: Duration::from_secs(1),
             thresholds: Thresholds {

@@ -266,6 +266,15 @@ where
     )
 }
 
+/// A free loopback address (`127.0.0.1:PORT`) for a `beacon serve --listen` started by a test.
+pub fn free_listen() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    format!("127.0.0.1:{port}")
+}
+
 /// Opens the database read-only for assertions.
 pub fn open_db(path: &std::path::Path) -> rusqlite::Connection {
     rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
