@@ -16,6 +16,7 @@ mod explain;
 mod machine;
 mod overlay;
 mod period;
+mod quorum;
 mod ticket;
 mod timeline;
 mod waiver;
@@ -30,6 +31,7 @@ pub use overlay::{
     overall_timeline, takes_effect_from, Declaration, LateAnnouncement, Window,
 };
 pub use period::{days, month_bounds, parse_month};
+pub use quorum::{combine_quorum, default_quorum, quorum_state};
 pub use ticket::{
     attributed_to, evaluate, Evaluation, Targets, TicketSettings, TicketState, RULE_VERSION,
 };
