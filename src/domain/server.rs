@@ -74,7 +74,9 @@ impl ServerSettings {
         client
     }
 
-    fn trusts(&self, ip: IpAddr) -> bool {
+    /// Whether `ip` is one of `trusted_proxies` (whose connections carry many clients, so the
+    /// per-client connection limit does not apply to them).
+    pub fn trusts(&self, ip: IpAddr) -> bool {
         self.trusted_proxies.iter().any(|net| net.contains(ip))
     }
 }

@@ -195,11 +195,12 @@ impl Connections {
         })
     }
 
-    /// Takes a new connection from `client`, evicting another one if the server is full.
-    pub fn admit(self: &Arc<Self>, client: IpAddr) -> Result<Held, Refusal> {
+    /// Takes a new connection from `client`, evicting another one if the server is full. A
+    /// `shared` client (a trusted proxy, speaking for many) has no per-client limit.
+    pub fn admit(self: &Arc<Self>, client: IpAddr, shared: bool) -> Result<Held, Refusal> {
         let mut inner = self.lock();
         let mine = inner.by_client.get(&client).map_or(0, Vec::len);
-        if mine >= self.max_per_client {
+        if !shared && mine >= self.max_per_client {
             return Err(Refusal::ClientLimit);
         }
         if inner.total >= self.max_total {
@@ -274,11 +275,14 @@ mod tests {
     #[tokio::test]
     async fn a_client_gets_its_share_and_no_more() {
         let registry = Connections::new(10, 2, Arc::default());
-        let _a = registry.admit(ip(2)).expect("first");
-        let _b = registry.admit(ip(2)).expect("second");
-        assert_eq!(registry.admit(ip(2)).unwrap_err(), Refusal::ClientLimit);
+        let _a = registry.admit(ip(2), false).expect("first");
+        let _b = registry.admit(ip(2), false).expect("second");
+        assert_eq!(
+            registry.admit(ip(2), false).unwrap_err(),
+            Refusal::ClientLimit
+        );
         assert!(
-            registry.admit(ip(3)).is_ok(),
+            registry.admit(ip(3), false).is_ok(),
             "another client is not affected"
         );
     }
@@ -287,11 +291,13 @@ mod tests {
     async fn a_newcomer_evicts_the_oldest_idle_connection_of_the_biggest_client() {
         let registry = Connections::new(4, 10, Arc::default());
         let flood: Vec<Held> = (0..3)
-            .map(|_| registry.admit(ip(2)).expect("flood"))
+            .map(|_| registry.admit(ip(2), false).expect("flood"))
             .collect();
-        let other = registry.admit(ip(3)).expect("other");
+        let other = registry.admit(ip(3), false).expect("other");
         flood[0].connection.request_started(); // busy: never evicted
-        let newcomer = registry.admit(ip(1)).expect("a new client is let in");
+        let newcomer = registry
+            .admit(ip(1), false)
+            .expect("a new client is let in");
         assert_eq!(flood[0].connection.phase(), Phase::Busy);
         assert_eq!(
             flood[1].connection.phase(),
@@ -304,41 +310,50 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_trusted_proxy_has_no_per_client_limit() {
+        let registry = Connections::new(10, 2, Arc::default());
+        let _held: Vec<Held> = (0..5)
+            .map(|_| registry.admit(ip(9), true).expect("proxy"))
+            .collect();
+        assert_eq!(registry.held(), 5);
+    }
+
+    #[tokio::test]
     async fn the_biggest_client_cannot_evict_others() {
         let registry = Connections::new(3, 10, Arc::default());
         let _flood: Vec<Held> = (0..2)
-            .map(|_| registry.admit(ip(2)).expect("flood"))
+            .map(|_| registry.admit(ip(2), false).expect("flood"))
             .collect();
-        let _other = registry.admit(ip(3)).expect("other");
-        assert_eq!(registry.admit(ip(2)).unwrap_err(), Refusal::Full);
+        let _other = registry.admit(ip(3), false).expect("other");
+        assert_eq!(registry.admit(ip(2), false).unwrap_err(), Refusal::Full);
     }
 
     #[tokio::test]
     async fn busy_connections_never_give_way() {
         let registry = Connections::new(2, 10, Arc::default());
         let flood: Vec<Held> = (0..2)
-            .map(|_| registry.admit(ip(2)).expect("flood"))
+            .map(|_| registry.admit(ip(2), false).expect("flood"))
             .collect();
         for held in &flood {
             held.connection.request_started();
         }
-        assert_eq!(registry.admit(ip(1)).unwrap_err(), Refusal::Full);
+        assert_eq!(registry.admit(ip(1), false).unwrap_err(), Refusal::Full);
     }
 
     #[tokio::test]
     async fn closing_frees_the_place() {
         let registry = Connections::new(1, 1, Arc::default());
-        let held = registry.admit(ip(2)).expect("first");
+        let held = registry.admit(ip(2), false).expect("first");
         assert_eq!(registry.held(), 1);
         drop(held);
         assert_eq!(registry.held(), 0);
-        assert!(registry.admit(ip(2)).is_ok());
+        assert!(registry.admit(ip(2), false).is_ok());
     }
 
     #[tokio::test]
     async fn timeouts_follow_the_phase() {
         let registry = Connections::new(1, 1, Arc::default());
-        let held = registry.admit(ip(2)).expect("first");
+        let held = registry.admit(ip(2), false).expect("first");
         let c = &held.connection;
         let header = Duration::from_secs(10);
         let idle = Duration::from_secs(60);

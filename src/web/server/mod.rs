@@ -110,7 +110,7 @@ pub async fn serve(
                 continue;
             }
         };
-        match registry.admit(peer.ip()) {
+        match registry.admit(peer.ip(), settings.trusts(peer.ip())) {
             Ok(held) => {
                 tasks.spawn(serve_connection(
                     stream,
