@@ -43,8 +43,9 @@ pub(super) async fn run_probe(
         ProbeTarget::Dns { nameserver, .. } => match DnsChecker::new(*nameserver, spec.timeout) {
             Ok(checker) => Some(checker),
             Err(e) => {
-                tracing::error!(probe = %key, error = %e, "cannot set up the DNS resolver; probe not started");
-                return;
+                // Beacon's own resolver configuration: every run is recorded unknown.
+                tracing::error!(probe = %key, error = %e, "cannot set up the DNS resolver; the probe's runs are recorded unknown");
+                None
             }
         },
         _ => None,
@@ -154,7 +155,10 @@ async fn check(
         ProbeTarget::Tls { host, port } => shared.tls.check(host, *port, timeout, now).await,
         ProbeTarget::Dns { name, record, .. } => match dns {
             Some(dns) => dns.check(name, *record, timeout).await,
-            None => Seen::failed("dns: resolver not set up"),
+            None => Seen::failed(format!(
+                "{}resolver configuration (dns: the resolver could not be set up)",
+                super::reason::OWN_FAILURE
+            )),
         },
         ProbeTarget::Push { grace } => {
             let every = crate::config::shortest_interval(&spec.schedule);
