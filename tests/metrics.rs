@@ -224,6 +224,16 @@ async fn metrics_show_states_counters_histograms_and_month_figures() {
         env!("CARGO_PKG_VERSION")
     );
 
+    // The HTTP server's own figures: this scrape's connection is held, under the limit.
+    let held = scrape.value("beacon_http_connections", &[]);
+    let limit = scrape.value("beacon_http_connections_limit", &[]);
+    assert!(held >= 1.0 && held <= limit, "held {held} of {limit}");
+    for counter in ["refused", "evicted", "timed_out"] {
+        let name = format!("beacon_http_connections_{counter}_total");
+        assert_eq!(scrape.types[&name], "counter", "{name}");
+        assert!(scrape.value(&name, &[]) >= 0.0);
+    }
+
     for (channel, current) in [("web-form", "up"), ("live-chat", "down")] {
         let states = scrape.find("beacon_channel_state", &[("channel", channel)]);
         assert_eq!(states.len(), 6, "one series per state for {channel}");

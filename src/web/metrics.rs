@@ -37,6 +37,38 @@ async fn metrics(State(app): State<AppState>) -> Result<Response, Error> {
         1.0,
     );
 
+    let server = app.server.read();
+    for (name, help, kind, value) in [
+        ("beacon_http_connections", "HTTP connections held now.", "gauge", server.held as f64),
+        (
+            "beacon_http_connections_limit",
+            "Most HTTP connections held at once (a quarter of the file limit kept for the prober and the store).",
+            "gauge",
+            server.limit as f64,
+        ),
+        (
+            "beacon_http_connections_refused_total",
+            "Connections refused because their client or the server was full.",
+            "counter",
+            server.refused as f64,
+        ),
+        (
+            "beacon_http_connections_evicted_total",
+            "Idle connections closed to let a new client in.",
+            "counter",
+            server.evicted as f64,
+        ),
+        (
+            "beacon_http_connections_timed_out_total",
+            "Connections closed at their header-read or idle deadline.",
+            "counter",
+            server.timed_out as f64,
+        ),
+    ] {
+        out.family(name, help, kind);
+        out.sample(name, &[], value);
+    }
+
     // As shown publicly: declarations and maintenance applied to the measured state.
     let public = super::live::live(&app).await?;
     out.family(
