@@ -30,6 +30,7 @@ mod recurring;
 mod reports;
 mod server;
 mod text;
+mod ticket_events;
 mod tickets;
 mod v2;
 

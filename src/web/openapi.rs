@@ -68,6 +68,7 @@ pub(super) fn documented() -> OpenApiRouter<AppState> {
         .merge(super::incidents::documented())
         .merge(super::recurring::documented())
         .merge(super::tickets::documented())
+        .merge(super::ticket_events::documented())
         .routes(routes!(openapi_json))
 }
 

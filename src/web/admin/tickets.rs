@@ -107,7 +107,7 @@ const EVENT_TYPES: [(&str, &str); 7] = [
 ];
 
 /// `POST /admin/tickets/{id}/events`: records an event, checked by the API's own rules
-/// (`web::tickets::TypedEvent::check`: its time between the receipt and 5 s from now).
+/// (`web::ticket_events::TypedEvent::check`: its time between the receipt and 5 s from now).
 pub(super) async fn add_event(
     State(app): State<AppState>,
     Path(id): Path<String>,
@@ -128,7 +128,7 @@ pub(super) async fn add_event(
             .collect(),
     };
     let at = (!typed.at.trim().is_empty()).then(|| local_to_utc(typed.at.trim()));
-    let checked = crate::web::tickets::TypedEvent {
+    let checked = crate::web::ticket_events::TypedEvent {
         kind: &typed.kind,
         at: at.as_deref(),
         severity: Severity::parse(&typed.severity),
