@@ -168,8 +168,9 @@ async fn serve_connection(
         connection.request_started();
         async move {
             let response = router.oneshot(request).await;
-            connection.request_finished();
-            response
+            // Busy until the body is written to the end: a slow reader of a large page is
+            // neither timed out as idle nor evicted mid-answer.
+            response.map(|r| r.map(|inner| Answer { inner, connection }))
         }
     });
     let conn = hyper::server::conn::http1::Builder::new()
@@ -215,6 +216,38 @@ fn deadline_passed(connection: &Connection, settings: &ServerSettings) -> bool {
     connection
         .deadline(settings.header_read_timeout, settings.idle_timeout)
         .is_some_and(|d| d <= tokio::time::Instant::now())
+}
+
+/// A response body that marks its connection idle once hyper has written it (and dropped it).
+struct Answer {
+    inner: axum::body::Body,
+    connection: Arc<Connection>,
+}
+
+impl http_body::Body for Answer {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for Answer {
+    fn drop(&mut self) {
+        self.connection.request_finished();
+    }
 }
 
 /// The TCP stream, telling its [`Connection`] when bytes of a new request arrive (which
@@ -266,5 +299,33 @@ impl AsyncWrite for Tracked {
 
     fn is_write_vectored(&self) -> bool {
         self.stream.is_write_vectored()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::connections::Phase;
+    use super::*;
+
+    #[tokio::test]
+    async fn a_connection_stays_busy_until_its_answer_is_written() {
+        let registry = Connections::new(4, 4, Arc::default());
+        let held = registry
+            .admit(std::net::Ipv4Addr::LOCALHOST.into(), false)
+            .expect("admitted");
+        let connection = held.connection.clone();
+        connection.request_started();
+        let answer = Answer {
+            inner: axum::body::Body::from("a large page"),
+            connection: connection.clone(),
+        };
+        assert_eq!(
+            http_body::Body::size_hint(&answer).exact(),
+            Some(12),
+            "the length is kept"
+        );
+        assert_eq!(connection.phase(), Phase::Busy, "still being written");
+        drop(answer);
+        assert_eq!(connection.phase(), Phase::Idle, "written: idle again");
     }
 }
