@@ -5,7 +5,7 @@
 //! This is the one place the rule lives: the live state and every timeline for history are to
 //! derive a multi-location probe's state through [`quorum_state`] / [`combine_quorum`].
 
-use super::timeline::state_at;
+use super::timeline::combine_with;
 use crate::domain::{State, Transition};
 
 /// The default quorum of `n` locations: a majority, `floor(n/2) + 1`.
@@ -53,23 +53,7 @@ fn rank(state: State) -> u8 {
 /// first reached, which each location's own timeline already dates from its first failed
 /// observation (rules 1-3).
 pub fn combine_quorum(locations: &[&[Transition]], k: usize) -> Vec<Transition> {
-    let mut instants: Vec<_> = locations
-        .iter()
-        .flat_map(|tl| tl.iter().map(|tr| tr.at))
-        .collect();
-    instants.sort_unstable();
-    instants.dedup();
-    let mut out: Vec<Transition> = Vec::new();
-    let mut current = State::Unknown;
-    for at in instants {
-        let states: Vec<State> = locations.iter().map(|tl| state_at(tl, at)).collect();
-        let state = quorum_state(&states, k);
-        if state != current {
-            out.push(Transition { at, state });
-            current = state;
-        }
-    }
-    out
+    combine_with(locations, |states| quorum_state(states, k))
 }
 
 #[cfg(test)]

@@ -40,6 +40,21 @@ pub fn state_at(timeline: &[Transition], t: Timestamp) -> State {
 /// Combines probe timelines into a channel timeline: at each instant the worst known state
 /// (down > partial > degraded > up), unknown only where every timeline is unknown (rule 4).
 pub fn combine_worst(timelines: &[&[Transition]]) -> Vec<Transition> {
+    combine_with(timelines, |states| {
+        states
+            .iter()
+            .copied()
+            .max_by_key(|s| s.severity())
+            .unwrap_or(State::Unknown)
+    })
+}
+
+/// One timeline from several: `rule` gives the state at every instant where any of them
+/// changes, from their states at that instant (rule 4 across probes, rule 10 across locations).
+pub(super) fn combine_with(
+    timelines: &[&[Transition]],
+    rule: impl Fn(&[State]) -> State,
+) -> Vec<Transition> {
     let mut instants: Vec<Timestamp> = timelines
         .iter()
         .flat_map(|tl| tl.iter().map(|tr| tr.at))
@@ -49,15 +64,14 @@ pub fn combine_worst(timelines: &[&[Transition]]) -> Vec<Transition> {
 
     let mut out: Vec<Transition> = Vec::new();
     let mut current = State::Unknown;
+    let mut states = Vec::with_capacity(timelines.len());
     for at in instants {
-        let worst = timelines
-            .iter()
-            .map(|tl| state_at(tl, at))
-            .max_by_key(|s| s.severity())
-            .unwrap_or(State::Unknown);
-        if worst != current {
-            out.push(Transition { at, state: worst });
-            current = worst;
+        states.clear();
+        states.extend(timelines.iter().map(|tl| state_at(tl, at)));
+        let state = rule(&states);
+        if state != current {
+            out.push(Transition { at, state });
+            current = state;
         }
     }
     out
