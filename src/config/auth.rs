@@ -1,6 +1,6 @@
 //! `[auth]`: the serde mirror and its validation.
 
-use super::validate::duration;
+use super::validate::{duration, integer_in};
 use super::{ConfigError, Source};
 use crate::domain::AuthSettings;
 use serde::Deserialize;
@@ -35,7 +35,7 @@ pub(super) fn auth(raw: Option<RawAuth>, src: &Source<'_>) -> Result<AuthSetting
         return Ok(settings);
     };
     // Argon2 needs at least 8 KiB per lane; more than 4 GiB per login would be a mistake.
-    if let Some(kib) = bounded(
+    if let Some(kib) = integer_in(
         raw.password_memory_kib.clone(),
         "password_memory_kib",
         8,
@@ -44,7 +44,7 @@ pub(super) fn auth(raw: Option<RawAuth>, src: &Source<'_>) -> Result<AuthSetting
     )? {
         settings.password_memory_kib = kib;
     }
-    if let Some(n) = bounded(
+    if let Some(n) = integer_in(
         raw.password_iterations.clone(),
         "password_iterations",
         1,
@@ -53,7 +53,7 @@ pub(super) fn auth(raw: Option<RawAuth>, src: &Source<'_>) -> Result<AuthSetting
     )? {
         settings.password_iterations = n;
     }
-    if let Some(n) = bounded(raw.login_attempts, "login_attempts", 1, 1000, src)? {
+    if let Some(n) = integer_in(raw.login_attempts, "login_attempts", 1, 1000, src)? {
         settings.login_attempts = n;
     }
     if let Some(ttl) = duration(raw.session_ttl.as_ref(), "session_ttl", src)? {
@@ -95,24 +95,4 @@ pub(super) fn auth(raw: Option<RawAuth>, src: &Source<'_>) -> Result<AuthSetting
         ));
     }
     Ok(settings)
-}
-
-fn bounded(
-    value: Option<Spanned<i64>>,
-    key: &str,
-    min: u32,
-    max: u32,
-    src: &Source<'_>,
-) -> Result<Option<u32>, ConfigError> {
-    let Some(value) = value else { return Ok(None) };
-    match u32::try_from(*value.get_ref()) {
-        Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
-        _ => Err(src.error(
-            value.span(),
-            format!(
-                "{key} = {} is out of range: from {min} to {max}",
-                value.get_ref()
-            ),
-        )),
-    }
 }

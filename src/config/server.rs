@@ -1,6 +1,6 @@
 //! `[server]`: the serde mirror and its validation.
 
-use super::validate::duration;
+use super::validate::{duration, integer_in};
 use super::{ConfigError, Source};
 use crate::domain::{IpNet, ServerSettings};
 use serde::Deserialize;
@@ -37,19 +37,31 @@ pub(super) fn server(
     if let Some(t) = timeout(raw.idle_timeout.as_ref(), "idle_timeout", src)? {
         settings.idle_timeout = t;
     }
-    if let Some(n) = count(raw.max_connections, "max_connections", 1, 1 << 20, src)? {
+    if let Some(n) = integer_in(
+        raw.max_connections,
+        "[server] max_connections",
+        1,
+        1 << 20,
+        src,
+    )? {
         settings.max_connections = n;
     }
-    if let Some(n) = count(
+    if let Some(n) = integer_in(
         raw.max_connections_per_client,
-        "max_connections_per_client",
+        "[server] max_connections_per_client",
         1,
         1 << 20,
         src,
     )? {
         settings.max_connections_per_client = n;
     }
-    if let Some(n) = count(raw.max_body_bytes, "max_body_bytes", 1024, 1 << 30, src)? {
+    if let Some(n) = integer_in(
+        raw.max_body_bytes,
+        "[server] max_body_bytes",
+        1024,
+        1 << 30,
+        src,
+    )? {
         settings.max_body_bytes = n;
     }
     // With no list, no proxy is trusted and the TCP peer is the client.
@@ -83,24 +95,4 @@ fn timeout(
         ));
     }
     Ok(Some(d))
-}
-
-fn count(
-    value: Option<Spanned<i64>>,
-    key: &str,
-    min: usize,
-    max: usize,
-    src: &Source<'_>,
-) -> Result<Option<usize>, ConfigError> {
-    let Some(value) = value else { return Ok(None) };
-    match usize::try_from(*value.get_ref()) {
-        Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
-        _ => Err(src.error(
-            value.span(),
-            format!(
-                "[server] {key} = {} is out of range: from {min} to {max}",
-                value.get_ref()
-            ),
-        )),
-    }
 }

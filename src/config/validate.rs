@@ -327,6 +327,30 @@ pub(super) fn duration(
     }
 }
 
+/// An optional integer `key` within `[min, max]`, or an error at its value naming the range.
+pub(super) fn integer_in<T>(
+    value: Option<Spanned<i64>>,
+    key: &str,
+    min: T,
+    max: T,
+    src: &Source<'_>,
+) -> Result<Option<T>, ConfigError>
+where
+    T: TryFrom<i64> + PartialOrd + std::fmt::Display + Copy,
+{
+    let Some(value) = value else { return Ok(None) };
+    match T::try_from(*value.get_ref()) {
+        Ok(n) if min <= n && n <= max => Ok(Some(n)),
+        _ => Err(src.error(
+            value.span(),
+            format!(
+                "{key} = {} is out of range: from {min} to {max}",
+                value.get_ref()
+            ),
+        )),
+    }
+}
+
 pub(super) fn threshold(
     value: Option<Spanned<i64>>,
     key: &str,
