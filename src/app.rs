@@ -58,7 +58,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), RunError> {
     let listening = listener.local_addr().ok();
-    let config = with_self_resolved(config, listening);
+    let config = Arc::new(with_self_resolved((*config).clone(), listening));
     store.sync_config(&config, clock.now()).await?;
     let prober_runtime = ProberRuntime::new().map_err(RunError::Runtime)?;
     let mut prober = prober_runtime
@@ -178,10 +178,8 @@ pub async fn run(
                         tracing::error!(error = %e, "configuration reload refused; the previous one keeps running");
                         error_tx.send_replace(Some(e.to_string()));
                     }
-                    Ok(mut new) => {
-                        if let Some(address) = listening {
-                            new.resolve_self(address);
-                        }
+                    Ok(new) => {
+                        let new = with_self_resolved(new, listening);
                         error_tx.send_replace(None);
                         if **config_tx.borrow() == new {
                             continue;
@@ -225,18 +223,13 @@ pub async fn run(
     Ok(())
 }
 
-/// The configuration with its `self:/path` probes pointed at the address Beacon listens on.
-fn with_self_resolved(config: Arc<Config>, listening: Option<std::net::SocketAddr>) -> Arc<Config> {
-    let Some(address) = listening else {
-        return config;
-    };
-    let mut resolved = (*config).clone();
-    resolved.resolve_self(address);
-    if resolved == *config {
-        config
-    } else {
-        Arc::new(resolved)
+/// The configuration with its `self:/path` probes pointed at the address Beacon listens on
+/// (at start and on every reload).
+fn with_self_resolved(mut config: Config, listening: Option<std::net::SocketAddr>) -> Config {
+    if let Some(address) = listening {
+        config.resolve_self(address);
     }
+    config
 }
 
 /// Forwards the prober's confirmed channel states to the auto-draft task (the incident module
