@@ -82,26 +82,14 @@ pub fn document() -> Document {
     responses((status = 200, description = "The OpenAPI 3.1 document of /api/v1",
         content_type = "application/json", body = Object)))]
 async fn openapi_json(State(app): State<AppState>) -> Response {
+    // The routes' part never changes; the configured channel keys are added per request (the
+    // document is read rarely, and a reload changes the keys).
     static JSON: OnceLock<Result<String, String>> = OnceLock::new();
-    /// The document for the configuration last asked about (replaced on reload).
-    static FOR_CONFIG: std::sync::Mutex<Option<(Arc<crate::domain::Config>, String)>> =
-        std::sync::Mutex::new(None);
-    let config = app.config();
     let built = JSON
         .get_or_init(|| document().to_json().map_err(|e| e.to_string()))
         .as_deref()
         .map_err(Clone::clone)
-        .and_then(|json| {
-            let mut cached = FOR_CONFIG.lock().unwrap_or_else(|e| e.into_inner());
-            match cached.as_ref() {
-                Some((for_config, text)) if Arc::ptr_eq(for_config, &config) => Ok(text.clone()),
-                _ => {
-                    let text = super::openapi_config::for_config(json, &config)?;
-                    *cached = Some((config.clone(), text.clone()));
-                    Ok(text)
-                }
-            }
-        });
+        .and_then(|json| super::openapi_config::for_config(json, &app.config()));
     match built {
         Ok(json) => (
             [
