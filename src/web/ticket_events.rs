@@ -6,7 +6,7 @@ use super::auth::{Caller, Role};
 use super::body::{Body, Path};
 use super::error::{AuthErrors, InputErrors, NotFoundError};
 use super::text;
-use super::tickets::{check_channels, evaluate_one, view, TicketView};
+use super::tickets::{check_channels, evaluate_one, missing_ticket, view, TicketView};
 use super::{AppState, Error};
 use crate::domain::{Severity, TicketEvent, TicketEventKind, Timestamp};
 use crate::ticket;
@@ -74,10 +74,11 @@ async fn event(
 ) -> Result<(StatusCode, Json<TicketView>), Error> {
     caller.require(Role::Operator)?;
     // The receipt bounds the event's time; it never changes once stored.
-    let received = app.store.ticket(id.clone()).await.map_err(|e| match e {
-        crate::store::Error::NotFound => Error::NotFound(format!("no ticket {id:?}")),
-        other => Error::Store(other),
-    })?;
+    let received = app
+        .store
+        .ticket(id.clone())
+        .await
+        .map_err(missing_ticket(format!("no ticket {id:?}")))?;
     record_event(&app, caller, received, body).await
 }
 
@@ -127,10 +128,7 @@ async fn by_external(
     app.store
         .ticket_by_external(source, external_id)
         .await
-        .map_err(|e| match e {
-            crate::store::Error::NotFound => Error::NotFound(missing),
-            other => Error::Store(other),
-        })
+        .map_err(missing_ticket(missing))
 }
 
 /// Checks `body` against the stored ticket `received` and appends it.
@@ -152,10 +150,7 @@ async fn record_event(
         .store
         .add_ticket_event(id.clone(), event, caller.actor)
         .await
-        .map_err(|e| match e {
-            crate::store::Error::NotFound => Error::NotFound(format!("no ticket {id:?}")),
-            other => Error::Store(other),
-        })?;
+        .map_err(missing_ticket(format!("no ticket {id:?}")))?;
     let evaluated = evaluate_one(app, record).await?;
     Ok((StatusCode::CREATED, Json(view(evaluated, app.clock.now()))))
 }

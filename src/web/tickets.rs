@@ -216,12 +216,22 @@ async fn one(
     Path(id): Path<String>,
 ) -> Result<Json<TicketView>, Error> {
     caller.require(Role::Operator)?;
-    let record = app.store.ticket(id.clone()).await.map_err(|e| match e {
-        crate::store::Error::NotFound => Error::NotFound(format!("no ticket {id:?}")),
-        other => Error::Store(other),
-    })?;
+    let record = app
+        .store
+        .ticket(id.clone())
+        .await
+        .map_err(missing_ticket(format!("no ticket {id:?}")))?;
     let evaluated = evaluate_one(&app, record).await?;
     Ok(Json(view(evaluated, app.clock.now())))
+}
+
+/// A store error as the ticket endpoints answer it: 404 saying `missing` for a ticket that
+/// is not there.
+pub(super) fn missing_ticket(missing: String) -> impl FnOnce(crate::store::Error) -> Error {
+    move |e| match e {
+        crate::store::Error::NotFound => Error::NotFound(missing),
+        other => Error::Store(other),
+    }
 }
 
 #[derive(Serialize, ToSchema)]

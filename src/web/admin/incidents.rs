@@ -282,20 +282,10 @@ fn detail(session: &Session, config: &Config, i: &Incident, errors: &[(String, S
             Some((k, name.to_owned()))
         })
         .collect();
-    let statuses: Vec<UpdateStatus> = [
-        UpdateStatus::Investigating,
-        UpdateStatus::Identified,
-        UpdateStatus::Monitoring,
-        UpdateStatus::Resolved,
-        UpdateStatus::Postmortem,
-        UpdateStatus::Scheduled,
-        UpdateStatus::InProgress,
-        UpdateStatus::Verifying,
-        UpdateStatus::Completed,
-    ]
-    .into_iter()
-    .filter(|s| s.fits(i.kind))
-    .collect();
+    let statuses: Vec<UpdateStatus> = UpdateStatus::ALL
+        .into_iter()
+        .filter(|s| s.fits(i.kind))
+        .collect();
     html! {
         dl class="facts" {
             dt { "Kind" } dd { (super::dashboard::kind_label(i)) }
