@@ -140,12 +140,7 @@ async fn each_kind_is_served_by_its_own_endpoints_only() {
 async fn the_document_gives_each_kind_its_own_statuses() {
     let up = Upstream::start().await;
     let beacon = Beacon::start(&fast_config(&[("chat", &up.url())], 1, 1)).await;
-    let doc: Value = reqwest::get(beacon.url("/api/v1/openapi.json"))
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let doc = beacon.get_json("/api/v1/openapi.json").await;
     let schemas = &doc["components"]["schemas"];
     let incident = json!([
         "investigating",

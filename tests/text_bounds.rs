@@ -199,12 +199,7 @@ async fn overlong_and_nul_texts_are_refused_naming_the_field() {
 async fn the_document_states_the_limits() {
     let up = Upstream::start().await;
     let beacon = Beacon::start(&fast_config(&[("chat", &up.url())], 1, 1)).await;
-    let doc: Value = reqwest::get(beacon.url("/api/v1/openapi.json"))
-        .await
-        .expect("get")
-        .json()
-        .await
-        .expect("json");
+    let doc = beacon.get_json("/api/v1/openapi.json").await;
     let schemas = &doc["components"]["schemas"];
     for (schema, field, max) in [
         ("IncidentBody", "title", 200),

@@ -156,12 +156,17 @@ impl Beacon {
 
     /// `GET /api/v1/status` as JSON.
     pub async fn status(&self) -> serde_json::Value {
-        reqwest::get(self.url("/api/v1/status"))
+        self.get_json("/api/v1/status").await
+    }
+
+    /// The JSON body of `GET path`, whatever its status.
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        reqwest::get(self.url(path))
             .await
-            .expect("GET status")
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
             .json()
             .await
-            .expect("status JSON")
+            .unwrap_or_else(|e| panic!("JSON of {path}: {e}"))
     }
 
     /// The body of `GET path`, whatever its status.
