@@ -18,34 +18,24 @@ pub fn default_quorum(locations: usize) -> usize {
 /// unknown if fewer than `k` locations are known. A `k` of 0 is taken as 1 (any location).
 pub fn quorum_state(states: &[State], k: usize) -> State {
     let k = k.max(1);
+    // Severity orders the states as rule 10 does (up < degraded < partial < down); a probe's
+    // own timeline holds only up, degraded, down and unknown, and maintenance, which is never
+    // a location's measurement, would count as down or worse.
     let known: Vec<u8> = states
         .iter()
         .filter(|s| **s != State::Unknown)
-        .map(|s| rank(*s))
+        .map(|s| s.severity())
         .collect();
     if known.len() < k {
         return State::Unknown;
     }
     for state in [State::Down, State::Partial, State::Degraded, State::Up] {
-        let at_least = known.iter().filter(|r| **r >= rank(state)).count();
+        let at_least = known.iter().filter(|r| **r >= state.severity()).count();
         if at_least >= k {
             return state;
         }
     }
     State::Up
-}
-
-/// How bad a location's state is for the quorum: up < degraded < partial < down. A probe's
-/// own timeline holds only up, degraded, down and unknown; partial and maintenance come from
-/// operators' overlays, applied after the quorum, and are ranked only so that no state is
-/// left out (maintenance as down: it is never a location's measurement).
-fn rank(state: State) -> u8 {
-    match state {
-        State::Unknown | State::Up => 0,
-        State::Degraded => 1,
-        State::Partial => 2,
-        State::Down | State::Maintenance => 3,
-    }
 }
 
 /// The probe's timeline from its locations' timelines with quorum `k`: [`quorum_state`] at
