@@ -117,24 +117,13 @@ async fn attacker(
     }
 }
 
-/// The open-file limit of this test process, raised to its hard limit: the flood needs more
-/// than 2,200 sockets of its own.
+/// The open-file limit of this test process, raised to its hard limit as Beacon raises its
+/// own: the flood needs more than 2,200 sockets of its own.
 fn raise_own_fd_limit() {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit and setrlimit only read and write the struct passed by pointer.
-    unsafe {
-        assert_eq!(libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit), 0);
-        limit.rlim_cur = limit.rlim_max;
-        libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
-        libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit);
-    }
+    let limit = beacon::web::raise_fd_limit();
     assert!(
-        limit.rlim_cur >= 4096,
-        "the flood needs 4,096 open files in the test process, the hard limit is {}",
-        limit.rlim_max
+        limit >= 4096,
+        "the flood needs 4,096 open files in the test process, the limit is {limit}"
     );
 }
 
