@@ -181,6 +181,8 @@ fn config(count: usize, every: Duration, upstream: &str) -> Config {
                 },
                 conditions: vec![],
                 degraded_if: vec![],
+                locations: vec!["bench".into()],
+                quorum: 1,
             }],
         })
         .collect();

@@ -314,6 +314,8 @@ fn config(bench: &PageBench, upstream: &str) -> crate::domain::Config {
                         },
                         conditions: vec![],
                         degraded_if: vec![],
+                        locations: vec!["bench".into()],
+                        quorum: 1,
                     }
                 })
                 .collect(),

@@ -258,6 +258,8 @@ fn config(count: usize) -> Config {
                     },
                     conditions: vec![],
                     degraded_if: vec![],
+                    locations: vec!["bench".into()],
+                    quorum: 1,
                 }],
             })
             .collect(),

@@ -7,6 +7,7 @@
 
 mod auth;
 mod holidays;
+mod location;
 mod maintenance;
 mod notify;
 mod page;

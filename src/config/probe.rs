@@ -32,6 +32,7 @@ const FAST_MIN: Duration = Duration::from_millis(10);
 pub(super) fn probe(
     raw: Spanned<RawProbe>,
     fast: bool,
+    places: &super::location::Places,
     src: &Source<'_>,
 ) -> Result<ProbeSpec, ConfigError> {
     let table = raw.span();
@@ -86,6 +87,21 @@ pub(super) fn probe(
     };
     let all_of = conditions(raw.conditions.as_deref(), "conditions", &target, src)?;
     let degraded_if = conditions(raw.degraded_if.as_deref(), "degraded_if", &target, src)?;
+    if let (ProbeTarget::Push { .. }, Some(list)) = (&target, &raw.locations) {
+        return Err(src.error(
+            list.span(),
+            "locations: a push probe is received by the server itself, so it has no other locations".to_owned(),
+        ));
+    }
+    let places_of_push;
+    let places = if matches!(target, ProbeTarget::Push { .. }) {
+        places_of_push = places.only_own();
+        &places_of_push
+    } else {
+        places
+    };
+    let (locations, quorum) =
+        super::location::probe_places(raw.locations, raw.quorum, places, src)?;
     let name = match non_empty(raw.name, "name", src)? {
         Some(name) => name,
         None => format!("{} {}", target.kind(), target.describe()),
@@ -98,6 +114,8 @@ pub(super) fn probe(
         thresholds,
         conditions: all_of,
         degraded_if,
+        locations,
+        quorum,
     })
 }
 

@@ -18,6 +18,8 @@ pub(super) struct RawFile {
     pub maintenance: Vec<Spanned<super::maintenance::RawMaintenance>>,
     pub page: Option<super::page::RawPage>,
     pub server: Option<super::server::RawServer>,
+    #[serde(default)]
+    pub location: Vec<Spanned<super::location::RawLocation>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -50,6 +52,8 @@ pub(super) struct RawTargets {
 pub(super) struct RawService {
     pub name: Option<Spanned<String>>,
     pub location: Option<Spanned<String>>,
+    /// Where a probe runs when it names no `locations` (default: the server's own).
+    pub default_locations: Option<Spanned<Vec<Spanned<String>>>>,
     pub commitment: Option<Spanned<f64>>,
     pub partial_weight: Option<Spanned<f64>>,
     pub maintenance_counts_as_downtime: Option<bool>,
@@ -108,6 +112,9 @@ pub(super) struct RawProbe {
     pub nameserver: Option<Spanned<String>>,
     // Push.
     pub grace: Option<Spanned<String>>,
+    // Where it runs from, and how many of those places must agree.
+    pub locations: Option<Spanned<Vec<Spanned<String>>>>,
+    pub quorum: Option<Spanned<i64>>,
 }
 
 /// Whether toml's message is about a value that does not fit the file's format (serde's

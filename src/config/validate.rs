@@ -14,7 +14,8 @@ const DEFAULT_REPORT_SCHEDULE: &str = "0 0 6 1 * *";
 pub(super) fn validate(raw: RawFile, src: &Source<'_>) -> Result<Config, ConfigError> {
     let allow_empty = raw.service.as_ref().and_then(|s| s.allow_empty) == Some(true);
     let fast = raw.service.as_ref().and_then(|s| s.allow_fast_probes) == Some(true);
-    let service = service(raw.service, src)?;
+    let (service, default_locations) = service(raw.service, src)?;
+    let places = super::location::places(&service.location, raw.location, default_locations, src)?;
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut channels = Vec::with_capacity(raw.channels.len());
     for raw_channel in raw.channels {
@@ -29,7 +30,7 @@ pub(super) fn validate(raw: RawFile, src: &Source<'_>) -> Result<Config, ConfigE
             ));
         }
         seen.insert(id.get_ref().clone(), src.position(id.span().start).0);
-        channels.push(channel(raw_channel, fast, src)?);
+        channels.push(channel(raw_channel, fast, &places, src)?);
     }
     let notify = super::notify::notify(raw.notify, src)?;
     let tickets = tickets(raw.tickets, src)?;
@@ -45,6 +46,7 @@ pub(super) fn validate(raw: RawFile, src: &Source<'_>) -> Result<Config, ConfigE
         auth,
         maintenance: Vec::new(),
         server,
+        locations: places.locations,
     };
     // Last: a rule's channels are checked against the channels above.
     config.maintenance = super::maintenance::maintenance(raw.maintenance, &config, src)?;
@@ -171,10 +173,18 @@ fn holidays_file(file: &Spanned<String>, src: &Source<'_>) -> Result<Vec<time::D
     })
 }
 
-fn service(raw: Option<RawService>, src: &Source<'_>) -> Result<ServiceSettings, ConfigError> {
+/// `[service]`, and its `default_locations` for [`super::location::places`] to check once
+/// the `[[location]]` tables are read.
+type DefaultLocations = Option<Spanned<Vec<Spanned<String>>>>;
+
+fn service(
+    raw: Option<RawService>,
+    src: &Source<'_>,
+) -> Result<(ServiceSettings, DefaultLocations), ConfigError> {
     let raw = raw.unwrap_or(RawService {
         name: None,
         location: None,
+        default_locations: None,
         commitment: None,
         partial_weight: None,
         maintenance_counts_as_downtime: None,
@@ -188,7 +198,16 @@ fn service(raw: Option<RawService>, src: &Source<'_>) -> Result<ServiceSettings,
         allow_fast_probes: None,
     });
     let name = non_empty(raw.name, "name", src)?.unwrap_or_else(|| "Beacon".to_owned());
-    let location = non_empty(raw.location, "location", src)?.unwrap_or_else(|| "local".to_owned());
+    let location = match raw.location {
+        Some(l) if !super::location::valid_id(l.get_ref()) => {
+            return Err(src.error(
+                l.span(),
+                format!("invalid location \"{}\": use lowercase letters, digits, '-' and '_' (at most 64)", l.get_ref()),
+            ))
+        }
+        Some(l) => l.into_inner(),
+        None => "local".to_owned(),
+    };
     let commitment_percent = match raw.commitment {
         Some(c) if !(*c.get_ref() > 0.0 && *c.get_ref() <= 100.0) => {
             return Err(src.error(
@@ -250,7 +269,7 @@ fn service(raw: Option<RawService>, src: &Source<'_>) -> Result<ServiceSettings,
         None => DEFAULT_REPORT_SCHEDULE.to_owned(),
     };
     let report_dir = non_empty(raw.report_dir, "report_dir", src)?.map(std::path::PathBuf::from);
-    Ok(ServiceSettings {
+    let service = ServiceSettings {
         connectivity_check,
         retention,
         public_reports: raw.public_reports.unwrap_or(false),
@@ -262,11 +281,17 @@ fn service(raw: Option<RawService>, src: &Source<'_>) -> Result<ServiceSettings,
         commitment_percent,
         partial_weight,
         maintenance_counts_as_downtime: raw.maintenance_counts_as_downtime.unwrap_or(true),
-    })
+    };
+    Ok((service, raw.default_locations))
 }
 
 /// `fast`: `[service] allow_fast_probes`, for tests.
-fn channel(raw: RawChannel, fast: bool, src: &Source<'_>) -> Result<Channel, ConfigError> {
+fn channel(
+    raw: RawChannel,
+    fast: bool,
+    places: &super::location::Places,
+    src: &Source<'_>,
+) -> Result<Channel, ConfigError> {
     let id = raw.id.get_ref();
     if id.is_empty()
         || !id
@@ -288,7 +313,7 @@ fn channel(raw: RawChannel, fast: bool, src: &Source<'_>) -> Result<Channel, Con
             .name
             .as_ref()
             .map_or(raw_probe.span(), Spanned::span);
-        let spec = super::probe::probe(raw_probe, fast, src)?;
+        let spec = super::probe::probe(raw_probe, fast, places, src)?;
         if probes.iter().any(|p| p.name == spec.name) {
             return Err(src.error(
                 name_span,

@@ -4,6 +4,7 @@
 
 mod auth;
 mod incident;
+mod location;
 mod page;
 mod probe;
 mod recurring;
@@ -16,6 +17,7 @@ pub use self::incident::{
     Actor, Affected, DeclaredStatus, Impact, Incident, IncidentKind, IncidentUpdate, NewIncident,
     NewUpdate, UpdateStatus,
 };
+pub use self::location::Location;
 pub use self::page::{PageLink, PageSettings};
 pub use self::probe::{DnsRecord, HttpTarget, ProbeSpec, ProbeTarget, Schedule, Thresholds};
 pub use self::recurring::{RecurringMaintenance, Repeat, WeeklyAt};
@@ -167,6 +169,9 @@ pub struct Config {
     pub page: PageSettings,
     /// `[server]`: connection limits and timeouts of the HTTP server, and the trusted proxies.
     pub server: ServerSettings,
+    /// The places probes run from: the server's own (`[service] location`) first, then the
+    /// `[[location]]` tables in file order.
+    pub locations: Vec<Location>,
 }
 
 /// A probe URL beginning with this (`self:/healthz`) means this Beacon itself, wherever it

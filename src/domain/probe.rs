@@ -19,6 +19,18 @@ pub struct ProbeSpec {
     pub conditions: Vec<Condition>,
     /// A success matching any of these is degraded (e.g. `[RESPONSE_TIME] > 800`).
     pub degraded_if: Vec<Condition>,
+    /// The locations it runs from (never empty; ids of `Config::locations`).
+    pub locations: Vec<String>,
+    /// How many locations must agree (sla-rules section 3 rule 10), 1 to `locations.len()`.
+    pub quorum: usize,
+}
+
+impl ProbeSpec {
+    /// Whether its state is decided by several locations (otherwise its one location's
+    /// timeline is its timeline).
+    pub fn is_multi_location(&self) -> bool {
+        self.locations.len() > 1
+    }
 }
 
 /// Consecutive observations needed to change a probe's state (sla-rules section 3 rule 2).

@@ -300,6 +300,8 @@ mod tests {
             },
             conditions: vec![],
             degraded_if: vec![],
+            locations: vec!["local".into()],
+            quorum: 1,
         }
     }
 

@@ -159,6 +159,8 @@ mod tests {
                 .map(|c| Condition::parse(c).expect("condition"))
                 .collect(),
             degraded_if: vec![],
+            locations: vec!["local".into()],
+            quorum: 1,
         }
     }
 

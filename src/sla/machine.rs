@@ -74,6 +74,11 @@ impl ProbeMachine {
         }
     }
 
+    /// Start of the latest observation, if any observation was seen.
+    pub fn last_at(&self) -> Option<Timestamp> {
+        self.last.map(|(at, _)| at)
+    }
+
     /// End of the latest observation's coverage, if any observation was seen.
     pub fn coverage_end(&self) -> Option<Timestamp> {
         self.last.map(|(_, end)| end)

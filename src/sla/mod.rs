@@ -13,6 +13,7 @@ mod burn;
 mod calendar;
 mod channel;
 mod explain;
+mod located;
 mod machine;
 mod overlay;
 mod period;
@@ -25,6 +26,7 @@ pub use availability::{availability, Availability, Settings, StateDurations, PPM
 pub use burn::{burn_rates, BurnRates, BURN_ALERT_1H, BURN_ALERT_3D, BURN_ALERT_6H};
 pub use calendar::{business_ms, deadline, Calendar, HOUR_MS, TIER2_CLOSE_MS, TIER2_OPEN_MS};
 pub use channel::{ChannelTracker, ChannelUpdate};
+pub use located::{LocatedChange, LocatedProbe, LocationTrack};
 pub use machine::{ObservationInput, ProbeMachine};
 pub use overlay::{
     announced_at, channel_timeline, late_announcement, maintenance_window, overall_state,
