@@ -100,6 +100,22 @@ impl fmt::Display for Condition {
     }
 }
 
+/// A condition travels as its text (the server hands probes to prober nodes) and is parsed
+/// again on arrival.
+impl serde::Serialize for Condition {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.text)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Condition {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Condition, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Condition::parse(&text)
+            .map_err(|e| serde::de::Error::custom(format!("condition \"{text}\": {e}")))
+    }
+}
+
 /// Why a condition text is not valid, and where.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{message}")]

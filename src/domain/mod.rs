@@ -7,6 +7,7 @@ mod incident;
 mod location;
 mod page;
 mod probe;
+pub mod remote;
 mod recurring;
 mod server;
 mod ticket;

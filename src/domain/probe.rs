@@ -5,14 +5,17 @@ use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-/// One scheduled check of a channel.
-#[derive(Debug, Clone, PartialEq)]
+/// One scheduled check of a channel. Serializable so the server can hand a location's probes
+/// to its prober node (`GET /api/v1/locations/{id}/probes`); conditions travel as their text
+/// and durations as milliseconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ProbeSpec {
     /// Stable key of this probe's history within its channel.
     pub name: String,
     pub target: ProbeTarget,
     pub schedule: Schedule,
     /// The whole check must finish within this; never longer than the interval.
+    #[serde(with = "super::remote::duration_ms", rename = "timeout_ms")]
     pub timeout: Duration,
     pub thresholds: Thresholds,
     /// All must hold for a success; empty means the kind's built-in rule (2xx, connected...).
@@ -43,16 +46,19 @@ pub struct Thresholds {
 }
 
 /// When a probe runs.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Schedule {
     /// Fixed rate.
+    #[serde(with = "super::remote::duration_ms", rename = "every_ms")]
     Every(Duration),
     /// Six-field cron expression with seconds (`0 */5 * * * *`), in UTC; validated at load.
     Cron(String),
 }
 
 /// What a probe checks; one variant per kind.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
 pub enum ProbeTarget {
     Http(HttpTarget),
     /// Connect, optionally send a line and expect the answer to contain a text.
@@ -76,12 +82,13 @@ pub enum ProbeTarget {
     /// Heartbeat: something calls `POST /api/v1/push/{token}` at least every interval;
     /// silence for the interval plus `grace` is a failed observation.
     Push {
+        #[serde(with = "super::remote::duration_ms", rename = "grace_ms")]
         grace: Duration,
     },
 }
 
 /// An HTTP(S) request and how to treat its answer.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HttpTarget {
     pub url: String,
     pub method: String,
@@ -112,7 +119,8 @@ impl HttpTarget {
 }
 
 /// DNS record types a probe can ask for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
 pub enum DnsRecord {
     A,
     Aaaa,

@@ -17,6 +17,7 @@ mod metrics;
 mod push;
 mod reason;
 mod recorder;
+mod runner;
 mod runtime;
 mod scheduler;
 mod seen;
@@ -27,25 +28,18 @@ pub use http::HttpChecker;
 pub use live::{ChannelStatus, LiveView};
 pub use metrics::{Histogram, ProbeMetrics, ProbeMetricsSnapshot};
 pub use push::{hash_token, new_token, Push, PushBoard};
-pub use recorder::{Heartbeat, ProbeEvent};
+pub use recorder::{Heartbeat, Ingest, IngestError, ProbeEvent};
 pub use runtime::ProberRuntime;
 pub use seen::{judge, needs_body, Seen};
 pub use tls::TlsChecker;
 
-use crate::domain::{Clock, Config, ProbeKey, ProbeSpec};
+use crate::domain::{Clock, Config};
 use crate::store::Store;
 use recorder::RecorderMsg;
+use runner::Runner;
 use scheduler::Shared;
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::sync::{broadcast, mpsc};
-use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
-
-/// How long running checks may take to finish after shutdown begins, so Beacon exits within
-/// 5 s even when a probe's timeout is longer; unfinished runs are dropped, not recorded.
-const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
 /// Why the prober could not start.
 #[derive(Debug, thiserror::Error)]
@@ -67,13 +61,12 @@ pub struct Prober {
     events: broadcast::Sender<ProbeEvent>,
     push: PushBoard,
     metrics: ProbeMetrics,
-    shared: Shared,
-    running: HashMap<ProbeKey, (ProbeSpec, CancellationToken)>,
-    tasks: JoinSet<()>,
+    /// The probes of the server's own location. Created on the runtime `start` ran on:
+    /// probe tasks started later by `reconfigure` (called from the app's runtime) go there
+    /// too, so the prober keeps its own threads (see `app`).
+    runner: Runner,
     recorder: tokio::task::JoinHandle<()>,
-    /// The runtime `start` ran on: probe tasks started later by `reconfigure` (called from
-    /// the app's runtime) go there too, so the prober keeps its own threads (see `app`).
-    runtime: tokio::runtime::Handle,
+    ingest: Ingest,
 }
 
 impl Prober {
@@ -90,6 +83,7 @@ impl Prober {
         let (events, _) = broadcast::channel(1024);
         let (inbox_tx, inbox) = mpsc::channel(1024);
         let metrics = ProbeMetrics::default();
+        let ingest_store = store.clone();
         let recorder = recorder::Recorder::restore(
             &config,
             restored,
@@ -122,14 +116,15 @@ impl Prober {
             events,
             push,
             metrics,
-            shared,
-            running: HashMap::new(),
-            tasks: JoinSet::new(),
+            ingest: Ingest {
+                recorder: shared.recorder.downgrade(),
+                store: ingest_store,
+            },
+            runner: Runner::new(shared),
             recorder,
-            runtime: tokio::runtime::Handle::current(),
         };
         prober.apply(&config);
-        tracing::info!(probes = prober.running.len(), "prober started");
+        tracing::info!(probes = prober.runner.len(), "prober started");
         Ok(prober)
     }
 
@@ -138,8 +133,8 @@ impl Prober {
     pub async fn reconfigure(&mut self, config: Arc<Config>) {
         // The recorder learns first, so observations of new probes find their channel.
         if self
-            .shared
-            .recorder
+            .runner
+            .sink()
             .send(RecorderMsg::Reconfigure(config.clone()))
             .await
             .is_err()
@@ -147,61 +142,26 @@ impl Prober {
             tracing::error!("recorder gone; configuration not applied");
             return;
         }
-        self.shared.location = config.service.location.clone();
+        self.runner.shared.location = config.service.location.clone();
         let (stopped, started) = self.apply(&config);
         tracing::info!(
             stopped,
             started,
-            running = self.running.len(),
+            running = self.runner.len(),
             "configuration reloaded"
         );
     }
 
-    /// Starts and stops tasks so the running set matches `config`; returns (stopped, started).
+    /// Runs the probes of `config` assigned to the server's own location; returns
+    /// (stopped, started).
     fn apply(&mut self, config: &Config) -> (usize, usize) {
-        let wanted: HashMap<ProbeKey, &ProbeSpec> = config
-            .channels
-            .iter()
-            .flat_map(|c| {
-                c.probes.iter().map(move |p| {
-                    (
-                        ProbeKey {
-                            channel: c.id.clone(),
-                            probe: p.name.clone(),
-                        },
-                        p,
-                    )
-                })
-            })
-            .collect();
-        let mut stopped = 0;
-        self.running.retain(|key, (spec, cancel)| {
-            let keep = wanted.get(key).is_some_and(|w| *w == spec);
-            if !keep {
-                cancel.cancel();
-                stopped += 1;
-            }
-            keep
-        });
-        let mut started = 0;
-        for (key, spec) in wanted {
-            if self.running.contains_key(&key) {
-                continue;
-            }
-            let cancel = CancellationToken::new();
-            self.tasks.spawn_on(
-                scheduler::run_probe(
-                    key.clone(),
-                    spec.clone(),
-                    self.shared.clone(),
-                    cancel.clone(),
-                ),
-                &self.runtime,
-            );
-            self.running.insert(key, (spec.clone(), cancel));
-            started += 1;
-        }
-        (stopped, started)
+        self.runner
+            .apply(runner::wanted_at(config, &config.service.location))
+    }
+
+    /// Where observations from prober nodes go, for the web layer.
+    pub fn ingest(&self) -> Ingest {
+        self.ingest.clone()
     }
 
     /// The live channel states, for the web layer.
@@ -231,22 +191,8 @@ impl Prober {
 
     /// Stops scheduling, lets running checks finish (up to the grace period), and waits until
     /// every observation has been handed to the store's writer.
-    pub async fn stop(mut self) {
-        for (_, cancel) in self.running.values() {
-            cancel.cancel();
-        }
-        let finished = tokio::time::timeout(SHUTDOWN_GRACE, async {
-            while self.tasks.join_next().await.is_some() {}
-        })
-        .await;
-        if finished.is_err() {
-            tracing::warn!(
-                unfinished = self.tasks.len(),
-                "probes still running after the shutdown grace period; their runs are not recorded"
-            );
-            self.tasks.shutdown().await;
-        }
-        drop(self.shared);
+    pub async fn stop(self) {
+        self.runner.stop().await;
         if let Err(e) = self.recorder.await {
             tracing::error!(error = %e, "recorder task failed");
         }

@@ -10,7 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{broadcast, mpsc};
+use crate::domain::remote::BatchAccepted;
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 /// Something other modules may react to, published by the prober.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +27,12 @@ pub enum ProbeEvent {
 /// What the recorder is asked to do, in order.
 pub(super) enum RecorderMsg {
     Observe(Observation),
+    /// Observations from a prober node, oldest first; answered once all are handled (not
+    /// yet committed: see [`Ingest::submit`]).
+    Batch {
+        observations: Vec<Observation>,
+        ack: oneshot::Sender<BatchAccepted>,
+    },
     /// A new configuration: channels may have appeared, changed or gone.
     Reconfigure(Arc<Config>),
 }
@@ -132,7 +139,21 @@ impl Recorder {
         loop {
             tokio::select! {
                 received = inbox.recv() => match received {
-                    Some(RecorderMsg::Observe(obs)) => self.handle(obs).await,
+                    Some(RecorderMsg::Observe(obs)) => {
+                        self.handle(obs).await;
+                    }
+                    Some(RecorderMsg::Batch { observations, ack }) => {
+                        let mut answer = BatchAccepted { accepted: 0, duplicates: 0 };
+                        for obs in observations {
+                            if self.handle(obs).await {
+                                answer.accepted += 1;
+                            } else {
+                                answer.duplicates += 1;
+                            }
+                        }
+                        // The node may have given up waiting; it sends the batch again.
+                        let _ = ack.send(answer);
+                    }
                     Some(RecorderMsg::Reconfigure(config)) => self.reconfigure(&config).await,
                     None => break,
                 },
@@ -193,10 +214,14 @@ impl Recorder {
         }
     }
 
-    async fn handle(&mut self, obs: Observation) {
+    /// Applies one observation; false if it was already seen (a replay from a prober node).
+    async fn handle(&mut self, obs: Observation) -> bool {
         self.heartbeat.beat(self.clock.now());
-        self.metrics.observe(&obs);
         let machine = self.machines.entry(obs.probe.clone()).or_default();
+        if machine.last_at().is_some_and(|last| obs.at <= last) {
+            return false;
+        }
+        self.metrics.observe(&obs);
         let probe_transitions = machine.observe((&obs).into());
         let checkpoint = match serde_json::to_string(machine) {
             Ok(json) => json,
@@ -230,5 +255,43 @@ impl Recorder {
         if let Err(e) = self.store.record(record).await {
             tracing::error!(error = %e, "observation not stored");
         }
+        true
+    }
+}
+
+/// Why a batch from a prober node was not taken.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("the prober is stopping")]
+    Stopping,
+    #[error(transparent)]
+    Store(#[from] crate::store::Error),
+}
+
+/// Where the web layer hands observations made elsewhere (`POST /api/v1/observations`): to
+/// the same recorder, state machines and store as the server's own probes.
+#[derive(Clone)]
+pub struct Ingest {
+    /// Weak, so the web layer holding it never keeps the recorder from stopping.
+    pub(super) recorder: mpsc::WeakSender<RecorderMsg>,
+    pub(super) store: Store,
+}
+
+impl Ingest {
+    /// Applies the batch in order and returns once it is committed to the store, so a node
+    /// may forget what the answer covers. Observations already seen (same probe, location and
+    /// start, or older than the latest) are counted as duplicates and change nothing.
+    pub async fn submit(&self, observations: Vec<Observation>) -> Result<BatchAccepted, IngestError> {
+        let (ack, answer) = oneshot::channel();
+        self.recorder
+            .upgrade()
+            .ok_or(IngestError::Stopping)?
+            .send(RecorderMsg::Batch { observations, ack })
+            .await
+            .map_err(|_| IngestError::Stopping)?;
+        let accepted = answer.await.map_err(|_| IngestError::Stopping)?;
+        // Queued behind the batch's writes: answered once they are committed.
+        self.store.ping().await?;
+        Ok(accepted)
     }
 }

@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/005_accounts.sql"),
     include_str!("migrations/006_recurring_maintenance.sql"),
     include_str!("migrations/007_channel_created.sql"),
+    include_str!("migrations/008_locations.sql"),
 ];
 
 /// The schema version this build writes.
