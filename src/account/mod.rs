@@ -5,8 +5,10 @@
 //! records; `web` and `cli` call in here.
 
 mod throttle;
+mod token_scope;
 
 pub use throttle::LoginThrottle;
+pub use token_scope::{remote_ids, token_scope, ScopeError, TokenScope};
 
 use crate::domain::AuthSettings;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};

@@ -2,6 +2,7 @@
 //! `beacon push-token` (incidents and maintenance are in `incidents.rs`).
 
 use super::{report, runtime};
+use crate::account::{ScopeError, TokenScope};
 use crate::domain::{Actor, Clock, SystemClock};
 use crate::store::Store;
 use anyhow::Context;
@@ -14,14 +15,23 @@ pub(super) enum TokenCommand {
     /// Create an API token and print it once (only its hash is stored).
     #[command(after_help = "Examples:
   beacon token create --name deploy-bot
-  beacon token create --name lead --role admin")]
+  beacon token create --name lead --role admin
+  beacon token create --name eu --role prober --location eu-west   (a [[location]] of probes.toml)")]
     Create {
         /// Who or what uses the token; the audit log names its writes `token:NAME`.
         #[arg(long)]
         name: String,
-        /// `operator`: incidents, maintenance, tickets; `admin`: also accounts, tokens, imports.
-        #[arg(long, default_value = "operator", value_parser = ["operator", "admin"])]
+        /// `operator`: incidents, maintenance, tickets; `admin`: also accounts, tokens, imports;
+        /// `prober`: a prober node's probes and observations for one location, nothing else.
+        #[arg(long, default_value = "operator", value_parser = ["operator", "admin", "prober"])]
         role: String,
+        /// The `[[location]]` a prober token posts for (required with `--role prober`, refused
+        /// otherwise); checked against the configuration.
+        #[arg(long, required_if_eq("role", "prober"))]
+        location: Option<String>,
+        /// The configuration file declaring the locations (read for `--role prober` only).
+        #[arg(long, env = "BEACON_CONFIG", default_value = "probes.toml")]
+        config: PathBuf,
         /// The SQLite database file.
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
         db: PathBuf,
@@ -74,22 +84,48 @@ where
 pub(super) fn token(command: TokenCommand) -> ExitCode {
     let now = SystemClock.now();
     match command {
-        TokenCommand::Create { name, role, db } => with_store(&db, |store| async move {
-            let (token, hash) = crate::probe::new_token()
-                .map_err(|_| anyhow::anyhow!("no secure random source"))?;
-            store
-                .create_token(name.clone(), role.clone(), hash, now, cli_actor())
-                .await?;
-            println!("{token}");
-            eprintln!("token {name:?} ({role}) created; it is shown only this once. Use: Authorization: Bearer TOKEN");
-            Ok(())
-        }),
+        TokenCommand::Create {
+            name,
+            role,
+            location,
+            config,
+            db,
+        } => {
+            let scope = match token_scope_of(&role, location.as_deref(), &config) {
+                Ok(scope) => scope,
+                Err(code) => return code,
+            };
+            with_store(&db, |store| async move {
+                let (token, hash) = crate::probe::new_token()
+                    .map_err(|_| anyhow::anyhow!("no secure random source"))?;
+                let what = match scope {
+                    TokenScope::Prober { location } => {
+                        let what = format!("prober at {location}");
+                        store
+                            .create_prober_token(name.clone(), location, hash, now, cli_actor())
+                            .await?;
+                        what
+                    }
+                    other => {
+                        let role = other.role().to_owned();
+                        store
+                            .create_token(name.clone(), role.clone(), hash, now, cli_actor())
+                            .await?;
+                        role
+                    }
+                };
+                println!("{token}");
+                eprintln!("token {name:?} ({what}) created; it is shown only this once. Use: Authorization: Bearer TOKEN");
+                Ok(())
+            })
+        }
         TokenCommand::List { db } => with_store(&db, |store| async move {
             for t in store.tokens().await? {
                 println!(
-                    "{}\t{}\tcreated {}\tlast used {}\t{}",
+                    "{}\t{}\tlocation {}\tcreated {}\tlast used {}\t{}",
                     t.name,
                     t.role,
+                    t.location.as_deref().unwrap_or("-"),
                     t.created_at,
                     t.last_used_at
                         .map_or("never".to_owned(), |a| a.to_rfc3339()),
@@ -108,6 +144,24 @@ pub(super) fn token(command: TokenCommand) -> ExitCode {
             Ok(())
         }),
     }
+}
+
+/// The new token's scope, or exit 2 saying why not. The configuration is read only for a
+/// prober token (its location must be declared there), so operator tokens need no file.
+fn token_scope_of(role: &str, location: Option<&str>, config: &Path) -> Result<TokenScope, ExitCode> {
+    let refuse = |e: ScopeError| {
+        eprintln!("error: --location: {e}");
+        ExitCode::from(2)
+    };
+    let scope = TokenScope::parse(role, location).map_err(refuse)?;
+    if let TokenScope::Prober { .. } = scope {
+        let config = crate::config::load(config).map_err(|e| {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        })?;
+        scope.check_declared(&config).map_err(refuse)?;
+    }
+    Ok(scope)
 }
 
 /// `beacon import incidents`: exit 2 for a bad file (nothing imported).

@@ -49,6 +49,8 @@ pub struct TokenRecord {
     pub id: i64,
     pub name: String,
     pub role: String,
+    /// The location a `prober` token posts for; `None` for the other roles.
+    pub location: Option<String>,
     pub created_at: Timestamp,
     pub last_used_at: Option<Timestamp>,
     pub revoked_at: Option<Timestamp>,
@@ -273,6 +275,30 @@ impl Store {
         .await
     }
 
+    /// Stores a new `prober` token's hash, bound to `location`; returns its id. The caller
+    /// checks the location is declared (the store does not know the configuration).
+    pub async fn create_prober_token(
+        &self,
+        name: String,
+        location: String,
+        token_hash: String,
+        now: Timestamp,
+        actor: Actor,
+    ) -> Result<i64> {
+        self.job(move |tx| {
+            tx.execute(
+                "INSERT INTO api_tokens (name, role, token_hash, created_ms, location)
+                 VALUES (?1, 'prober', ?2, ?3, ?4)",
+                params![name, token_hash, now.millis(), location],
+            )?;
+            let id = tx.last_insert_rowid();
+            let detail = format!("{name} (prober at {location})");
+            audit(tx, now, &actor, "create token", &format!("token {id}"), &detail)?;
+            Ok(id)
+        })
+        .await
+    }
+
     /// Revokes a token by name; it stops working at once.
     pub async fn revoke_token(&self, name: String, now: Timestamp, actor: Actor) -> Result<()> {
         self.job(move |tx| {
@@ -294,7 +320,7 @@ impl Store {
             .read(move |conn| {
                 Ok(conn
                     .prepare_cached(
-                        "SELECT id, name, role, created_ms, last_used_ms, revoked_ms FROM api_tokens
+                        "SELECT id, name, role, created_ms, last_used_ms, revoked_ms, location FROM api_tokens
                          WHERE token_hash = ?1 AND revoked_ms IS NULL",
                     )?
                     .query_row([token_hash], token_from_row)?)
@@ -318,7 +344,7 @@ impl Store {
     pub async fn tokens(&self) -> Result<Vec<TokenRecord>> {
         self.read(|conn| {
             let mut stmt = conn.prepare_cached(
-                "SELECT id, name, role, created_ms, last_used_ms, revoked_ms FROM api_tokens ORDER BY id DESC",
+                "SELECT id, name, role, created_ms, last_used_ms, revoked_ms, location FROM api_tokens ORDER BY id DESC",
             )?;
             let rows = stmt.query_map([], token_from_row)?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -458,6 +484,7 @@ fn token_from_row(r: &Row<'_>) -> rusqlite::Result<TokenRecord> {
         created_at: Timestamp(r.get(3)?),
         last_used_at: r.get::<_, Option<i64>>(4)?.map(Timestamp),
         revoked_at: r.get::<_, Option<i64>>(5)?.map(Timestamp),
+        location: r.get(6)?,
     })
 }
 

@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/006_recurring_maintenance.sql"),
     include_str!("migrations/007_channel_created.sql"),
     include_str!("migrations/008_locations.sql"),
+    include_str!("migrations/009_prober_tokens.sql"),
 ];
 
 /// The schema version this build writes.
@@ -48,4 +49,61 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
         tracing::info!(version = index + 1, "applied database migration");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Migration 009 recreates `api_tokens`: the rows of a version 8 database keep their ids,
+    /// names, roles and hashes, and the new constraints bind a location to prober tokens only.
+    #[test]
+    fn prober_tokens_migration_keeps_existing_tokens() {
+        let mut conn = Connection::open_in_memory().expect("open");
+        for sql in &MIGRATIONS[..8] {
+            conn.execute_batch(sql).expect("old migration");
+        }
+        conn.pragma_update(None, "user_version", 8).expect("version");
+        conn.execute_batch(
+            "INSERT INTO api_tokens (id, name, role, token_hash, created_ms, last_used_ms)
+             VALUES (7, 'bot', 'operator', 'h1', 1, 2), (9, 'lead', 'admin', 'h2', 3, NULL);",
+        )
+        .expect("old tokens");
+        migrate(&mut conn, Path::new("test.db")).expect("migrate");
+        let rows: Vec<(i64, String, String, String, Option<i64>, Option<String>)> = conn
+            .prepare("SELECT id, name, role, token_hash, last_used_ms, location FROM api_tokens ORDER BY id")
+            .expect("prepare")
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
+            .expect("query")
+            .collect::<rusqlite::Result<_>>()
+            .expect("rows");
+        assert_eq!(
+            rows,
+            vec![
+                (7, "bot".into(), "operator".into(), "h1".into(), Some(2), None),
+                (9, "lead".into(), "admin".into(), "h2".into(), None, None),
+            ]
+        );
+        let insert = |role: &str, location: Option<&str>| {
+            conn.execute(
+                "INSERT INTO api_tokens (name, role, token_hash, created_ms, location) VALUES ('t', ?1, ?2, 0, ?3)",
+                rusqlite::params![role, format!("{role}-{location:?}"), location],
+            )
+        };
+        let cases = [
+            ("prober", Some("eu-west"), true),
+            ("prober", None, false),
+            ("operator", Some("eu-west"), false),
+            ("operator", None, true),
+            ("admin", Some("eu-west"), false),
+            ("reader", None, false),
+        ];
+        for (role, location, admitted) in cases {
+            assert_eq!(
+                insert(role, location).is_ok(),
+                admitted,
+                "{role} at {location:?}"
+            );
+        }
+    }
 }

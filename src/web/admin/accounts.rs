@@ -5,7 +5,8 @@ use super::{
     csrf_field, field_error, render, render_with_status, see_other, when, AdminError, AdminForm,
     Field, Page, Session,
 };
-use crate::account;
+use crate::account::{self, TokenScope};
+use crate::domain::Config;
 use crate::store::{TokenRecord, UserRecord};
 use crate::web::auth::Role;
 use crate::web::AppState;
@@ -35,7 +36,7 @@ pub(super) async fn add_user(State(app): State<AppState>, form: AdminForm) -> Pa
             "Account names are 1 to 64 printable characters.".to_owned(),
         ));
     }
-    if Role::parse(&role).is_none() {
+    if Role::parse_account(&role).is_none() {
         errors.push(("role".to_owned(), "Choose operator or admin.".to_owned()));
     }
     if errors.is_empty() {
@@ -166,7 +167,7 @@ pub(super) async fn tokens(State(app): State<AppState>, session: Session) -> Pag
     Ok(render(
         &session,
         "API tokens",
-        tokens_page(&session, &tokens, None, &[]),
+        tokens_page(&session, &app.config(), &tokens, None, &[]),
     ))
 }
 
@@ -174,6 +175,8 @@ pub(super) async fn create_token(State(app): State<AppState>, form: AdminForm) -
     form.session.require(Role::Admin)?;
     let name = form.get("name").to_owned();
     let role = form.get("role").to_owned();
+    let location = form.get("location").to_owned();
+    let config = app.config();
     let mut errors = Vec::new();
     if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
         errors.push((
@@ -182,9 +185,17 @@ pub(super) async fn create_token(State(app): State<AppState>, form: AdminForm) -
                 .to_owned(),
         ));
     }
-    if Role::parse(&role).is_none() {
-        errors.push(("role".to_owned(), "Choose operator or admin.".to_owned()));
-    }
+    let scope = match crate::account::token_scope(&config, &role, Some(&location)) {
+        Ok(scope) => Some(scope),
+        Err(e @ crate::account::ScopeError::UnknownRole(_)) => {
+            errors.push(("role".to_owned(), format!("{}.", capitalized(&e.to_string()))));
+            None
+        }
+        Err(e) => {
+            errors.push(("location".to_owned(), format!("{}.", capitalized(&e.to_string()))));
+            None
+        }
+    };
     let existing = app.store.tokens().await?;
     if existing
         .iter()
@@ -195,31 +206,36 @@ pub(super) async fn create_token(State(app): State<AppState>, form: AdminForm) -
             format!("An active token named {name:?} exists."),
         ));
     }
-    if !errors.is_empty() {
+    let Some(scope) = scope.filter(|_| errors.is_empty()) else {
         return Ok(render_with_status(
             StatusCode::UNPROCESSABLE_ENTITY,
             &form.session,
             "API tokens",
-            tokens_page(&form.session, &existing, None, &errors),
+            tokens_page(&form.session, &config, &existing, None, &errors),
         ));
-    }
+    };
     let (token, hash) = crate::probe::new_token().map_err(|_| {
         AdminError::new(StatusCode::INTERNAL_SERVER_ERROR, "no secure random source")
     })?;
-    app.store
-        .create_token(
-            name.clone(),
-            role,
-            hash,
-            app.clock.now(),
-            form.session.actor.clone(),
-        )
-        .await?;
+    let (now, actor) = (app.clock.now(), form.session.actor.clone());
+    match scope {
+        TokenScope::Prober { location } => {
+            app.store
+                .create_prober_token(name.clone(), location, hash, now, actor)
+                .await?
+        }
+        other => {
+            let role = other.role().to_owned();
+            app.store
+                .create_token(name.clone(), role, hash, now, actor)
+                .await?
+        }
+    };
     let tokens = app.store.tokens().await?;
     Ok(render(
         &form.session,
         "API tokens",
-        tokens_page(&form.session, &tokens, Some((&name, &token)), &[]),
+        tokens_page(&form.session, &config, &tokens, Some((&name, &token)), &[]),
     ))
 }
 
@@ -237,6 +253,7 @@ pub(super) async fn revoke_token(
 
 fn tokens_page(
     session: &Session,
+    config: &Config,
     tokens: &[TokenRecord],
     created: Option<(&str, &str)>,
     errors: &[(String, String)],
@@ -251,12 +268,13 @@ fn tokens_page(
         }
         div class="scroll" tabindex="0" role="region" aria-label="Tokens" {
             table {
-                thead { tr { th scope="col" { "Name" } th scope="col" { "Role" } th scope="col" { "Created" } th scope="col" { "Last used" } th scope="col" { "State" } } }
+                thead { tr { th scope="col" { "Name" } th scope="col" { "Role" } th scope="col" { "Location" } th scope="col" { "Created" } th scope="col" { "Last used" } th scope="col" { "State" } } }
                 tbody {
                     @for t in tokens {
                         tr {
                             th scope="row" { (t.name) }
                             td { (t.role) }
+                            td { @match &t.location { Some(l) => { (config.location_name(l)) " (" code { (l) } ")" }, None => "—" } }
                             td { (when(t.created_at)) }
                             td { @match t.last_used_at { Some(u) => (when(u)), None => "never" } }
                             td {
@@ -283,11 +301,28 @@ fn tokens_page(
             select id="role" name="role" {
                 option value="operator" { "operator" }
                 option value="admin" { "admin" }
+                option value="prober" { "prober (one location's probes and observations)" }
             }
             (field_error(errors, "role"))
+            label for="location" { "Location (prober tokens only)" }
+            select id="location" name="location" {
+                option value="" { "none (operator and admin tokens)" }
+                @for id in crate::account::remote_ids(config) {
+                    option value=(id) { (config.location_name(id)) " (" (id) ")" }
+                }
+            }
+            (field_error(errors, "location"))
             button type="submit" { "Create token" }
         }
     }
+}
+
+/// `text` with its first letter upper-case, for a message shown as a sentence.
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
 }
 
 /// A name as one path segment.

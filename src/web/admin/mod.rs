@@ -141,7 +141,7 @@ fn render_with_status(
                 a href="/admin/incidents" { "Incidents" }
                 a href="/admin/maintenance" { "Maintenance" }
                 a href="/admin/tickets" { "Tickets" }
-                @if session.role >= Role::Admin {
+                @if session.role.grants(Role::Admin) {
                     a href="/admin/users" { "Accounts" }
                     a href="/admin/tokens" { "API tokens" }
                     a href="/admin/audit" { "Audit log" }

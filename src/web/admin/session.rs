@@ -32,9 +32,9 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    /// A 403 page unless the account has at least `role`.
+    /// A 403 page unless the account's role grants `role`.
     pub fn require(&self, role: Role) -> Result<(), AdminError> {
-        if self.role >= role {
+        if self.role.grants(role) {
             Ok(())
         } else {
             Err(AdminError::new(
@@ -98,7 +98,7 @@ impl FromRequestParts<AppState> for Session {
                 who: format!("user:{}", record.user),
                 source: remote_address(parts, app),
             },
-            role: Role::parse(&record.role).unwrap_or(Role::Operator),
+            role: Role::parse_account(&record.role).unwrap_or(Role::Operator),
             user: record.user,
             csrf: record.csrf,
             id_hash,
