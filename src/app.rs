@@ -93,6 +93,8 @@ pub async fn run(
         pages: Arc::new(web::PageCache::default()),
         public: public.clone(),
         server: Arc::default(),
+        ingest: prober.ingest(),
+        probers: web::ProberRegistry::default(),
     };
     // The first render before listening, so the cached pages never answer "not rendered yet"
     // in normal operation.

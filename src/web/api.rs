@@ -1,4 +1,5 @@
-//! JSON endpoints: `/api/v1/status` (documented in the OpenAPI document) and `/healthz`.
+//! JSON endpoints: `/api/v1/status` (documented in the OpenAPI document) and `/healthz`
+//! (with the prober nodes' section from `probers`).
 
 use super::AppState;
 use crate::domain::{Indicator, Timestamp};
@@ -101,6 +102,9 @@ struct HealthBody {
     config: String,
     /// Connections held, the limit, and those refused, evicted or timed out since start.
     connections: super::ServerReading,
+    /// Each declared remote location's prober node: `ok`, `silent` (not heard from for 60 s)
+    /// or `clock_skew` (more than 5 s off); never a reason for a 503, the server is fine.
+    probers: Vec<super::probers::ProberHealth>,
 }
 
 /// `GET /healthz`: 200 only while the database takes writes and the prober is alive.
@@ -132,6 +136,7 @@ async fn healthz(State(app): State<AppState>) -> impl IntoResponse {
         scheduler,
         config,
         connections: app.server.read(),
+        probers: super::probers::health(&app.probers, &app.config(), app.clock.now()),
     };
     (code, [(header::CACHE_CONTROL, "no-store")], Json(body))
 }

@@ -18,6 +18,10 @@ pub enum Error {
     NotFound(String),
     #[error("{0}")]
     Forbidden(String),
+    /// Refused for what one field says (an observation for a probe or location the token
+    /// may not post for); `field` names it.
+    #[error("{message}")]
+    ForbiddenField { message: String, field: String },
     #[error("{0}")]
     MethodNotAllowed(String),
     #[error("{0}")]
@@ -36,7 +40,7 @@ impl Error {
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
-            Error::Forbidden(_) => StatusCode::FORBIDDEN,
+            Error::Forbidden(_) | Error::ForbiddenField { .. } => StatusCode::FORBIDDEN,
             Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -50,7 +54,9 @@ impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status_code();
         let field = match &self {
-            Error::Invalid { field, .. } => Some(field.clone()),
+            Error::Invalid { field, .. } | Error::ForbiddenField { field, .. } => {
+                Some(field.clone())
+            }
             _ => None,
         };
         let message = if status == StatusCode::INTERNAL_SERVER_ERROR {
@@ -79,7 +85,8 @@ impl IntoResponse for Error {
 pub(super) struct ErrorBody {
     /// What went wrong, in one sentence.
     error: String,
-    /// The offending field for 422 (`title`, `channels[0]`, `status`); null otherwise.
+    /// The offending field for 422 (`title`, `channels[0]`, `status`) and for a 403 about one
+    /// field (`observations[3].probe`); null otherwise.
     field: Option<String>,
 }
 
@@ -115,4 +122,13 @@ pub(super) enum NotFoundError {
     /// No such incident, maintenance, ticket, channel or push token.
     #[response(status = 404)]
     NotFound(ErrorBody),
+}
+
+/// 413 for a body over `[server] max_body_bytes`, or a batch with too many items.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // documentation only: the responses are built from `Error`
+pub(super) enum TooLargeError {
+    /// The body is larger than the server takes, or holds more items than one batch may.
+    #[response(status = 413)]
+    TooLarge(ErrorBody),
 }

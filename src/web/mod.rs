@@ -22,9 +22,12 @@ mod live;
 mod markdown;
 mod metrics;
 mod no_body;
+mod observation_checks;
 pub mod openapi;
 mod openapi_config;
 mod page;
+mod prober_api;
+mod probers;
 mod push;
 mod recurring;
 mod reports;
@@ -37,6 +40,7 @@ mod v2;
 pub use cache::{render_once as render_pages, spawn as spawn_page_cache, PageCache};
 pub use error::Error;
 pub use incident_view::IncidentView;
+pub use probers::{ProberRegistry, ProberSeen, ProberStatus};
 pub use server::{listen, raise_fd_limit, serve, ServerReading, ServerStats};
 
 use crate::domain::{Clock, Config};
@@ -73,6 +77,10 @@ pub struct AppState {
     pub public: crate::incident::PublicChanged,
     /// The HTTP server's connection counts, shown on `/healthz`.
     pub server: Arc<ServerStats>,
+    /// Where batches from prober nodes go: the server's recorder.
+    pub ingest: crate::probe::Ingest,
+    /// What each prober node last said of itself, for `/healthz` and the admin.
+    pub probers: ProberRegistry,
 }
 
 impl AppState {

@@ -69,6 +69,7 @@ pub(super) fn documented() -> OpenApiRouter<AppState> {
         .merge(super::recurring::documented())
         .merge(super::tickets::documented())
         .merge(super::ticket_events::documented())
+        .merge(super::prober_api::documented())
         .routes(routes!(openapi_json))
 }
 

@@ -13,7 +13,7 @@
 //!
 //! [`PublicChanged`]: crate::incident::PublicChanged
 
-mod negotiate;
+pub(super) mod negotiate;
 mod render;
 
 pub use render::{render_once, spawn};

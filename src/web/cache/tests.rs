@@ -38,6 +38,8 @@ async fn app(dir: &std::path::Path) -> (AppState, Prober) {
         pages: Arc::new(PageCache::default()),
         public: crate::incident::PublicChanged::default(),
         server: Arc::default(),
+        ingest: prober.ingest(),
+        probers: crate::web::ProberRegistry::default(),
     };
     (state, prober)
 }
