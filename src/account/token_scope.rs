@@ -131,12 +131,28 @@ mod tests {
                     declared,
                 }),
             ),
-            ("prober", Some("fra"), Err(ScopeError::OwnLocation("fra".into()))),
-            ("admin", Some("eu-west"), Err(ScopeError::LocationRefused("admin"))),
-            ("reader", None, Err(ScopeError::UnknownRole("reader".into()))),
+            (
+                "prober",
+                Some("fra"),
+                Err(ScopeError::OwnLocation("fra".into())),
+            ),
+            (
+                "admin",
+                Some("eu-west"),
+                Err(ScopeError::LocationRefused("admin")),
+            ),
+            (
+                "reader",
+                None,
+                Err(ScopeError::UnknownRole("reader".into())),
+            ),
         ];
         for (role, location, expected) in table {
-            assert_eq!(token_scope(&config, role, location), expected, "{role} {location:?}");
+            assert_eq!(
+                token_scope(&config, role, location),
+                expected,
+                "{role} {location:?}"
+            );
         }
     }
 }

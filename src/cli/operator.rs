@@ -148,7 +148,11 @@ pub(super) fn token(command: TokenCommand) -> ExitCode {
 
 /// The new token's scope, or exit 2 saying why not. The configuration is read only for a
 /// prober token (its location must be declared there), so operator tokens need no file.
-fn token_scope_of(role: &str, location: Option<&str>, config: &Path) -> Result<TokenScope, ExitCode> {
+fn token_scope_of(
+    role: &str,
+    location: Option<&str>,
+    config: &Path,
+) -> Result<TokenScope, ExitCode> {
     let refuse = |e: ScopeError| {
         eprintln!("error: --location: {e}");
         ExitCode::from(2)

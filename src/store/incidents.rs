@@ -293,7 +293,14 @@ impl Store {
             )?;
             let id = tx.last_insert_rowid();
             let detail = format!("{name} (prober at {location})");
-            audit(tx, now, &actor, "create token", &format!("token {id}"), &detail)?;
+            audit(
+                tx,
+                now,
+                &actor,
+                "create token",
+                &format!("token {id}"),
+                &detail,
+            )?;
             Ok(id)
         })
         .await

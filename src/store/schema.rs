@@ -63,14 +63,17 @@ mod tests {
         for sql in &MIGRATIONS[..8] {
             conn.execute_batch(sql).expect("old migration");
         }
-        conn.pragma_update(None, "user_version", 8).expect("version");
+        conn.pragma_update(None, "user_version", 8)
+            .expect("version");
         conn.execute_batch(
             "INSERT INTO api_tokens (id, name, role, token_hash, created_ms, last_used_ms)
              VALUES (7, 'bot', 'operator', 'h1', 1, 2), (9, 'lead', 'admin', 'h2', 3, NULL);",
         )
         .expect("old tokens");
         migrate(&mut conn, Path::new("test.db")).expect("migrate");
-        let rows: Vec<(i64, String, String, String, Option<i64>, Option<String>)> = conn
+        /// id, name, role, hash, last use, location.
+        type Row = (i64, String, String, String, Option<i64>, Option<String>);
+        let rows: Vec<Row> = conn
             .prepare("SELECT id, name, role, token_hash, last_used_ms, location FROM api_tokens ORDER BY id")
             .expect("prepare")
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
@@ -80,7 +83,14 @@ mod tests {
         assert_eq!(
             rows,
             vec![
-                (7, "bot".into(), "operator".into(), "h1".into(), Some(2), None),
+                (
+                    7,
+                    "bot".into(),
+                    "operator".into(),
+                    "h1".into(),
+                    Some(2),
+                    None
+                ),
                 (9, "lead".into(), "admin".into(), "h2".into(), None, None),
             ]
         );

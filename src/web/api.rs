@@ -1,5 +1,4 @@
-//! JSON endpoints: `/api/v1/status` (documented in the OpenAPI document) and `/healthz`
-//! (with the prober nodes' section from `probers`).
+//! JSON endpoints: `/api/v1/status` (documented in the OpenAPI document) and `/healthz`.
 
 use super::AppState;
 use crate::domain::{Indicator, Timestamp};

@@ -211,7 +211,11 @@ mod tests {
         ];
         for (text, token, account) in table {
             assert_eq!(Role::parse(text), token, "{text:?} as a token role");
-            assert_eq!(Role::parse_account(text), account, "{text:?} as an account role");
+            assert_eq!(
+                Role::parse_account(text),
+                account,
+                "{text:?} as an account role"
+            );
         }
     }
 }

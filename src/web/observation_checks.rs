@@ -48,7 +48,14 @@ pub(super) fn check_observations(
         .map(|(channel, spec)| (channel.id.as_str(), spec.name.as_str()))
         .collect();
     for (i, observation) in batch.observations.iter().enumerate() {
-        check_one(observation, &format!("observations[{i}]"), location, config, &assigned, now)?;
+        check_one(
+            observation,
+            &format!("observations[{i}]"),
+            location,
+            config,
+            &assigned,
+            now,
+        )?;
     }
     Ok(())
 }
@@ -105,12 +112,18 @@ fn check_one(
         ));
     }
     if o.at < EARLIEST_ACCEPTED {
-        return Err(invalid("at", format!("{} is before 2000-01-01", o.at.millis())));
+        return Err(invalid(
+            "at",
+            format!("{} is before 2000-01-01", o.at.millis()),
+        ));
     }
     if !(1..=MAX_INTERVAL_MS).contains(&o.interval_ms) {
         return Err(invalid(
             "interval_ms",
-            format!("{} is not from 1 ms to 24 h ({MAX_INTERVAL_MS})", o.interval_ms),
+            format!(
+                "{} is not from 1 ms to 24 h ({MAX_INTERVAL_MS})",
+                o.interval_ms
+            ),
         ));
     }
     for (name, value) in [
@@ -118,7 +131,10 @@ fn check_one(
         ("thresholds.success", o.thresholds.success),
     ] {
         if !(1..=MAX_THRESHOLD).contains(&value) {
-            return Err(invalid(name, format!("{value} is not from 1 to {MAX_THRESHOLD}")));
+            return Err(invalid(
+                name,
+                format!("{value} is not from 1 to {MAX_THRESHOLD}"),
+            ));
         }
     }
     if let Some(reason) = &o.reason {
@@ -126,7 +142,10 @@ fn check_one(
     }
     if let Some(code) = o.status_code {
         if !(100..=599).contains(&code) {
-            return Err(invalid("status_code", format!("{code} is not from 100 to 599")));
+            return Err(invalid(
+                "status_code",
+                format!("{code} is not from 100 to 599"),
+            ));
         }
     }
     Ok(())

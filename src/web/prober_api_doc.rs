@@ -129,7 +129,12 @@ mod tests {
     }
 
     fn keys(value: &Value) -> BTreeSet<String> {
-        value.as_object().expect("an object").keys().cloned().collect()
+        value
+            .as_object()
+            .expect("an object")
+            .keys()
+            .cloned()
+            .collect()
     }
 
     #[test]
@@ -176,8 +181,14 @@ mod tests {
             ("RemoteThresholds", keys(&observation["thresholds"])),
             ("ProberReport", keys(&wire["prober"])),
             ("BatchAccepted", keys(&accepted)),
-            ("ProbeAssignment", ["location", "probes"].map(String::from).into()),
-            ("AssignedProbe", ["channel", "spec"].map(String::from).into()),
+            (
+                "ProbeAssignment",
+                ["location", "probes"].map(String::from).into(),
+            ),
+            (
+                "AssignedProbe",
+                ["channel", "spec"].map(String::from).into(),
+            ),
         ];
         for (name, expected) in table {
             assert_eq!(properties(&document, name), expected, "{name}");

@@ -200,11 +200,20 @@ mod tests {
             (None, ProberStatus::Silent),
             (Some(seen(1_000_000, 0)), ProberStatus::Ok),
             (Some(seen(1_000_000 - SILENT_AFTER_MS, 0)), ProberStatus::Ok),
-            (Some(seen(1_000_000 - SILENT_AFTER_MS - 1, 0)), ProberStatus::Silent),
+            (
+                Some(seen(1_000_000 - SILENT_AFTER_MS - 1, 0)),
+                ProberStatus::Silent,
+            ),
             (Some(seen(1_000_000, SKEW_LIMIT_MS)), ProberStatus::Ok),
             (Some(seen(1_000_000, -SKEW_LIMIT_MS)), ProberStatus::Ok),
-            (Some(seen(1_000_000, SKEW_LIMIT_MS + 1)), ProberStatus::ClockSkew),
-            (Some(seen(1_000_000, -SKEW_LIMIT_MS - 1)), ProberStatus::ClockSkew),
+            (
+                Some(seen(1_000_000, SKEW_LIMIT_MS + 1)),
+                ProberStatus::ClockSkew,
+            ),
+            (
+                Some(seen(1_000_000, -SKEW_LIMIT_MS - 1)),
+                ProberStatus::ClockSkew,
+            ),
             (Some(seen(0, 60_000)), ProberStatus::Silent),
             (Some(seen(0, i64::MIN)), ProberStatus::Silent),
             (Some(seen(1_000_000, i64::MIN)), ProberStatus::ClockSkew),
@@ -252,17 +261,38 @@ mod tests {
         let config = crate::config::parse("t.toml", text).expect("valid");
         let registry = ProberRegistry::default();
         registry.heard("us", &report(15_000), Timestamp(10_000));
-        registry.counted("us", BatchAccepted { accepted: 2, duplicates: 0 }, Some(Timestamp(9_000)));
+        registry.counted(
+            "us",
+            BatchAccepted {
+                accepted: 2,
+                duplicates: 0,
+            },
+            Some(Timestamp(9_000)),
+        );
         let health = health(&registry, &config, Timestamp(12_000));
         let summary: Vec<_> = health
             .iter()
-            .map(|h| (h.location.as_str(), h.status, h.age_ms, h.clock_offset_ms, h.lag_ms))
+            .map(|h| {
+                (
+                    h.location.as_str(),
+                    h.status,
+                    h.age_ms,
+                    h.clock_offset_ms,
+                    h.lag_ms,
+                )
+            })
             .collect();
         assert_eq!(
             summary,
             vec![
                 ("eu", ProberStatus::Silent, None, None, None),
-                ("us", ProberStatus::Ok, Some(2_000), Some(-5_000), Some(3_000)),
+                (
+                    "us",
+                    ProberStatus::Ok,
+                    Some(2_000),
+                    Some(-5_000),
+                    Some(3_000)
+                ),
             ]
         );
     }

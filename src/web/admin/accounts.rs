@@ -188,11 +188,17 @@ pub(super) async fn create_token(State(app): State<AppState>, form: AdminForm) -
     let scope = match crate::account::token_scope(&config, &role, Some(&location)) {
         Ok(scope) => Some(scope),
         Err(e @ crate::account::ScopeError::UnknownRole(_)) => {
-            errors.push(("role".to_owned(), format!("{}.", capitalized(&e.to_string()))));
+            errors.push((
+                "role".to_owned(),
+                format!("{}.", capitalized(&e.to_string())),
+            ));
             None
         }
         Err(e) => {
-            errors.push(("location".to_owned(), format!("{}.", capitalized(&e.to_string()))));
+            errors.push((
+                "location".to_owned(),
+                format!("{}.", capitalized(&e.to_string())),
+            ));
             None
         }
     };

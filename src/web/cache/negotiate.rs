@@ -101,7 +101,10 @@ fn qvalue(text: &[u8]) -> Option<u16> {
 /// so the answer is 304. `*` matches any current representation; a list matches when one of
 /// its tags equals ours by the weak comparison (`W/"x"` matches `"x"`). A header that is not
 /// a valid list (garbage, an unquoted tag, `*` inside a list) is ignored: the full page is sent.
-pub(in crate::web) fn not_modified<'a>(if_none_match: impl Iterator<Item = &'a [u8]>, etag: &[u8]) -> bool {
+pub(in crate::web) fn not_modified<'a>(
+    if_none_match: impl Iterator<Item = &'a [u8]>,
+    etag: &[u8],
+) -> bool {
     let mut matched = false;
     let mut seen_any = false;
     for line in if_none_match {
