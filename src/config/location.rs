@@ -73,18 +73,12 @@ pub(super) fn places(
         };
         if id == own {
             if declared_own {
-                return Err(src.error(
-                    table.id.span(),
-                    format!("duplicate location id \"{id}\""),
-                ));
+                return Err(src.error(table.id.span(), format!("duplicate location id \"{id}\"")));
             }
             declared_own = true;
             locations[0] = location;
         } else if locations.iter().any(|l| &l.id == id) {
-            return Err(src.error(
-                table.id.span(),
-                format!("duplicate location id \"{id}\""),
-            ));
+            return Err(src.error(table.id.span(), format!("duplicate location id \"{id}\"")));
         } else {
             locations.push(location);
         }
@@ -109,10 +103,7 @@ fn location_list(
     let span = list.span();
     let list = list.into_inner();
     if list.is_empty() {
-        return Err(src.error(
-            span,
-            format!("{key} must name at least one location"),
-        ));
+        return Err(src.error(span, format!("{key} must name at least one location")));
     }
     let mut out: Vec<String> = Vec::with_capacity(list.len());
     for item in list {
@@ -257,7 +248,10 @@ mod tests {
         ];
         for (text, place, words) in rows {
             let error = parse("t.toml", &text).expect_err(&text).to_string();
-            assert!(error.starts_with(place), "{error} should start with {place}");
+            assert!(
+                error.starts_with(place),
+                "{error} should start with {place}"
+            );
             assert!(error.contains(words), "{error} should say {words}");
         }
     }

@@ -25,7 +25,7 @@ mod tcp;
 mod tls;
 
 pub use http::HttpChecker;
-pub use live::{ChannelStatus, LiveView};
+pub use live::{ChannelStatus, LiveView, LocationStatus};
 pub use metrics::{Histogram, ProbeMetrics, ProbeMetricsSnapshot};
 pub use push::{hash_token, new_token, Push, PushBoard};
 pub use recorder::{Heartbeat, Ingest, IngestError, ProbeEvent};
