@@ -63,16 +63,30 @@ impl Net {
             let ns_end = format!("bn{tag}n{i}");
             ip(&["netns", "add", &ns]);
             net.namespaces.push(ns.clone());
-            ip(&["link", "add", &host_end, "type", "veth", "peer", "name", &ns_end]);
+            ip(&[
+                "link", "add", &host_end, "type", "veth", "peer", "name", &ns_end,
+            ]);
             ip(&["link", "set", &ns_end, "netns", &ns]);
             let host_addr = format!("10.251.{subnet}.{}", i * 4 + 1);
             let ns_addr = format!("10.251.{subnet}.{}", i * 4 + 2);
             ip(&["addr", "add", &format!("{host_addr}/30"), "dev", &host_end]);
             ip(&["link", "set", &host_end, "up"]);
             ip(&["netns", "exec", &ns, "ip", "link", "set", "lo", "up"]);
-            ip(&["netns", "exec", &ns, "ip", "addr", "add", &format!("{ns_addr}/30"), "dev", &ns_end]);
+            ip(&[
+                "netns",
+                "exec",
+                &ns,
+                "ip",
+                "addr",
+                "add",
+                &format!("{ns_addr}/30"),
+                "dev",
+                &ns_end,
+            ]);
             ip(&["netns", "exec", &ns, "ip", "link", "set", &ns_end, "up"]);
-            ip(&["netns", "exec", &ns, "ip", "route", "add", "default", "via", &host_addr]);
+            ip(&[
+                "netns", "exec", &ns, "ip", "route", "add", "default", "via", &host_addr,
+            ]);
         }
         net
     }
@@ -84,11 +98,29 @@ impl Net {
 
     /// Cuts `location`'s route to `address` (the kernel answers "no route to host").
     fn cut(&self, location: &str, address: &str) {
-        ip(&["netns", "exec", self.ns(location), "ip", "route", "add", "unreachable", &format!("{address}/32")]);
+        ip(&[
+            "netns",
+            "exec",
+            self.ns(location),
+            "ip",
+            "route",
+            "add",
+            "unreachable",
+            &format!("{address}/32"),
+        ]);
     }
 
     fn restore(&self, location: &str, address: &str) {
-        ip(&["netns", "exec", self.ns(location), "ip", "route", "del", "unreachable", &format!("{address}/32")]);
+        ip(&[
+            "netns",
+            "exec",
+            self.ns(location),
+            "ip",
+            "route",
+            "del",
+            "unreachable",
+            &format!("{address}/32"),
+        ]);
     }
 }
 
@@ -182,7 +214,9 @@ fn now_ms() -> i64 {
 
 /// The body of a GET to `address` (`IP:PORT`), if it answers 200 within a second.
 fn get(address: &str, path: &str) -> Option<String> {
-    let mut stream = std::net::TcpStream::connect_timeout(&address.parse().ok()?, Duration::from_secs(1)).ok()?;
+    let mut stream =
+        std::net::TcpStream::connect_timeout(&address.parse().ok()?, Duration::from_secs(1))
+            .ok()?;
     stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
     write!(stream, "GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n").ok()?;
     let mut answer = String::new();
@@ -263,7 +297,11 @@ fn transitions(db: &Path, sql: &str, location: Option<&str>) -> Vec<Transition> 
 }
 
 fn channel_transitions(db: &Path) -> Vec<Transition> {
-    transitions(db, "SELECT at_ms, state FROM channel_transitions ORDER BY at_ms", None)
+    transitions(
+        db,
+        "SELECT at_ms, state FROM channel_transitions ORDER BY at_ms",
+        None,
+    )
 }
 
 fn location_transitions(db: &Path, location: &str) -> Vec<Transition> {
@@ -325,12 +363,23 @@ fn a_quorum_of_places_decides_and_nothing_is_lost() {
     let db: PathBuf = dir.join("beacon.db");
 
     let mut server = serve(dir, &listen);
-    wait_until(Duration::from_secs(20), "server up", || state(&server_url).is_some());
+    wait_until(Duration::from_secs(20), "server up", || {
+        state(&server_url).is_some()
+    });
     let mut tokens = Vec::new();
     for location in LOCATIONS {
         let (code, out, err) = common::beacon_in(
             dir,
-            ["token", "create", "--name", location, "--role", "prober", "--location", location],
+            [
+                "token",
+                "create",
+                "--name",
+                location,
+                "--role",
+                "prober",
+                "--location",
+                location,
+            ],
         );
         assert_eq!(code, 0, "{err}");
         tokens.push(out.trim().to_owned());
@@ -340,16 +389,22 @@ fn a_quorum_of_places_decides_and_nothing_is_lost() {
         .zip(&tokens)
         .map(|(l, t)| prober(dir, &net, l, &server_url, t))
         .collect();
-    wait_until(Duration::from_secs(30), "channel up from the probers", || {
-        state(&server_url).as_deref() == Some("up")
-    });
+    wait_until(
+        Duration::from_secs(30),
+        "channel up from the probers",
+        || state(&server_url).as_deref() == Some("up"),
+    );
 
     // One place cut off from the upstream: the channel stays up.
     net.cut("a", &net.upstream_ip);
     let cut_a = now_ms();
     let watch = Instant::now();
     while watch.elapsed() < Duration::from_secs(5) {
-        assert_eq!(state(&server_url).as_deref(), Some("up"), "one place alone is no quorum");
+        assert_eq!(
+            state(&server_url).as_deref(),
+            Some("up"),
+            "one place alone is no quorum"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     assert_eq!(
@@ -371,7 +426,11 @@ fn a_quorum_of_places_decides_and_nothing_is_lost() {
         .rev()
         .find(|t| t.state == State::Down)
         .expect("a down transition");
-    assert_eq!(down.at, Timestamp(b_first_failure), "the quorum is reached at b's first failure");
+    assert_eq!(
+        down.at,
+        Timestamp(b_first_failure),
+        "the quorum is reached at b's first failure"
+    );
     net.restore("a", &net.upstream_ip);
     net.restore("b", &net.upstream_ip);
     wait_until(Duration::from_secs(10), "channel up again", || {
@@ -403,17 +462,30 @@ fn a_quorum_of_places_decides_and_nothing_is_lost() {
     net.restore("a", &net.upstream_ip);
     net.restore("b", &net.upstream_ip);
     std::thread::sleep(Duration::from_secs(45));
-    assert_ne!(state(&server_url).as_deref(), Some("down"), "b alone is no quorum");
+    assert_ne!(
+        state(&server_url).as_deref(),
+        Some("down"),
+        "b alone is no quorum"
+    );
     net.restore("a", &net.server_ip);
     let link_back = now_ms();
     wait_until(Duration::from_secs(30), "a's spool delivered", || {
         observation_times(&db, "a", link_back, i64::MAX).len() > 2
     });
-    assert_no_gap(&db, "a", link_cut - 2_000, link_back + 2_000, "60 s link cut");
+    assert_no_gap(
+        &db,
+        "a",
+        link_cut - 2_000,
+        link_back + 2_000,
+        "60 s link cut",
+    );
     let start = first(&db, "a", "down", outage_from).max(first(&db, "b", "down", outage_from));
     let end = first(&db, "a", "up", start).min(first(&db, "b", "up", start));
     let channel = channel_transitions(&db);
-    let during: Vec<&Transition> = channel.iter().filter(|t| t.at.millis() >= link_cut).collect();
+    let during: Vec<&Transition> = channel
+        .iter()
+        .filter(|t| t.at.millis() >= link_cut)
+        .collect();
     assert_eq!(
         during.iter().map(|t| (t.at, t.state)).collect::<Vec<_>>(),
         vec![(Timestamp(start), State::Down), (Timestamp(end), State::Up)],
@@ -421,24 +493,41 @@ fn a_quorum_of_places_decides_and_nothing_is_lost() {
     );
 
     // The server restarts while the probers keep probing: they spool, nothing is lost.
-    let _ = Command::new("kill").args(["-TERM", &server.0.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &server.0.id().to_string()])
+        .status();
     let _ = server.0.wait();
     let stopped = now_ms();
     std::thread::sleep(Duration::from_secs(5));
     server = serve(dir, &listen);
-    wait_until(Duration::from_secs(20), "server back", || state(&server_url).is_some());
-    let back = now_ms();
-    wait_until(Duration::from_secs(30), "spools delivered after the restart", || {
-        LOCATIONS
-            .iter()
-            .all(|l| observation_times(&db, l, back + 1_000, i64::MAX).len() > 1)
+    wait_until(Duration::from_secs(20), "server back", || {
+        state(&server_url).is_some()
     });
+    let back = now_ms();
+    wait_until(
+        Duration::from_secs(30),
+        "spools delivered after the restart",
+        || {
+            LOCATIONS
+                .iter()
+                .all(|l| observation_times(&db, l, back + 1_000, i64::MAX).len() > 1)
+        },
+    );
     for location in LOCATIONS {
-        assert_no_gap(&db, location, stopped - 2_000, back + 1_000, "server restart");
+        assert_no_gap(
+            &db,
+            location,
+            stopped - 2_000,
+            back + 1_000,
+            "server restart",
+        );
     }
 
     // The month's report equals rule 10 computed here from the three places' timelines.
-    let slices: Vec<Vec<Transition>> = LOCATIONS.iter().map(|l| location_transitions(&db, l)).collect();
+    let slices: Vec<Vec<Transition>> = LOCATIONS
+        .iter()
+        .map(|l| location_transitions(&db, l))
+        .collect();
     let refs: Vec<&[Transition]> = slices.iter().map(Vec::as_slice).collect();
     let quorum = beacon::sla::combine_quorum(&refs, 2);
     let now = Timestamp(now_ms());
@@ -451,10 +540,15 @@ fn a_quorum_of_places_decides_and_nothing_is_lost() {
         .map(|s| s.end.millis() - s.start.millis())
         .sum();
     assert!(down_ms > 0);
-    let (code, json, err) = common::beacon_in(dir, ["report", "--month", &month, "--format", "json"]);
+    let (code, json, err) =
+        common::beacon_in(dir, ["report", "--month", &month, "--format", "json"]);
     assert_eq!(code, 0, "{err}");
     let report: serde_json::Value = serde_json::from_str(&json).unwrap();
-    assert_eq!(report["channels"][0]["down_ms"], down_ms, "{}", report["channels"][0]);
+    assert_eq!(
+        report["channels"][0]["down_ms"], down_ms,
+        "{}",
+        report["channels"][0]
+    );
     assert_eq!(report["channels"][0]["outages"], 2);
     drop(probers);
     drop(server);
