@@ -243,7 +243,9 @@ fn count_observations(db: &Path) -> anyhow::Result<u64> {
 }
 
 /// Observations per node, and their punctuality (share within 100 ms, p99 lateness).
-fn stored_figures(db: &Path) -> anyhow::Result<(Vec<(String, u64)>, f64, i64)> {
+type StoredFigures = (Vec<(String, u64)>, f64, i64);
+
+fn stored_figures(db: &Path) -> anyhow::Result<StoredFigures> {
     let conn =
         rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     let per_node: Vec<(String, u64)> = conn
