@@ -201,6 +201,28 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_example_is_a_valid_configuration() {
+        let readme = include_str!("../../README.md");
+        let section = readme
+            .split("## Probing from several places")
+            .nth(1)
+            .expect("the README has the section");
+        let toml = section
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .expect("the section has a toml example");
+        let config = parse("README.md", toml).expect("the README's example is valid");
+        let probe = &config.channels[0].probes[0];
+        assert_eq!(probe.locations, ["local", "eu-west", "us-east"]);
+        assert_eq!(probe.quorum, 2);
+        assert_eq!(
+            config.location("eu-west").and_then(|l| l.region.as_deref()),
+            Some("Dublin")
+        );
+    }
+
+    #[test]
     fn bad_locations_are_errors_at_their_place() {
         let top = "[[location]]\nid = \"eu\"\n";
         // (file text, expected line:column, words in the message)
