@@ -29,7 +29,7 @@ pub struct Histogram {
 }
 
 impl Histogram {
-    fn new(bounds: &'static [f64]) -> Histogram {
+    pub(super) fn new(bounds: &'static [f64]) -> Histogram {
         Histogram {
             bounds,
             counts: vec![0; bounds.len() + 1],
@@ -37,7 +37,7 @@ impl Histogram {
         }
     }
 
-    fn observe(&mut self, value: f64) {
+    pub(super) fn observe(&mut self, value: f64) {
         let slot = self.bounds.partition_point(|&bound| bound < value);
         self.counts[slot] += 1;
         self.sum += value;

@@ -4,15 +4,11 @@
 use super::live::LiveView;
 use super::live::LocationLog;
 use super::metrics::ProbeMetrics;
+use super::tracked::{follow_spec, restore_probe, Tracked};
 use crate::domain::remote::BatchAccepted;
-use crate::domain::{
-    Clock, Config, Observation, ProbeKey, ProbeSpec, State, Timestamp, Transition,
-};
-use crate::sla::{
-    ChannelTracker, ChannelUpdate, LocatedChange, LocatedProbe, LocationTrack, ObservationInput,
-    ProbeMachine,
-};
-use crate::store::{LiveRestore, LocatedWrite, ObservationRecord, ProbeRestore, Store};
+use crate::domain::{Clock, Config, Observation, ProbeKey, State, Timestamp, Transition};
+use crate::sla::{ChannelTracker, ChannelUpdate, LocatedChange, LocatedProbe, ObservationInput};
+use crate::store::{LiveRestore, LocatedWrite, ObservationRecord, Store};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
@@ -61,16 +57,6 @@ impl Heartbeat {
     }
 }
 
-/// What the recorder keeps of one probe: one state machine, or one per location and the
-/// quorum over them (sla-rules section 3 rule 10).
-enum Tracked {
-    Single {
-        location: String,
-        machine: ProbeMachine,
-    },
-    Located(LocatedProbe),
-}
-
 pub(super) struct Recorder {
     probes: HashMap<ProbeKey, Tracked>,
     trackers: HashMap<String, ChannelTracker>,
@@ -80,95 +66,6 @@ pub(super) struct Recorder {
     events: broadcast::Sender<ProbeEvent>,
     clock: Arc<dyn Clock>,
     metrics: ProbeMetrics,
-}
-
-/// A probe's state as restored: from its own checkpoint, or per location.
-fn restore_probe(key: &ProbeKey, spec: &ProbeSpec, saved: &mut ProbeRestore) -> Tracked {
-    let parse = |json: Option<&String>| {
-        json.filter(|j| !j.is_empty())
-            .and_then(|json| match serde_json::from_str::<ProbeMachine>(json) {
-                Ok(m) => Some(m),
-                Err(e) => {
-                    tracing::warn!(probe = %key, error = %e, "unreadable checkpoint; starting unknown");
-                    None
-                }
-            })
-    };
-    if !spec.is_multi_location() {
-        let location = spec.locations[0].clone();
-        // A probe that ran from several places before keeps its location's machine.
-        let machine = parse(saved.checkpoint.as_ref())
-            .or_else(|| {
-                parse(
-                    saved
-                        .locations
-                        .get(&location)
-                        .and_then(|l| l.checkpoint.as_ref()),
-                )
-            })
-            .unwrap_or_default();
-        return Tracked::Single { location, machine };
-    }
-    let mut tracks = BTreeMap::new();
-    for location in &spec.locations {
-        let stored = saved.locations.remove(location).unwrap_or_default();
-        let machine = parse(stored.checkpoint.as_ref()).unwrap_or_default();
-        // A silence is stored as unknown at the machine's coverage end.
-        let silent_since = stored
-            .transitions
-            .last()
-            .filter(|t| t.state == State::Unknown && Some(t.at) == machine.coverage_end())
-            .map(|t| t.at);
-        if machine.coverage_end().is_some() || !stored.transitions.is_empty() {
-            tracks.insert(
-                location.clone(),
-                LocationTrack {
-                    machine,
-                    log: stored.transitions,
-                    silent_since,
-                },
-            );
-        }
-    }
-    Tracked::Located(LocatedProbe::restore(
-        spec.quorum,
-        tracks,
-        std::mem::take(&mut saved.transitions),
-    ))
-}
-
-impl Tracked {
-    fn coverage_end(&self) -> Option<Timestamp> {
-        match self {
-            Tracked::Single { machine, .. } => machine.coverage_end(),
-            Tracked::Located(probe) => probe.coverage_end(),
-        }
-    }
-
-    /// Each location's timeline, for the live view.
-    fn location_logs(&self, recent: &[Transition]) -> Vec<(String, LocationLog)> {
-        match self {
-            Tracked::Single { location, machine } => vec![(
-                location.clone(),
-                LocationLog {
-                    transitions: recent.to_vec(),
-                    coverage_end: machine.coverage_end(),
-                },
-            )],
-            Tracked::Located(probe) => probe
-                .tracks()
-                .map(|(id, track)| {
-                    (
-                        id.clone(),
-                        LocationLog {
-                            transitions: track.log.clone(),
-                            coverage_end: track.machine.coverage_end(),
-                        },
-                    )
-                })
-                .collect(),
-        }
-    }
 }
 
 impl Recorder {
@@ -283,7 +180,7 @@ impl Recorder {
                     channel: channel.id.clone(),
                     probe: spec.name.clone(),
                 };
-                if let Some((from, transitions)) = self.follow_spec(&key, spec, now) {
+                if let Some((from, transitions)) = follow_spec(&mut self.probes, &key, spec, now) {
                     let tracker = self.trackers.entry(channel.id.clone()).or_default();
                     let update = tracker.replace(&spec.name, from, &transitions);
                     self.store_located(
@@ -324,81 +221,6 @@ impl Recorder {
         self.trackers.retain(|id, _| ids.contains(&id.as_str()));
         self.probes
             .retain(|key, _| ids.contains(&key.channel.as_str()));
-    }
-
-    /// Makes a probe's tracked state match its (new) locations and quorum; returns the
-    /// change to its timeline from now on, if the rule's change changes its state.
-    fn follow_spec(
-        &mut self,
-        key: &ProbeKey,
-        spec: &ProbeSpec,
-        now: Timestamp,
-    ) -> Option<(Timestamp, Vec<Transition>)> {
-        let tracked = self.probes.remove(key);
-        let (next, change) = match (tracked, spec.is_multi_location()) {
-            (None, false) => (
-                Tracked::Single {
-                    location: spec.locations[0].clone(),
-                    machine: ProbeMachine::default(),
-                },
-                None,
-            ),
-            (None, true) => (
-                Tracked::Located(LocatedProbe::restore(
-                    spec.quorum,
-                    BTreeMap::new(),
-                    Vec::new(),
-                )),
-                None,
-            ),
-            (Some(Tracked::Single { location, machine }), false) => {
-                // Moved to another single location: that place starts from unknown.
-                let machine = if location == spec.locations[0] {
-                    machine
-                } else {
-                    ProbeMachine::default()
-                };
-                (
-                    Tracked::Single {
-                        location: spec.locations[0].clone(),
-                        machine,
-                    },
-                    None,
-                )
-            }
-            (Some(Tracked::Single { location, machine }), true) => {
-                // Its one location carries on as one of the quorum.
-                let mut tracks = BTreeMap::new();
-                if spec.locations.contains(&location) {
-                    tracks.insert(
-                        location,
-                        LocationTrack {
-                            machine,
-                            log: Vec::new(),
-                            silent_since: None,
-                        },
-                    );
-                }
-                let mut probe = LocatedProbe::restore(spec.quorum, tracks, Vec::new());
-                let change = probe.set_quorum(spec.quorum, now);
-                (Tracked::Located(probe), change)
-            }
-            (Some(Tracked::Located(probe)), false) => {
-                let location = spec.locations[0].clone();
-                let machine = probe
-                    .track(&location)
-                    .map(|t| t.machine.clone())
-                    .unwrap_or_default();
-                (Tracked::Single { location, machine }, None)
-            }
-            (Some(Tracked::Located(mut probe)), true) => {
-                let a = probe.retain_locations(&spec.locations, now);
-                let b = probe.set_quorum(spec.quorum, now);
-                (Tracked::Located(probe), b.or(a))
-            }
-        };
-        self.probes.insert(key.clone(), next);
-        change.map(|c| (c.from, c.transitions))
     }
 
     fn publish(
@@ -622,44 +444,4 @@ fn tracker_log(tracker: &ChannelTracker, probe: &str) -> Vec<Transition> {
 /// The recent quorum timeline of a located probe (restored from the store).
 fn saved_probe_log(probe: &LocatedProbe) -> Vec<Transition> {
     probe.recent().to_vec()
-}
-
-/// Why a batch from a prober node was not taken.
-#[derive(Debug, thiserror::Error)]
-pub enum IngestError {
-    #[error("the prober is stopping")]
-    Stopping,
-    #[error(transparent)]
-    Store(#[from] crate::store::Error),
-}
-
-/// Where the web layer hands observations made elsewhere (`POST /api/v1/observations`): to
-/// the same recorder, state machines and store as the server's own probes.
-#[derive(Clone)]
-pub struct Ingest {
-    /// Weak, so the web layer holding it never keeps the recorder from stopping.
-    pub(super) recorder: mpsc::WeakSender<RecorderMsg>,
-    pub(super) store: Store,
-}
-
-impl Ingest {
-    /// Applies the batch in order and returns once it is committed to the store, so a node
-    /// may forget what the answer covers. Observations already seen (same probe, location and
-    /// start, or older than the latest) are counted as duplicates and change nothing.
-    pub async fn submit(
-        &self,
-        observations: Vec<Observation>,
-    ) -> Result<BatchAccepted, IngestError> {
-        let (ack, answer) = oneshot::channel();
-        self.recorder
-            .upgrade()
-            .ok_or(IngestError::Stopping)?
-            .send(RecorderMsg::Batch { observations, ack })
-            .await
-            .map_err(|_| IngestError::Stopping)?;
-        let accepted = answer.await.map_err(|_| IngestError::Stopping)?;
-        // Queued behind the batch's writes: answered once they are committed.
-        self.store.ping().await?;
-        Ok(accepted)
-    }
 }
