@@ -147,6 +147,17 @@ fn parse_sample(line: &str) -> Sample {
     }
 }
 
+/// `web-form` probed from the server (`test-node`) and from `eu-west`, which sends nothing
+/// here: any one location is a quorum, so the channel is up while eu-west is unknown.
+fn two_location_config(url: &str) -> String {
+    let config = fast_config(&[("web-form", url)], 1, 1).replace(
+        "every = \"100ms\"",
+        "every = \"100ms\"\nlocations = [\"test-node\", \"eu-west\"]\nquorum = 1",
+    );
+    assert!(config.contains("quorum = 1"), "{config}");
+    format!("{config}\n[[location]]\nid = \"eu-west\"\nname = \"EU West\"\n")
+}
+
 async fn scrape_text(beacon: &Beacon) -> String {
     let response = reqwest::get(beacon.url("/metrics"))
         .await
@@ -245,7 +256,28 @@ async fn metrics_show_states_counters_histograms_and_month_figures() {
             };
             assert_eq!(sample.value, expected, "{channel}: {sample:?}");
         }
+        // A channel probed from one place has that location's series, agreeing with it.
+        let located = scrape.find(
+            "beacon_channel_location_state",
+            &[("channel", channel), ("location", "test-node")],
+        );
+        assert_eq!(located.len(), 6, "one series per state for {channel}");
+        for sample in located {
+            let expected = if sample.labels["state"] == current {
+                1.0
+            } else {
+                0.0
+            };
+            assert_eq!(sample.value, expected, "{channel} at test-node: {sample:?}");
+        }
     }
+    assert_eq!(
+        scrape
+            .types
+            .get("beacon_channel_location_state")
+            .map(String::as_str),
+        Some("gauge")
+    );
 
     let ups = scrape.value(
         "beacon_observations_total",
@@ -256,6 +288,13 @@ async fn metrics_show_states_counters_histograms_and_month_figures() {
         ],
     );
     assert!(ups > 0.0, "web-form observed up {ups} times");
+    assert!(
+        scrape
+            .find("beacon_observations_total", &[])
+            .iter()
+            .all(|s| s.labels.get("location").map(String::as_str) == Some("test-node")),
+        "every run was made at the server's location"
+    );
     let downs = scrape.value(
         "beacon_observations_total",
         &[
@@ -370,6 +409,67 @@ async fn counters_start_from_zero_before_the_first_event() {
     beacon.stop().await;
 }
 
+/// Two locations: each has its own state series and its own counters from zero, in a scrape
+/// the strict parser accepts; the channel's own series stays one per state.
+#[tokio::test]
+async fn each_location_has_its_state_series_and_counters() {
+    let up = Upstream::start().await;
+    let beacon = Beacon::start(&two_location_config(&up.url())).await;
+    beacon.wait_for_state("web-form", "up", WITHIN).await;
+    let scrape = wait_for(WITHIN, "test-node up in /metrics", || async {
+        let scrape = Scrape::parse(&scrape_text(&beacon).await);
+        let labels = [
+            ("channel", "web-form"),
+            ("location", "test-node"),
+            ("state", "up"),
+        ];
+        (scrape.value("beacon_channel_location_state", &labels) == 1.0).then_some(scrape)
+    })
+    .await;
+    assert_eq!(
+        scrape
+            .find("beacon_channel_state", &[("channel", "web-form")])
+            .len(),
+        6
+    );
+    for (location, current) in [("test-node", "up"), ("eu-west", "unknown")] {
+        let states = scrape.find(
+            "beacon_channel_location_state",
+            &[("channel", "web-form"), ("location", location)],
+        );
+        assert_eq!(states.len(), 6, "{location}");
+        let on: Vec<&str> = states
+            .iter()
+            .filter(|s| s.value == 1.0)
+            .map(|s| s.labels["state"].as_str())
+            .collect();
+        assert_eq!(on, [current], "{location}: {states:?}");
+        assert!(states.iter().all(|s| s.value == 0.0 || s.value == 1.0));
+    }
+    let labels = |location| {
+        [
+            ("channel", "web-form"),
+            ("probe", "health"),
+            ("location", location),
+        ]
+    };
+    assert!(
+        scrape.value(
+            "beacon_observations_total",
+            &[&labels("test-node")[..], &[("outcome", "up")]].concat()
+        ) > 0.0
+    );
+    for outcome in ["up", "degraded", "down", "unknown"] {
+        let with_outcome = [&labels("eu-west")[..], &[("outcome", outcome)]].concat();
+        assert_eq!(
+            scrape.value("beacon_observations_total", &with_outcome),
+            0.0,
+            "eu-west sent nothing: {outcome}"
+        );
+    }
+    beacon.stop().await;
+}
+
 #[test]
 fn the_test_parser_unescapes_label_values() {
     let sample = parse_sample(r#"m{a="x\\y",b="say \"hi\"\nbye"} 2.5"#);
@@ -388,7 +488,7 @@ async fn promtool_accepts_the_exposition() {
     use std::process::{Command, Stdio};
 
     let up = Upstream::start().await;
-    let beacon = Beacon::start(&fast_config(&[("web-form", &up.url())], 1, 1)).await;
+    let beacon = Beacon::start(&two_location_config(&up.url())).await;
     beacon.wait_for_state("web-form", "up", WITHIN).await;
     let text = scrape_text(&beacon).await;
     beacon.stop().await;
