@@ -6,6 +6,7 @@
 mod common;
 
 use beacon::domain::Timestamp;
+use common::prometheus::Scrape;
 use common::{wait_for, Beacon, Upstream};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -112,20 +113,6 @@ fn channel_item<'a>(page: &'a str, id: &str) -> &'a str {
     &rest[..rest.find("</li>").unwrap_or(rest.len())]
 }
 
-/// The value of the one sample line that starts with `series` (name and exact labels).
-fn sample(metrics: &str, series: &str) -> f64 {
-    let values: Vec<f64> = metrics
-        .lines()
-        .filter_map(|l| l.strip_prefix(series))
-        .filter_map(|v| v.strip_prefix(' '))
-        .map(|v| v.parse().expect("numeric sample"))
-        .collect();
-    match values.as_slice() {
-        [one] => *one,
-        other => panic!("expected one {series}, found {other:?} in\n{metrics}"),
-    }
-}
-
 #[tokio::test]
 async fn status_page_and_metrics_show_each_location_beside_the_quorum_state() {
     let upstream = Upstream::start().await;
@@ -214,18 +201,26 @@ async fn status_page_and_metrics_show_each_location_beside_the_quorum_state() {
     }
     assert_eq!(page.matches("class=\"seen-from\"").count(), 2);
 
-    // /metrics: each location's view of each channel, and counters per location.
+    // /metrics, parsed strictly: each location's view of each channel, counters per location.
+    let counter = |location| {
+        [
+            ("channel", "web-form"),
+            ("probe", "health"),
+            ("location", location),
+        ]
+    };
+    let email_up = [
+        ("channel", "email"),
+        ("probe", "health"),
+        ("location", "test-node"),
+        ("outcome", "up"),
+    ];
     let metrics = wait_for(WITHIN, "email observed at test-node", || async {
-        let text = beacon.get_text("/metrics").await;
-        let up = sample(
-            &text,
-            r#"beacon_observations_total{channel="email",probe="health",location="test-node",outcome="up"}"#,
-        );
-        (up > 0.0).then_some(text)
+        let scrape = Scrape::parse(&beacon.get_text("/metrics").await);
+        (scrape.value("beacon_observations_total", &email_up) > 0.0).then_some(scrape)
     })
     .await;
-    assert!(metrics.contains("# TYPE beacon_channel_location_state gauge\n"));
-    assert!(metrics.contains("# HELP beacon_channel_location_state "));
+    assert_eq!(metrics.types["beacon_channel_location_state"], "gauge");
     for (channel, location, current) in [
         ("web-form", "test-node", "up"),
         ("web-form", "eu", "down"),
@@ -242,30 +237,58 @@ async fn status_page_and_metrics_show_each_location_beside_the_quorum_state() {
             "maintenance",
             "unknown",
         ] {
-            let series = format!(
-                "beacon_channel_location_state{{channel=\"{channel}\",location=\"{location}\",state=\"{state}\"}}"
-            );
+            let labels = [
+                ("channel", channel),
+                ("location", location),
+                ("state", state),
+            ];
             let expected = if state == current { 1.0 } else { 0.0 };
-            assert_eq!(sample(&metrics, &series), expected, "{series}");
+            let value = metrics.value("beacon_channel_location_state", &labels);
+            assert_eq!(value, expected, "{labels:?}");
         }
     }
-    assert_eq!(
-        sample(
-            &metrics,
-            r#"beacon_channel_state{channel="web-form",state="down"}"#
-        ),
-        1.0
-    );
+    let web_down = [("channel", "web-form"), ("state", "down")];
+    assert_eq!(metrics.value("beacon_channel_state", &web_down), 1.0);
     // Remote locations' counters exist from zero (their history came before this start).
     for location in ["test-node", "eu", "us"] {
-        let series = format!(
-            "beacon_observations_total{{channel=\"web-form\",probe=\"health\",location=\"{location}\",outcome=\"down\"}}"
+        let labels = [&counter(location)[..], &[("outcome", "down")]].concat();
+        assert_eq!(
+            metrics.value("beacon_observations_total", &labels),
+            0.0,
+            "{labels:?}"
         );
-        assert_eq!(sample(&metrics, &series), 0.0, "{series}");
     }
+    let email_at_eu = [("channel", "email"), ("location", "eu")];
     assert!(
-        !metrics.contains(r#"channel="email",probe="health",location="eu""#),
+        metrics
+            .find("beacon_observations_total", &email_at_eu)
+            .is_empty(),
         "email runs at test-node only"
+    );
+
+    // The OpenAPI document describes the field the status answer carries.
+    let document = beacon.get_json("/api/v1/openapi.json").await;
+    let schemas = &document["components"]["schemas"];
+    let items = &schemas["ChannelBody"]["properties"]["locations"]["items"]["$ref"];
+    let name = items
+        .as_str()
+        .and_then(|r| r.strip_prefix("#/components/schemas/"))
+        .unwrap_or_else(|| panic!("locations items are a schema: {items}"));
+    let properties = schemas[name]["properties"]
+        .as_object()
+        .unwrap_or_else(|| panic!("{name} has properties: {}", schemas[name]));
+    let mut documented: Vec<&str> = properties.keys().map(String::as_str).collect();
+    let mut served: Vec<&str> = locations[1]
+        .as_object()
+        .expect("location object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    documented.sort_unstable();
+    served.sort_unstable();
+    assert_eq!(
+        documented, served,
+        "every served field documented, and only those"
     );
 
     // Statuspage v2 keeps the quorum state and nothing per location.
