@@ -28,6 +28,7 @@ mod page;
 mod push;
 mod recurring;
 mod reports;
+mod seen_from;
 mod server;
 mod text;
 mod ticket_events;
