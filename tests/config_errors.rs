@@ -65,15 +65,15 @@ fn malformed_configs_name_file_line_column_and_key() {
         ),
         (
             "[service]\ncolour = \"red\"\n".into(),
-            "probes.toml:2:1: unknown key \"colour\" in [service] (expected one of: name, location, commitment, partial_weight, maintenance_counts_as_downtime, connectivity_check, retention, public_reports, report_schedule, report_dir, auto_publish, allow_empty, allow_fast_probes)",
+            "probes.toml:2:1: unknown key \"colour\" in [service] (expected one of: name, location, default_locations, commitment, partial_weight, maintenance_counts_as_downtime, connectivity_check, retention, public_reports, report_schedule, report_dir, auto_publish, allow_empty, allow_fast_probes)",
         ),
         (
             with_probe("url = \"https://x.test/\"\nintervl = \"30s\"\n"),
-            "probes.toml:7:1: unknown key \"intervl\" in [[channel.probe]] (expected one of: name, url, dns, push, every, cron, timeout, failure_threshold, success_threshold, conditions, degraded_if, method, headers, body, follow_redirects, insecure, max_body_bytes, send, expect, record, nameserver, grace)",
+            "probes.toml:7:1: unknown key \"intervl\" in [[channel.probe]] (expected one of: name, url, dns, push, every, cron, timeout, failure_threshold, success_threshold, conditions, degraded_if, method, headers, body, follow_redirects, insecure, max_body_bytes, send, expect, record, nameserver, grace, locations, quorum)",
         ),
         (
             "[servce]\nname = \"S\"\n".into(),
-            "probes.toml:1:2: unknown key \"servce\" in the top level (expected one of: service, channel, notify, tickets, auth, maintenance, page, server)",
+            "probes.toml:1:2: unknown key \"servce\" in the top level (expected one of: service, channel, notify, tickets, auth, maintenance, page, server, location)",
         ),
         (
             "[auth]\npassword_memory_kib = 4\n".into(),

@@ -4,147 +4,21 @@
 
 mod common;
 
+use common::prometheus::{parse_sample, Scrape};
 use common::{fast_config, wait_for, Beacon, Mode, Upstream};
-use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
 const WITHIN: Duration = Duration::from_secs(10);
 
-/// One sample line: metric name, labels, value.
-#[derive(Debug, Clone, PartialEq)]
-struct Sample {
-    name: String,
-    labels: BTreeMap<String, String>,
-    value: f64,
-}
-
-/// A parsed scrape: the samples in order and each family's declared type.
-#[derive(Debug, Default)]
-struct Scrape {
-    samples: Vec<Sample>,
-    types: BTreeMap<String, String>,
-    helped: HashSet<String>,
-}
-
-impl Scrape {
-    /// Parses format 0.0.4 strictly enough to catch mistakes: every sample must belong to a
-    /// family whose `HELP` and `TYPE` came before it.
-    fn parse(text: &str) -> Scrape {
-        let mut scrape = Scrape::default();
-        for line in text.lines() {
-            if let Some(rest) = line.strip_prefix("# HELP ") {
-                let (name, _) = rest.split_once(' ').expect("HELP has a name and text");
-                scrape.helped.insert(name.to_owned());
-            } else if let Some(rest) = line.strip_prefix("# TYPE ") {
-                let (name, kind) = rest.split_once(' ').expect("TYPE has a name and type");
-                let old = scrape.types.insert(name.to_owned(), kind.to_owned());
-                assert!(old.is_none(), "TYPE of {name} declared twice");
-            } else if line.is_empty() || line.starts_with('#') {
-                continue;
-            } else {
-                let sample = parse_sample(line);
-                let family = scrape.family_of(&sample.name);
-                assert!(
-                    scrape.helped.contains(&family),
-                    "sample before HELP: {line}"
-                );
-                scrape.samples.push(sample);
-            }
-        }
-        scrape
-    }
-
-    /// The family a sample belongs to: histograms add `_bucket`, `_sum` and `_count`.
-    fn family_of(&self, name: &str) -> String {
-        if self.types.contains_key(name) {
-            return name.to_owned();
-        }
-        for suffix in ["_bucket", "_sum", "_count"] {
-            if let Some(base) = name.strip_suffix(suffix) {
-                if self.types.get(base).is_some_and(|t| t == "histogram") {
-                    return base.to_owned();
-                }
-            }
-        }
-        panic!("sample {name} has no TYPE line before it");
-    }
-
-    /// The samples named `name` whose labels include every pair of `labels`.
-    fn find(&self, name: &str, labels: &[(&str, &str)]) -> Vec<&Sample> {
-        self.samples
-            .iter()
-            .filter(|s| s.name == name)
-            .filter(|s| {
-                labels
-                    .iter()
-                    .all(|(k, v)| s.labels.get(*k).is_some_and(|x| x == v))
-            })
-            .collect()
-    }
-
-    /// The value of the one sample matching; panics if there is not exactly one.
-    fn value(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
-        match self.find(name, labels).as_slice() {
-            [one] => one.value,
-            other => panic!("expected one {name}{labels:?}, found {other:?}"),
-        }
-    }
-}
-
-/// `name{a="x",b="y"} value` (or `name value`), unescaping `\\`, `\"` and `\n` in values.
-fn parse_sample(line: &str) -> Sample {
-    let (name, rest) = match line.find(['{', ' ']) {
-        Some(i) => line.split_at(i),
-        None => panic!("no value: {line}"),
-    };
-    let mut labels = BTreeMap::new();
-    let mut chars = rest.chars().peekable();
-    if chars.peek() == Some(&'{') {
-        chars.next();
-        loop {
-            match chars.peek() {
-                Some('}') => {
-                    chars.next();
-                    break;
-                }
-                Some(',') => {
-                    chars.next();
-                }
-                None => panic!("unterminated labels: {line}"),
-                _ => {}
-            }
-            let label: String = chars.by_ref().take_while(|&c| c != '=').collect();
-            assert_eq!(chars.next(), Some('"'), "label value not quoted: {line}");
-            let mut value = String::new();
-            loop {
-                match chars.next() {
-                    Some('"') => break,
-                    Some('\\') => match chars.next() {
-                        Some('\\') => value.push('\\'),
-                        Some('"') => value.push('"'),
-                        Some('n') => value.push('\n'),
-                        other => panic!("bad escape {other:?} in {line}"),
-                    },
-                    Some(c) => value.push(c),
-                    None => panic!("unterminated label value: {line}"),
-                }
-            }
-            labels.insert(label, value);
-        }
-    }
-    let value = chars.collect::<String>();
-    let value = match value.trim() {
-        "+Inf" => f64::INFINITY,
-        "-Inf" => f64::NEG_INFINITY,
-        v => v
-            .parse()
-            .unwrap_or_else(|e| panic!("bad value {v:?} in {line}: {e}")),
-    };
-    Sample {
-        name: name.to_owned(),
-        labels,
-        value,
-    }
+/// `web-form` probed from the server (`test-node`) and from `eu-west`, which sends nothing
+/// here: any one location is a quorum, so the channel is up while eu-west is unknown.
+fn two_location_config(url: &str) -> String {
+    let config = fast_config(&[("web-form", url)], 1, 1).replace(
+        "every = \"100ms\"",
+        "every = \"100ms\"\nlocations = [\"test-node\", \"eu-west\"]\nquorum = 1",
+    );
+    assert!(config.contains("quorum = 1"), "{config}");
+    format!("{config}\n[[location]]\nid = \"eu-west\"\nname = \"EU West\"\n")
 }
 
 async fn scrape_text(beacon: &Beacon) -> String {
@@ -245,7 +119,28 @@ async fn metrics_show_states_counters_histograms_and_month_figures() {
             };
             assert_eq!(sample.value, expected, "{channel}: {sample:?}");
         }
+        // A channel probed from one place has that location's series, agreeing with it.
+        let located = scrape.find(
+            "beacon_channel_location_state",
+            &[("channel", channel), ("location", "test-node")],
+        );
+        assert_eq!(located.len(), 6, "one series per state for {channel}");
+        for sample in located {
+            let expected = if sample.labels["state"] == current {
+                1.0
+            } else {
+                0.0
+            };
+            assert_eq!(sample.value, expected, "{channel} at test-node: {sample:?}");
+        }
     }
+    assert_eq!(
+        scrape
+            .types
+            .get("beacon_channel_location_state")
+            .map(String::as_str),
+        Some("gauge")
+    );
 
     let ups = scrape.value(
         "beacon_observations_total",
@@ -256,6 +151,13 @@ async fn metrics_show_states_counters_histograms_and_month_figures() {
         ],
     );
     assert!(ups > 0.0, "web-form observed up {ups} times");
+    assert!(
+        scrape
+            .find("beacon_observations_total", &[])
+            .iter()
+            .all(|s| s.labels.get("location").map(String::as_str) == Some("test-node")),
+        "every run was made at the server's location"
+    );
     let downs = scrape.value(
         "beacon_observations_total",
         &[
@@ -370,6 +272,67 @@ async fn counters_start_from_zero_before_the_first_event() {
     beacon.stop().await;
 }
 
+/// Two locations: each has its own state series and its own counters from zero, in a scrape
+/// the strict parser accepts; the channel's own series stays one per state.
+#[tokio::test]
+async fn each_location_has_its_state_series_and_counters() {
+    let up = Upstream::start().await;
+    let beacon = Beacon::start(&two_location_config(&up.url())).await;
+    beacon.wait_for_state("web-form", "up", WITHIN).await;
+    let scrape = wait_for(WITHIN, "test-node up in /metrics", || async {
+        let scrape = Scrape::parse(&scrape_text(&beacon).await);
+        let labels = [
+            ("channel", "web-form"),
+            ("location", "test-node"),
+            ("state", "up"),
+        ];
+        (scrape.value("beacon_channel_location_state", &labels) == 1.0).then_some(scrape)
+    })
+    .await;
+    assert_eq!(
+        scrape
+            .find("beacon_channel_state", &[("channel", "web-form")])
+            .len(),
+        6
+    );
+    for (location, current) in [("test-node", "up"), ("eu-west", "unknown")] {
+        let states = scrape.find(
+            "beacon_channel_location_state",
+            &[("channel", "web-form"), ("location", location)],
+        );
+        assert_eq!(states.len(), 6, "{location}");
+        let on: Vec<&str> = states
+            .iter()
+            .filter(|s| s.value == 1.0)
+            .map(|s| s.labels["state"].as_str())
+            .collect();
+        assert_eq!(on, [current], "{location}: {states:?}");
+        assert!(states.iter().all(|s| s.value == 0.0 || s.value == 1.0));
+    }
+    let labels = |location| {
+        [
+            ("channel", "web-form"),
+            ("probe", "health"),
+            ("location", location),
+        ]
+    };
+    assert!(
+        scrape.value(
+            "beacon_observations_total",
+            &[&labels("test-node")[..], &[("outcome", "up")]].concat()
+        ) > 0.0
+    );
+    for outcome in ["up", "degraded", "down", "unknown"] {
+        let with_outcome = [&labels("eu-west")[..], &[("outcome", outcome)]].concat();
+        assert_eq!(
+            scrape.value("beacon_observations_total", &with_outcome),
+            0.0,
+            "eu-west sent nothing: {outcome}"
+        );
+    }
+    beacon.stop().await;
+}
+
 #[test]
 fn the_test_parser_unescapes_label_values() {
     let sample = parse_sample(r#"m{a="x\\y",b="say \"hi\"\nbye"} 2.5"#);
@@ -388,7 +351,7 @@ async fn promtool_accepts_the_exposition() {
     use std::process::{Command, Stdio};
 
     let up = Upstream::start().await;
-    let beacon = Beacon::start(&fast_config(&[("web-form", &up.url())], 1, 1)).await;
+    let beacon = Beacon::start(&two_location_config(&up.url())).await;
     beacon.wait_for_state("web-form", "up", WITHIN).await;
     let text = scrape_text(&beacon).await;
     beacon.stop().await;

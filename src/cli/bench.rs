@@ -314,6 +314,12 @@ pub(super) enum BenchCommand {
   beacon bench page --rounds 1 --duration 5s
   beacon bench page --gzip --json > bench-page.json")]
     Page(super::bench_page::PageBench),
+    /// One server and three `beacon probe` nodes on this machine, N probes each: every
+    /// observation counted, the server's CPU per 1,000, ingest latency, memory.
+    #[command(
+        after_help = "Example:\n  beacon bench locations --probes 1000 --every 10s --duration 60s"
+    )]
+    Locations(super::bench_locations::LocationsBench),
 }
 
 /// Runs one benchmark command.
@@ -345,6 +351,9 @@ pub(super) fn bench(what: BenchCommand) -> std::process::ExitCode {
         })),
         BenchCommand::Page(bench) => {
             report(runtime().and_then(|rt| rt.block_on(super::bench_page::command(bench))))
+        }
+        BenchCommand::Locations(bench) => {
+            report(runtime().and_then(|rt| rt.block_on(super::bench_locations::command(bench))))
         }
     }
 }

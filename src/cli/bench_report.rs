@@ -152,6 +152,8 @@ pub(super) async fn import_history(
                 transitions: timeline.clone(),
                 checkpoint: serde_json::to_string(&machine)?,
                 checkpoint_at: end.plus_ms(-MINUTE),
+                coverage_end: machine.coverage_end(),
+                locations: Vec::new(),
             }],
             channels: vec![(channel.id.clone(), from, timeline)],
         })

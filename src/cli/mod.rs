@@ -6,6 +6,7 @@
 
 mod bench;
 mod bench_load;
+mod bench_locations;
 mod bench_page;
 mod bench_report;
 mod history;

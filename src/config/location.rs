@@ -73,18 +73,12 @@ pub(super) fn places(
         };
         if id == own {
             if declared_own {
-                return Err(src.error(
-                    table.id.span(),
-                    format!("duplicate location id \"{id}\""),
-                ));
+                return Err(src.error(table.id.span(), format!("duplicate location id \"{id}\"")));
             }
             declared_own = true;
             locations[0] = location;
         } else if locations.iter().any(|l| &l.id == id) {
-            return Err(src.error(
-                table.id.span(),
-                format!("duplicate location id \"{id}\""),
-            ));
+            return Err(src.error(table.id.span(), format!("duplicate location id \"{id}\"")));
         } else {
             locations.push(location);
         }
@@ -109,10 +103,7 @@ fn location_list(
     let span = list.span();
     let list = list.into_inner();
     if list.is_empty() {
-        return Err(src.error(
-            span,
-            format!("{key} must name at least one location"),
-        ));
+        return Err(src.error(span, format!("{key} must name at least one location")));
     }
     let mut out: Vec<String> = Vec::with_capacity(list.len());
     for item in list {
@@ -210,6 +201,28 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_example_is_a_valid_configuration() {
+        let readme = include_str!("../../README.md");
+        let section = readme
+            .split("## Probing from several places")
+            .nth(1)
+            .expect("the README has the section");
+        let toml = section
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .expect("the section has a toml example");
+        let config = parse("README.md", toml).expect("the README's example is valid");
+        let probe = &config.channels[0].probes[0];
+        assert_eq!(probe.locations, ["local", "eu-west", "us-east"]);
+        assert_eq!(probe.quorum, 2);
+        assert_eq!(
+            config.location("eu-west").and_then(|l| l.region.as_deref()),
+            Some("Dublin")
+        );
+    }
+
+    #[test]
     fn bad_locations_are_errors_at_their_place() {
         let top = "[[location]]\nid = \"eu\"\n";
         // (file text, expected line:column, words in the message)
@@ -257,7 +270,10 @@ mod tests {
         ];
         for (text, place, words) in rows {
             let error = parse("t.toml", &text).expect_err(&text).to_string();
-            assert!(error.starts_with(place), "{error} should start with {place}");
+            assert!(
+                error.starts_with(place),
+                "{error} should start with {place}"
+            );
             assert!(error.contains(words), "{error} should say {words}");
         }
     }

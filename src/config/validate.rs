@@ -202,7 +202,10 @@ fn service(
         Some(l) if !super::location::valid_id(l.get_ref()) => {
             return Err(src.error(
                 l.span(),
-                format!("invalid location \"{}\": use lowercase letters, digits, '-' and '_' (at most 64)", l.get_ref()),
+                format!(
+                "invalid location \"{}\": use lowercase letters, digits, '-' and '_' (at most 64)",
+                l.get_ref()
+            ),
             ))
         }
         Some(l) => l.into_inner(),

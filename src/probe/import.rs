@@ -4,8 +4,8 @@
 
 use crate::config::shortest_interval;
 use crate::domain::{Config, Observation, Outcome, ProbeKey, Timestamp, Transition};
-use crate::sla::{combine_worst, ProbeMachine};
-use crate::store::{ImportBatch, ProbeRecompute, Store};
+use crate::sla::{combine_worst, located_history, ObservationInput, ProbeMachine};
+use crate::store::{ImportBatch, LocationRecompute, ProbeRecompute, Store};
 use serde::Deserialize;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -36,6 +36,9 @@ struct Line {
     response_time_ms: Option<u32>,
     #[serde(default)]
     status: Option<u16>,
+    /// Where it was seen from (default: the server's own location).
+    #[serde(default)]
+    location: Option<String>,
 }
 
 /// A probe by name, or by its index within the channel.
@@ -103,6 +106,8 @@ struct CsvRow {
     response_time_ms: Option<u32>,
     #[serde(default)]
     status: Option<u16>,
+    #[serde(default)]
+    location: Option<String>,
 }
 
 /// CSV with a header row; each record with its line number in the file.
@@ -145,6 +150,7 @@ fn csv_lines(text: &str) -> Vec<(usize, Result<Line, String>)> {
                     outcome: r.outcome,
                     response_time_ms: r.response_time_ms,
                     status: r.status,
+                    location: r.location.filter(|l| !l.is_empty()),
                 }),
             )
         })
@@ -172,6 +178,18 @@ fn observation(line: Line, config: &Config) -> Result<Observation, String> {
         TimeField::Text(t) => Timestamp::parse(t.trim())
             .ok_or_else(|| format!("time {t:?} is not RFC 3339 or epoch milliseconds"))?,
     };
+    let location = line
+        .location
+        .clone()
+        .unwrap_or_else(|| config.service.location.clone());
+    if !spec.locations.contains(&location) {
+        return Err(format!(
+            "location {location:?}: probe {:?} of channel {:?} runs from {}",
+            spec.name,
+            channel.id,
+            spec.locations.join(", ")
+        ));
+    }
     let outcome = match Outcome::parse(line.outcome.trim()) {
         Some(o @ (Outcome::Up | Outcome::Degraded | Outcome::Down)) => o,
         _ => {
@@ -191,11 +209,80 @@ fn observation(line: Line, config: &Config) -> Result<Observation, String> {
         status_code: line.status,
         response_ms: line.response_time_ms,
         reason: (outcome == Outcome::Down).then(|| "imported".to_owned()),
-        location: config.service.location.clone(),
+        location,
         interval_ms: u64::try_from(shortest_interval(&spec.schedule).as_millis())
             .unwrap_or(u64::MAX),
         lateness_ms: 0,
         thresholds: spec.thresholds,
+    })
+}
+
+/// A one-location probe's timeline from all its observations.
+fn single_recompute(
+    probe: ProbeKey,
+    observations: &[Observation],
+    from: Timestamp,
+    checkpoint_at: Timestamp,
+) -> Result<ProbeRecompute, ImportError> {
+    let mut machine = ProbeMachine::new();
+    let transitions: Vec<Transition> = observations
+        .iter()
+        .flat_map(|o| machine.observe(o.into()))
+        .collect();
+    Ok(ProbeRecompute {
+        probe,
+        from,
+        transitions,
+        checkpoint: serde_json::to_string(&machine)
+            .map_err(|e| ImportError::Internal(e.to_string()))?,
+        checkpoint_at,
+        coverage_end: machine.coverage_end(),
+        locations: Vec::new(),
+    })
+}
+
+/// A multi-location probe's timelines from all its observations, by rule 10 as the recorder
+/// derives them live (`sla::located_history`).
+fn located_recompute(
+    probe: ProbeKey,
+    quorum: usize,
+    observations: &[Observation],
+    from: Timestamp,
+    checkpoint_at: Timestamp,
+) -> Result<ProbeRecompute, ImportError> {
+    let mut by_location: BTreeMap<String, Vec<ObservationInput>> = BTreeMap::new();
+    let mut last_at: BTreeMap<String, Timestamp> = BTreeMap::new();
+    for o in observations {
+        by_location
+            .entry(o.location.clone())
+            .or_default()
+            .push(o.into());
+        last_at.insert(o.location.clone(), o.at);
+    }
+    let history = located_history(&by_location, quorum);
+    let mut locations = Vec::new();
+    for (location, track) in history.locations {
+        let first = by_location
+            .get(&location)
+            .and_then(|l| l.first())
+            .map_or(from, |o| o.at);
+        locations.push(LocationRecompute {
+            checkpoint: serde_json::to_string(&track.machine)
+                .map_err(|e| ImportError::Internal(e.to_string()))?,
+            checkpoint_at: last_at.get(&location).copied().unwrap_or(checkpoint_at),
+            from: first,
+            transitions: track.log,
+            location,
+        });
+    }
+    Ok(ProbeRecompute {
+        probe,
+        from,
+        transitions: history.probe,
+        checkpoint: String::new(),
+        checkpoint_at,
+        coverage_end: history.coverage_end,
+        locations,
     })
 }
 
@@ -239,23 +326,21 @@ pub async fn import(
             continue;
         };
         let (from, checkpoint_at) = (first.at, last.at);
-        let mut machine = ProbeMachine::new();
-        let transitions: Vec<Transition> = observations
+        let spec = config
+            .channels
             .iter()
-            .flat_map(|o| machine.observe(o.into()))
-            .collect();
-        let checkpoint =
-            serde_json::to_string(&machine).map_err(|e| ImportError::Internal(e.to_string()))?;
+            .find(|c| c.id == key.channel)
+            .and_then(|c| c.probes.iter().find(|p| p.name == key.probe));
+        let recompute = match spec {
+            Some(spec) if spec.is_multi_location() => {
+                located_recompute(key.clone(), spec.quorum, &observations, from, checkpoint_at)?
+            }
+            _ => single_recompute(key.clone(), &observations, from, checkpoint_at)?,
+        };
         let entry = channel_from.entry(key.channel.clone()).or_insert(from);
         *entry = (*entry).min(from);
-        recomputed.insert(key.clone(), transitions.clone());
-        probes.push(ProbeRecompute {
-            probe: key,
-            from,
-            transitions,
-            checkpoint,
-            checkpoint_at,
-        });
+        recomputed.insert(key, recompute.transitions.clone());
+        probes.push(recompute);
     }
     let mut channels = Vec::new();
     for (channel_id, from) in channel_from {

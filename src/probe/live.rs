@@ -1,8 +1,8 @@
 //! The live view: what the status page and `/api/v1/status` show, kept in memory and
 //! updated by the recorder after every observation.
 
-use crate::domain::{Channel, Config, Observation, Outcome, State, Timestamp};
-use crate::sla::ChannelTracker;
+use crate::domain::{Channel, Config, Observation, Outcome, State, Timestamp, Transition};
+use crate::sla::{current_worst, ChannelTracker};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
@@ -23,6 +23,28 @@ pub struct ChannelStatus {
     pub response_time_ms: Option<u32>,
     /// Why the latest failing check failed, while the channel is not up.
     pub reason: Option<String>,
+    /// The channel as each of its probes' locations sees it (rule 4 over that location's
+    /// timelines), in configuration order of the locations.
+    pub locations: Vec<LocationStatus>,
+}
+
+/// A channel as one location sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocationStatus {
+    /// The location's id (`Config::locations`).
+    pub id: String,
+    pub state: State,
+    pub since: Option<Timestamp>,
+    /// Why that location's latest failing check failed, while it does not see the channel up.
+    pub reason: Option<String>,
+    pub last_checked_at: Option<Timestamp>,
+}
+
+/// One probe's recent timeline at one location, and where its coverage ends.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(super) struct LocationLog {
+    pub transitions: Vec<Transition>,
+    pub coverage_end: Option<Timestamp>,
 }
 
 /// Shared, cheap-to-clone handle to the live state of every configured channel.
@@ -39,8 +61,12 @@ struct Inner {
 struct ChannelLive {
     channel: Channel,
     tracker: ChannelTracker,
-    /// Latest observation of each probe.
-    last: BTreeMap<String, Observation>,
+    /// Latest observation of each probe at each location: (probe, location).
+    last: BTreeMap<(String, String), Observation>,
+    /// Each probe's timeline at each location: (probe, location).
+    located: BTreeMap<(String, String), LocationLog>,
+    /// The order of locations to list (the configuration's).
+    location_order: Vec<String>,
 }
 
 impl LiveView {
@@ -48,11 +74,7 @@ impl LiveView {
         let channels: Vec<ChannelLive> = config
             .channels
             .iter()
-            .map(|c| ChannelLive {
-                channel: c.clone(),
-                tracker: ChannelTracker::default(),
-                last: BTreeMap::new(),
-            })
+            .map(|c| ChannelLive::new(c, config))
             .collect();
         let index = channels
             .iter()
@@ -80,14 +102,18 @@ impl LiveView {
             .channels
             .iter()
             .map(|c| {
-                let mut live = old.remove(&c.id).unwrap_or_else(|| ChannelLive {
-                    channel: c.clone(),
-                    tracker: ChannelTracker::default(),
-                    last: BTreeMap::new(),
-                });
+                let mut live = old
+                    .remove(&c.id)
+                    .unwrap_or_else(|| ChannelLive::new(c, config));
                 live.channel = c.clone();
-                live.last
-                    .retain(|probe, _| c.probes.iter().any(|p| &p.name == probe));
+                live.location_order = config.locations.iter().map(|l| l.id.clone()).collect();
+                let runs_at = |(probe, location): &(String, String)| {
+                    c.probes
+                        .iter()
+                        .any(|p| &p.name == probe && p.locations.contains(location))
+                };
+                live.last.retain(|key, _| runs_at(key));
+                live.located.retain(|key, _| runs_at(key));
                 live
             })
             .collect();
@@ -110,8 +136,29 @@ impl LiveView {
         let live = &mut inner.channels[i];
         live.tracker = tracker.clone();
         if let Some(obs) = obs {
-            live.last.insert(obs.probe.probe.clone(), obs);
+            live.last
+                .insert((obs.probe.probe.clone(), obs.location.clone()), obs);
         }
+    }
+
+    /// One probe's timeline at one location changed (or its coverage moved).
+    pub(super) fn update_location(
+        &self,
+        channel: &str,
+        probe: &str,
+        location: &str,
+        log: LocationLog,
+    ) {
+        let mut inner = match self.inner.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let Some(&i) = inner.index.get(channel) else {
+            return;
+        };
+        inner.channels[i]
+            .located
+            .insert((probe.to_owned(), location.to_owned()), log);
     }
 
     /// Every channel's status at `now`, in configuration order.
@@ -125,6 +172,60 @@ impl LiveView {
 }
 
 impl ChannelLive {
+    fn new(channel: &Channel, config: &Config) -> ChannelLive {
+        ChannelLive {
+            channel: channel.clone(),
+            tracker: ChannelTracker::default(),
+            last: BTreeMap::new(),
+            located: BTreeMap::new(),
+            location_order: config.locations.iter().map(|l| l.id.clone()).collect(),
+        }
+    }
+
+    /// Rule 4 per location, over the probes that run there.
+    fn location_statuses(&self, now: Timestamp) -> Vec<LocationStatus> {
+        let mut ids: Vec<&String> = self
+            .channel
+            .probes
+            .iter()
+            .flat_map(|p| p.locations.iter())
+            .collect();
+        ids.sort_by_key(|id| self.location_order.iter().position(|l| l == *id));
+        ids.dedup();
+        ids.into_iter()
+            .map(|id| {
+                let logs: Vec<(&[Transition], Option<Timestamp>)> = self
+                    .located
+                    .iter()
+                    .filter(|((_, location), _)| location == id)
+                    .map(|(_, log)| (log.transitions.as_slice(), log.coverage_end))
+                    .collect();
+                let current = current_worst(&logs, now);
+                let state = current.map_or(State::Unknown, |t| t.state);
+                let seen = || {
+                    self.last
+                        .iter()
+                        .filter(|((_, l), _)| l == id)
+                        .map(|(_, o)| o)
+                };
+                let failure = seen()
+                    .filter(|o| o.outcome != Outcome::Up)
+                    .max_by_key(|o| o.at);
+                LocationStatus {
+                    id: id.clone(),
+                    state,
+                    since: current.map(|t| t.at),
+                    reason: if state == State::Up {
+                        None
+                    } else {
+                        failure.and_then(|o| o.reason.clone())
+                    },
+                    last_checked_at: seen().map(|o| o.at).max(),
+                }
+            })
+            .collect()
+    }
+
     fn status(&self, now: Timestamp) -> ChannelStatus {
         let current = self.tracker.current(now);
         let state = current.map_or(State::Unknown, |t| t.state);
@@ -150,6 +251,7 @@ impl ChannelLive {
             } else {
                 latest_failure.and_then(|o| o.reason.clone())
             },
+            locations: self.location_statuses(now),
         }
     }
 }

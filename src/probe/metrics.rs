@@ -29,7 +29,7 @@ pub struct Histogram {
 }
 
 impl Histogram {
-    fn new(bounds: &'static [f64]) -> Histogram {
+    pub(super) fn new(bounds: &'static [f64]) -> Histogram {
         Histogram {
             bounds,
             counts: vec![0; bounds.len() + 1],
@@ -37,7 +37,7 @@ impl Histogram {
         }
     }
 
-    fn observe(&mut self, value: f64) {
+    pub(super) fn observe(&mut self, value: f64) {
         let slot = self.bounds.partition_point(|&bound| bound < value);
         self.counts[slot] += 1;
         self.sum += value;
@@ -71,20 +71,24 @@ pub struct ProbeMetricsSnapshot {
     pub response: BTreeMap<ProbeKey, Histogram>,
     /// Actual start minus scheduled start of each probe's runs.
     pub lateness: BTreeMap<ProbeKey, Histogram>,
-    /// Observations per probe and outcome (`up`, `degraded`, `down`, `unknown`).
-    pub observations: BTreeMap<(ProbeKey, &'static str), u64>,
+    /// Observations per probe, location and outcome (`up`, `degraded`, `down`, `unknown`):
+    /// the location that made them, so a prober that stops sending shows as a flat series.
+    pub observations: BTreeMap<(ProbeKey, String, &'static str), u64>,
 }
 
 impl ProbeMetricsSnapshot {
-    /// Adds every probe of `keys` that has not run yet: each outcome counted zero times and
-    /// empty histograms, so a counter exists from zero before its first event (Prometheus's
-    /// `rate` and `increase` miss the first event of a series that appears with it).
-    pub fn with_probes(mut self, keys: impl IntoIterator<Item = ProbeKey>) -> Self {
-        for key in keys {
-            for outcome in Outcome::ALL {
-                self.observations
-                    .entry((key.clone(), outcome.as_str()))
-                    .or_default();
+    /// Adds every probe of `keys` (with the locations it runs from) that has not run yet:
+    /// each outcome at each location counted zero times and empty histograms, so a counter
+    /// exists from zero before its first event (Prometheus's `rate` and `increase` miss the
+    /// first event of a series that appears with it).
+    pub fn with_probes(mut self, keys: impl IntoIterator<Item = (ProbeKey, Vec<String>)>) -> Self {
+        for (key, locations) in keys {
+            for location in locations {
+                for outcome in Outcome::ALL {
+                    self.observations
+                        .entry((key.clone(), location.clone(), outcome.as_str()))
+                        .or_default();
+                }
             }
             self.lateness
                 .entry(key.clone())
@@ -115,7 +119,11 @@ impl ProbeMetrics {
         };
         *inner
             .observations
-            .entry((obs.probe.clone(), obs.outcome.as_str()))
+            .entry((
+                obs.probe.clone(),
+                obs.location.clone(),
+                obs.outcome.as_str(),
+            ))
             .or_default() += 1;
         inner
             .lateness
@@ -166,6 +174,60 @@ mod tests {
     }
 
     #[test]
+    fn observations_are_counted_per_location_and_outcome() {
+        let key = ProbeKey {
+            channel: "web-form".into(),
+            probe: "health".into(),
+        };
+        let seen = |location: &str, outcome: Outcome| Observation {
+            probe: key.clone(),
+            at: crate::domain::Timestamp(0),
+            outcome,
+            status_code: None,
+            response_ms: Some(3),
+            reason: None,
+            location: location.to_owned(),
+            interval_ms: 1_000,
+            lateness_ms: 0,
+            thresholds: crate::domain::Thresholds {
+                failure: 1,
+                success: 1,
+            },
+        };
+        let metrics = ProbeMetrics::default();
+        let seen_by = [
+            ("local", Outcome::Up),
+            ("eu-west", Outcome::Down),
+            ("eu-west", Outcome::Down),
+            ("local", Outcome::Up),
+            ("us-east", Outcome::Up),
+        ];
+        for (location, outcome) in seen_by {
+            metrics.observe(&seen(location, outcome));
+        }
+        let snapshot = metrics.snapshot();
+        let count = |location: &str, outcome: &'static str| {
+            snapshot
+                .observations
+                .get(&(key.clone(), location.to_owned(), outcome))
+                .copied()
+        };
+        for (location, outcome) in seen_by {
+            let expected = seen_by
+                .iter()
+                .filter(|s| s == &&(location, outcome))
+                .count();
+            assert_eq!(count(location, outcome.as_str()), Some(expected as u64));
+        }
+        assert_eq!(
+            count("eu-west", "up"),
+            None,
+            "only what was seen, until with_probes"
+        );
+        assert_eq!(snapshot.lateness[&key].count(), seen_by.len() as u64);
+    }
+
+    #[test]
     fn probes_that_never_ran_count_every_outcome_from_zero() {
         let ran = ProbeKey {
             channel: "a".into(),
@@ -175,14 +237,26 @@ mod tests {
             channel: "b".into(),
             probe: "q".into(),
         };
+        let here = || "local".to_owned();
+        let there = || "eu-west".to_owned();
         let mut snapshot = ProbeMetricsSnapshot::default();
-        snapshot.observations.insert((ran.clone(), "up"), 3);
-        let snapshot = snapshot.with_probes([ran.clone(), idle.clone()]);
-        assert_eq!(snapshot.observations[&(ran.clone(), "up")], 3, "kept");
+        snapshot.observations.insert((ran.clone(), here(), "up"), 3);
+        let snapshot = snapshot.with_probes([
+            (ran.clone(), vec![here()]),
+            (idle.clone(), vec![here(), there()]),
+        ]);
+        assert_eq!(
+            snapshot.observations[&(ran.clone(), here(), "up")],
+            3,
+            "kept"
+        );
         for outcome in Outcome::ALL {
-            assert_eq!(snapshot.observations[&(idle.clone(), outcome.as_str())], 0);
+            for location in [here(), there()] {
+                let key = (idle.clone(), location, outcome.as_str());
+                assert_eq!(snapshot.observations[&key], 0, "{key:?}");
+            }
         }
-        assert_eq!(snapshot.observations.len(), 8);
+        assert_eq!(snapshot.observations.len(), 4 + 8, "one location, then two");
         assert_eq!(snapshot.response[&idle].count(), 0);
         assert_eq!(snapshot.lateness[&ran].count(), 0);
     }

@@ -12,6 +12,7 @@ mod connectivity;
 mod dns;
 mod http;
 pub mod import;
+mod ingest;
 mod live;
 mod metrics;
 mod push;
@@ -23,12 +24,14 @@ mod scheduler;
 mod seen;
 mod tcp;
 mod tls;
+mod tracked;
 
 pub use http::HttpChecker;
-pub use live::{ChannelStatus, LiveView};
+pub use ingest::{Ingest, IngestError, INGEST_BUCKETS};
+pub use live::{ChannelStatus, LiveView, LocationStatus};
 pub use metrics::{Histogram, ProbeMetrics, ProbeMetricsSnapshot};
 pub use push::{hash_token, new_token, Push, PushBoard};
-pub use recorder::{Heartbeat, Ingest, IngestError, ProbeEvent};
+pub use recorder::{Heartbeat, ProbeEvent};
 pub use runtime::ProberRuntime;
 pub use seen::{judge, needs_body, Seen};
 pub use tls::TlsChecker;
@@ -119,6 +122,8 @@ impl Prober {
             ingest: Ingest {
                 recorder: shared.recorder.downgrade(),
                 store: ingest_store,
+                clock: shared.clock.clone(),
+                latency: Default::default(),
             },
             runner: Runner::new(shared),
             recorder,

@@ -2,15 +2,17 @@
 //! and the live view.
 
 use super::live::LiveView;
+use super::live::LocationLog;
 use super::metrics::ProbeMetrics;
-use crate::domain::{Clock, Config, Observation, ProbeKey, State, Timestamp};
-use crate::sla::{ChannelTracker, ProbeMachine};
-use crate::store::{LiveRestore, ObservationRecord, Store};
+use super::tracked::{follow_spec, restore_probe, Tracked};
+use crate::domain::remote::BatchAccepted;
+use crate::domain::{Clock, Config, Observation, ProbeKey, State, Timestamp, Transition};
+use crate::sla::{ChannelTracker, ChannelUpdate, LocatedChange, LocatedProbe, ObservationInput};
+use crate::store::{LiveRestore, LocatedWrite, ObservationRecord, Store};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use crate::domain::remote::BatchAccepted;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 /// Something other modules may react to, published by the prober.
@@ -56,7 +58,7 @@ impl Heartbeat {
 }
 
 pub(super) struct Recorder {
-    machines: HashMap<ProbeKey, ProbeMachine>,
+    probes: HashMap<ProbeKey, Tracked>,
     trackers: HashMap<String, ChannelTracker>,
     store: Store,
     live: LiveView,
@@ -78,7 +80,7 @@ impl Recorder {
         events: broadcast::Sender<ProbeEvent>,
         clock: Arc<dyn Clock>,
     ) -> Recorder {
-        let mut machines = HashMap::new();
+        let mut probes = HashMap::new();
         let mut trackers = HashMap::new();
         for channel in &config.channels {
             let mut probe_logs = BTreeMap::new();
@@ -89,21 +91,21 @@ impl Recorder {
                     channel: channel.id.clone(),
                     probe: spec.name.clone(),
                 };
-                let saved = restored.probes.remove(&key).unwrap_or_default();
-                let machine = saved
-                    .checkpoint
-                    .and_then(|json| match serde_json::from_str::<ProbeMachine>(&json) {
-                        Ok(m) => Some(m),
-                        Err(e) => {
-                            tracing::warn!(probe = %key, error = %e, "unreadable checkpoint; starting unknown");
-                            None
-                        }
-                    })
-                    .unwrap_or_default();
-                coverage.push((spec.name.clone(), machine.coverage_end()));
-                probe_logs.insert(spec.name.clone(), saved.transitions);
-                lasts.extend(saved.last_observation);
-                machines.insert(key, machine);
+                let mut saved = restored.probes.remove(&key).unwrap_or_default();
+                let tracked = restore_probe(&key, spec, &mut saved);
+                let recent = match &tracked {
+                    Tracked::Located(p) => {
+                        p.latest().map(|_| saved_probe_log(p)).unwrap_or_default()
+                    }
+                    Tracked::Single { .. } => saved.transitions.clone(),
+                };
+                coverage.push((spec.name.clone(), tracked.coverage_end()));
+                for (location, log) in tracked.location_logs(&recent) {
+                    live.update_location(&channel.id, &spec.name, &location, log);
+                }
+                probe_logs.insert(spec.name.clone(), recent);
+                lasts.extend(saved.last_observations);
+                probes.insert(key, tracked);
             }
             let channel_log = restored.channels.remove(&channel.id).unwrap_or_default();
             let mut tracker = ChannelTracker::restore(probe_logs, channel_log);
@@ -117,7 +119,7 @@ impl Recorder {
             trackers.insert(channel.id.clone(), tracker);
         }
         Recorder {
-            machines,
+            probes,
             trackers,
             store,
             live,
@@ -157,20 +159,44 @@ impl Recorder {
                     Some(RecorderMsg::Reconfigure(config)) => self.reconfigure(&config).await,
                     None => break,
                 },
-                _ = tick.tick() => self.heartbeat.beat(self.clock.now()),
+                _ = tick.tick() => {
+                    let now = self.clock.now();
+                    self.heartbeat.beat(now);
+                    self.expire_silent(now).await;
+                }
             }
         }
         tracing::info!("recorder stopped");
     }
 
-    /// Drops the state of probes that are gone (their history stays in the store) and
-    /// re-derives the affected channels' state from the probes that remain.
+    /// Drops the state of probes that are gone (their history stays in the store), follows
+    /// changed locations and quorums, and re-derives the affected channels' state.
     async fn reconfigure(&mut self, config: &Config) {
         let now = self.clock.now();
         self.live.reconfigure(config);
         for channel in &config.channels {
+            for spec in &channel.probes {
+                let key = ProbeKey {
+                    channel: channel.id.clone(),
+                    probe: spec.name.clone(),
+                };
+                if let Some((from, transitions)) = follow_spec(&mut self.probes, &key, spec, now) {
+                    let tracker = self.trackers.entry(channel.id.clone()).or_default();
+                    let update = tracker.replace(&spec.name, from, &transitions);
+                    self.store_located(
+                        &key,
+                        now,
+                        LocatedWrite {
+                            probe: Some((from, transitions)),
+                            ..LocatedWrite::default()
+                        },
+                        update,
+                    )
+                    .await;
+                }
+            }
             let names: Vec<&str> = channel.probes.iter().map(|p| p.name.as_str()).collect();
-            self.machines
+            self.probes
                 .retain(|key, _| key.channel != channel.id || names.contains(&key.probe.as_str()));
             let tracker = self.trackers.entry(channel.id.clone()).or_default();
             let update = tracker.retain_probes(&names, now);
@@ -193,7 +219,7 @@ impl Recorder {
         }
         let ids: Vec<&str> = config.channels.iter().map(|c| c.id.as_str()).collect();
         self.trackers.retain(|id, _| ids.contains(&id.as_str()));
-        self.machines
+        self.probes
             .retain(|key, _| ids.contains(&key.channel.as_str()));
     }
 
@@ -214,43 +240,194 @@ impl Recorder {
         }
     }
 
-    /// Applies one observation; false if it was already seen (a replay from a prober node).
+    /// Marks silent locations of multi-location probes unknown (rule 10: a location that
+    /// stops reporting is never up) and stores what that changes.
+    async fn expire_silent(&mut self, now: Timestamp) {
+        let mut changes = Vec::new();
+        for (key, tracked) in &mut self.probes {
+            if let Tracked::Located(probe) = tracked {
+                let change = probe.expire(now);
+                if !change.is_empty() {
+                    changes.push((key.clone(), change, probe.coverage_end()));
+                }
+            }
+        }
+        for (key, change, coverage_end) in changes {
+            let write = self.located_write(&key, change, None, coverage_end);
+            let update = write.probe.as_ref().and_then(|(from, transitions)| {
+                self.trackers
+                    .get_mut(&key.channel)
+                    .and_then(|tracker| tracker.replace(&key.probe, *from, transitions))
+            });
+            if let Some(tracker) = self.trackers.get_mut(&key.channel) {
+                tracker.set_coverage(&key.probe, coverage_end);
+            }
+            if let Some(update) = &update {
+                self.publish(
+                    &key.channel,
+                    &update.transitions,
+                    Some("a location stopped reporting"),
+                );
+            }
+            self.store_located(&key, now, write, update).await;
+        }
+    }
+
+    /// The store's form of a located change, and the live view's update of the locations.
+    fn located_write(
+        &self,
+        key: &ProbeKey,
+        change: LocatedChange,
+        checkpoint: Option<(String, String)>,
+        coverage_end: Option<Timestamp>,
+    ) -> LocatedWrite {
+        if let Some(Tracked::Located(probe)) = self.probes.get(key) {
+            for (location, _) in &change.locations {
+                if let Some(track) = probe.track(location) {
+                    self.live.update_location(
+                        &key.channel,
+                        &key.probe,
+                        location,
+                        LocationLog {
+                            transitions: track.log.clone(),
+                            coverage_end: track.machine.coverage_end(),
+                        },
+                    );
+                }
+            }
+        }
+        LocatedWrite {
+            checkpoint,
+            locations: change
+                .locations
+                .into_iter()
+                .map(|(location, u)| (location, u.from, u.transitions))
+                .collect(),
+            probe: change.probe.map(|u| (u.from, u.transitions)),
+            coverage_end,
+        }
+    }
+
+    async fn store_located(
+        &mut self,
+        key: &ProbeKey,
+        at: Timestamp,
+        write: LocatedWrite,
+        channel_update: Option<ChannelUpdate>,
+    ) {
+        if let Some(tracker) = self.trackers.get(&key.channel) {
+            self.live.update(&key.channel, tracker, None);
+        }
+        let result = self
+            .store
+            .record_located(
+                key.clone(),
+                at,
+                write,
+                channel_update.map(|u| (u.from, u.transitions)),
+            )
+            .await;
+        if let Err(e) = result {
+            tracing::error!(probe = %key, error = %e, "location state not stored");
+        }
+    }
+
+    /// Applies one observation; false if it was already seen (a replay from a prober node)
+    /// or its probe does not run at its location (the configuration changed under it).
     async fn handle(&mut self, obs: Observation) -> bool {
         self.heartbeat.beat(self.clock.now());
-        let machine = self.machines.entry(obs.probe.clone()).or_default();
-        if machine.last_at().is_some_and(|last| obs.at <= last) {
+        let Some(tracked) = self.probes.get_mut(&obs.probe) else {
+            tracing::warn!(probe = %obs.probe, location = %obs.location, "observation of a probe no longer configured; dropped");
             return false;
-        }
-        self.metrics.observe(&obs);
-        let probe_transitions = machine.observe((&obs).into());
-        let checkpoint = match serde_json::to_string(machine) {
-            Ok(json) => json,
-            Err(e) => {
-                tracing::error!(probe = %obs.probe, error = %e, "cannot checkpoint state machine");
-                String::new()
+        };
+        let input: ObservationInput = (&obs).into();
+        let (probe_change, checkpoint, located) = match tracked {
+            Tracked::Single { location, machine } => {
+                if *location != obs.location {
+                    tracing::warn!(probe = %obs.probe, location = %obs.location, "observation from a location the probe does not run at; dropped");
+                    return false;
+                }
+                if machine.last_at().is_some_and(|last| obs.at <= last) {
+                    return false;
+                }
+                let transitions = machine.observe(input);
+                let checkpoint = serde_json::to_string(machine).unwrap_or_else(|e| {
+                    tracing::error!(probe = %obs.probe, error = %e, "cannot checkpoint state machine");
+                    String::new()
+                });
+                let change = transitions.first().map(|t| (t.at, transitions.clone()));
+                (change, checkpoint, None)
+            }
+            Tracked::Located(probe) => {
+                if probe.has_seen(&obs.location, obs.at) {
+                    return false;
+                }
+                let change = probe.observe(&obs.location, input);
+                let machine = probe
+                    .track(&obs.location)
+                    .and_then(|t| serde_json::to_string(&t.machine).ok())
+                    .unwrap_or_default();
+                let probe_change = change.probe.clone().map(|u| (u.from, u.transitions));
+                (probe_change, machine, Some(change))
             }
         };
+        let coverage_end = tracked.coverage_end();
+        let single_log = matches!(tracked, Tracked::Single { .. });
+        self.metrics.observe(&obs);
         let tracker = self.trackers.entry(obs.probe.channel.clone()).or_default();
-        let channel_update = tracker.apply(&obs.probe.probe, &probe_transitions);
-        tracker.set_coverage(&obs.probe.probe, machine.coverage_end());
+        let channel_update = probe_change
+            .as_ref()
+            .and_then(|(from, transitions)| tracker.replace(&obs.probe.probe, *from, transitions));
+        tracker.set_coverage(&obs.probe.probe, coverage_end);
         if let Some(update) = &channel_update {
-            for t in &update.transitions {
-                tracing::info!(channel = %obs.probe.channel, state = %t.state, since = %t.at, reason = ?obs.reason, "channel state changed");
-                // Nobody listening is fine: events are for whoever the app wires.
-                let _ = self.events.send(ProbeEvent::ChannelState {
-                    channel: obs.probe.channel.clone(),
-                    state: t.state,
-                    since: t.at,
-                });
-            }
+            self.publish(
+                &obs.probe.channel,
+                &update.transitions,
+                obs.reason.as_deref(),
+            );
         }
+        let tracker = self
+            .trackers
+            .get(&obs.probe.channel)
+            .cloned()
+            .unwrap_or_default();
         self.live
-            .update(&obs.probe.channel, tracker, Some(obs.clone()));
+            .update(&obs.probe.channel, &tracker, Some(obs.clone()));
+        if single_log {
+            let recent = tracker_log(&tracker, &obs.probe.probe);
+            self.live.update_location(
+                &obs.probe.channel,
+                &obs.probe.probe,
+                &obs.location,
+                LocationLog {
+                    transitions: recent,
+                    coverage_end,
+                },
+            );
+        }
+        let located = located.map(|change| {
+            self.located_write(
+                &obs.probe,
+                change,
+                Some((obs.location.clone(), checkpoint.clone())),
+                coverage_end,
+            )
+        });
         let record = ObservationRecord {
+            probe_transitions: if located.is_none() {
+                probe_change.map(|(_, t)| t).unwrap_or_default()
+            } else {
+                Vec::new()
+            },
+            checkpoint: if located.is_none() {
+                checkpoint
+            } else {
+                String::new()
+            },
             observation: obs,
-            checkpoint,
-            probe_transitions,
             channel_update: channel_update.map(|u| (u.from, u.transitions)),
+            coverage_end,
+            located,
         };
         if let Err(e) = self.store.record(record).await {
             tracing::error!(error = %e, "observation not stored");
@@ -259,39 +436,12 @@ impl Recorder {
     }
 }
 
-/// Why a batch from a prober node was not taken.
-#[derive(Debug, thiserror::Error)]
-pub enum IngestError {
-    #[error("the prober is stopping")]
-    Stopping,
-    #[error(transparent)]
-    Store(#[from] crate::store::Error),
+/// The recent timeline the tracker keeps of one probe.
+fn tracker_log(tracker: &ChannelTracker, probe: &str) -> Vec<Transition> {
+    tracker.probe_log(probe).to_vec()
 }
 
-/// Where the web layer hands observations made elsewhere (`POST /api/v1/observations`): to
-/// the same recorder, state machines and store as the server's own probes.
-#[derive(Clone)]
-pub struct Ingest {
-    /// Weak, so the web layer holding it never keeps the recorder from stopping.
-    pub(super) recorder: mpsc::WeakSender<RecorderMsg>,
-    pub(super) store: Store,
-}
-
-impl Ingest {
-    /// Applies the batch in order and returns once it is committed to the store, so a node
-    /// may forget what the answer covers. Observations already seen (same probe, location and
-    /// start, or older than the latest) are counted as duplicates and change nothing.
-    pub async fn submit(&self, observations: Vec<Observation>) -> Result<BatchAccepted, IngestError> {
-        let (ack, answer) = oneshot::channel();
-        self.recorder
-            .upgrade()
-            .ok_or(IngestError::Stopping)?
-            .send(RecorderMsg::Batch { observations, ack })
-            .await
-            .map_err(|_| IngestError::Stopping)?;
-        let accepted = answer.await.map_err(|_| IngestError::Stopping)?;
-        // Queued behind the batch's writes: answered once they are committed.
-        self.store.ping().await?;
-        Ok(accepted)
-    }
+/// The recent quorum timeline of a located probe (restored from the store).
+fn saved_probe_log(probe: &LocatedProbe) -> Vec<Transition> {
+    probe.recent().to_vec()
 }

@@ -231,11 +231,12 @@ fn measured_timeline(histories: &[ProbeHistory], to: Timestamp) -> Vec<Transitio
         .iter()
         .map(|h| {
             let mut timeline = h.transitions.clone();
-            let coverage_end = h
-                .checkpoint
-                .as_deref()
-                .and_then(|json| serde_json::from_str::<ProbeMachine>(json).ok())
-                .and_then(|m| m.coverage_end());
+            let coverage_end = h.coverage_end.or_else(|| {
+                h.checkpoint
+                    .as_deref()
+                    .and_then(|json| serde_json::from_str::<ProbeMachine>(json).ok())
+                    .and_then(|m| m.coverage_end())
+            });
             if let (Some(end), Some(last)) = (coverage_end, timeline.last()) {
                 if end < to && last.state != State::Unknown && last.at < end {
                     timeline.push(Transition {

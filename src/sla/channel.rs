@@ -7,6 +7,36 @@ use super::timeline::{combine_worst, state_at};
 use crate::domain::{State, Timestamp, Transition};
 use std::collections::BTreeMap;
 
+/// Rule 4 at `now` over recent timelines, each unknown from its coverage end once that has
+/// passed (as [`probe_timeline`](super::probe_timeline) adds for history): the state and since
+/// when. `None` while nothing is known yet. Used for a channel, and for a channel as one
+/// location sees it.
+pub fn current_worst(
+    logs: &[(&[Transition], Option<Timestamp>)],
+    now: Timestamp,
+) -> Option<Transition> {
+    let extended: Vec<Vec<Transition>> = logs
+        .iter()
+        .map(|(log, coverage_end)| {
+            let mut log = log.to_vec();
+            if let Some(end) = *coverage_end {
+                let known = log.last().is_some_and(|t| t.state != State::Unknown);
+                if end <= now && known && log.last().is_some_and(|t| t.at < end) {
+                    log.push(Transition {
+                        at: end,
+                        state: State::Unknown,
+                    });
+                }
+            }
+            log
+        })
+        .collect();
+    let logs: Vec<&[Transition]> = extended.iter().map(Vec::as_slice).collect();
+    let merged = combine_worst(&logs);
+    let upto = merged.partition_point(|t| t.at <= now);
+    upto.checked_sub(1).map(|i| merged[i])
+}
+
 /// Recent transitions kept per probe and per channel. A confirmation reaches back at most one
 /// run (threshold x interval), far fewer transitions than this.
 const KEEP: usize = 64;
@@ -51,32 +81,22 @@ impl ChannelTracker {
     /// every probe whose coverage ended by `now` (as [`probe_timeline`](super::probe_timeline)
     /// adds for history). `None` while nothing is known yet.
     pub fn current(&self, now: Timestamp) -> Option<Transition> {
-        let extended: Vec<Vec<Transition>> = self
+        let logs: Vec<(&[Transition], Option<Timestamp>)> = self
             .probes
             .iter()
-            .map(|(name, log)| {
-                let mut log = log.clone();
-                if let Some(&end) = self.coverage.get(name) {
-                    let known = log.last().is_some_and(|t| t.state != State::Unknown);
-                    if end <= now && known && log.last().is_some_and(|t| t.at < end) {
-                        log.push(Transition {
-                            at: end,
-                            state: State::Unknown,
-                        });
-                    }
-                }
-                log
-            })
+            .map(|(name, log)| (log.as_slice(), self.coverage.get(name).copied()))
             .collect();
-        let logs: Vec<&[Transition]> = extended.iter().map(Vec::as_slice).collect();
-        let merged = combine_worst(&logs);
-        let upto = merged.partition_point(|t| t.at <= now);
-        upto.checked_sub(1).map(|i| merged[i])
+        current_worst(&logs, now)
     }
 
     /// The channel's latest transition, if it ever had one.
     pub fn latest(&self) -> Option<Transition> {
         self.channel.last().copied()
+    }
+
+    /// The recent timeline kept of one probe.
+    pub fn probe_log(&self, probe: &str) -> &[Transition] {
+        self.probes.get(probe).map_or(&[], Vec::as_slice)
     }
 
     /// The latest transition of one probe.
@@ -88,7 +108,21 @@ impl ChannelTracker {
     /// returns the change to the channel's timeline, if any.
     pub fn apply(&mut self, probe: &str, transitions: &[Transition]) -> Option<ChannelUpdate> {
         let from = transitions.first()?.at;
+        self.replace(probe, from, transitions)
+    }
+
+    /// Replaces a probe's transitions at or after `from` with `transitions` (a multi-location
+    /// probe's quorum timeline rewritten by a late location) and returns the change to the
+    /// channel's timeline, if any.
+    pub fn replace(
+        &mut self,
+        probe: &str,
+        from: Timestamp,
+        transitions: &[Transition],
+    ) -> Option<ChannelUpdate> {
         let log = self.probes.entry(probe.to_owned()).or_default();
+        let keep = log.partition_point(|t| t.at < from);
+        log.truncate(keep);
         log.extend_from_slice(transitions);
         trim(log);
 

@@ -97,6 +97,11 @@ impl LocatedProbe {
         self.locations.iter()
     }
 
+    /// The probe's recent (quorum) timeline.
+    pub fn recent(&self) -> &[Transition] {
+        &self.probe
+    }
+
     /// The probe's latest (quorum) transition.
     pub fn latest(&self) -> Option<Transition> {
         self.probe.last().copied()
@@ -130,7 +135,10 @@ impl LocatedProbe {
         if let Some(silent) = track.silent_since {
             // The machine's coverage end is where the silence was dated; an observation at or
             // before it continues the coverage, so the silence was only a late arrival.
-            let continues = track.machine.coverage_end().is_some_and(|end| input.at <= end)
+            let continues = track
+                .machine
+                .coverage_end()
+                .is_some_and(|end| input.at <= end)
                 && track.machine.last_at().is_some_and(|last| input.at > last);
             if continues {
                 if track
@@ -252,6 +260,62 @@ impl LocatedProbe {
             from: now,
             transitions: vec![change],
         })
+    }
+}
+
+/// A multi-location probe's whole history from each location's observations (in time order):
+/// what the recorder would have derived live, for an import. Each location's timeline is its
+/// machine's, plus unknown from its coverage end where it stopped before the latest location
+/// did (a location that stops reporting is never up).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LocatedHistory {
+    pub locations: BTreeMap<String, LocationTrack>,
+    pub probe: Vec<Transition>,
+    pub coverage_end: Option<Timestamp>,
+}
+
+pub fn located_history(
+    observations: &BTreeMap<String, Vec<ObservationInput>>,
+    quorum: usize,
+) -> LocatedHistory {
+    let mut locations: BTreeMap<String, LocationTrack> = BTreeMap::new();
+    for (location, inputs) in observations {
+        let mut track = LocationTrack::default();
+        for input in inputs {
+            for t in track.machine.observe(*input) {
+                if track.log.last().map(|l| l.state) != Some(t.state) {
+                    track.log.push(t);
+                }
+            }
+        }
+        locations.insert(location.clone(), track);
+    }
+    let latest = locations
+        .values()
+        .filter_map(|t| t.machine.coverage_end())
+        .max();
+    for track in locations.values_mut() {
+        if let (Some(end), Some(latest)) = (track.machine.coverage_end(), latest) {
+            if end < latest && track.log.last().is_some_and(|t| t.state != State::Unknown) {
+                track.log.push(Transition {
+                    at: end,
+                    state: State::Unknown,
+                });
+                track.silent_since = Some(end);
+            }
+        }
+    }
+    let logs: Vec<&[Transition]> = locations.values().map(|t| t.log.as_slice()).collect();
+    let probe = combine_quorum(&logs, quorum);
+    let whole = LocatedProbe {
+        quorum,
+        locations,
+        probe,
+    };
+    LocatedHistory {
+        coverage_end: whole.coverage_end(),
+        locations: whole.locations,
+        probe: whole.probe,
     }
 }
 

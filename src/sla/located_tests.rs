@@ -47,7 +47,10 @@ fn one_location_down_keeps_the_probe_up_two_take_it_down_from_the_second() {
     // a is down from 1000, b from 3000 (its first failed observation): the quorum of two is
     // reached at 3000.
     assert_eq!(timeline(&probe), vec![at(0, U), at(3_000, D)]);
-    assert_eq!(probe.track("a").map(|t| t.log.clone()), Some(vec![at(0, U), at(1_000, D)]));
+    assert_eq!(
+        probe.track("a").map(|t| t.log.clone()),
+        Some(vec![at(0, U), at(1_000, D)])
+    );
 }
 
 #[test]
@@ -76,7 +79,12 @@ fn a_silent_location_turns_unknown_and_the_others_keep_the_quorum() {
 fn a_late_spool_takes_the_silence_back_and_dates_the_outage_as_the_location_saw_it() {
     let mut probe = LocatedProbe::restore(2, BTreeMap::new(), Vec::new());
     feed(&mut probe, "a", 0, &[Ok, Ok]);
-    feed(&mut probe, "b", 0, &[Ok, Fail, Fail, Fail, Fail, Fail, Fail]);
+    feed(
+        &mut probe,
+        "b",
+        0,
+        &[Ok, Fail, Fail, Fail, Fail, Fail, Fail],
+    );
     feed(&mut probe, "c", 0, &[Ok, Ok, Ok, Ok, Ok, Ok, Ok]);
     probe.expire(Timestamp(6_500));
     // a silent (unknown from 3000), b down, c up: no quorum for down.
@@ -112,7 +120,10 @@ fn after_a_real_gap_the_location_restarts_from_unknown() {
         probe.track("a").map(|t| t.log.clone()),
         Some(vec![at(0, U), at(2_000, X), at(20_000, U)])
     );
-    assert_eq!(timeline(&probe), vec![at(0, U), at(2_000, X), at(20_000, U)]);
+    assert_eq!(
+        timeline(&probe),
+        vec![at(0, U), at(2_000, X), at(20_000, U)]
+    );
 }
 
 #[test]

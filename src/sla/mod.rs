@@ -25,8 +25,8 @@ mod waiver;
 pub use availability::{availability, Availability, Settings, StateDurations, PPM};
 pub use burn::{burn_rates, BurnRates, BURN_ALERT_1H, BURN_ALERT_3D, BURN_ALERT_6H};
 pub use calendar::{business_ms, deadline, Calendar, HOUR_MS, TIER2_CLOSE_MS, TIER2_OPEN_MS};
-pub use channel::{ChannelTracker, ChannelUpdate};
-pub use located::{LocatedChange, LocatedProbe, LocationTrack};
+pub use channel::{current_worst, ChannelTracker, ChannelUpdate};
+pub use located::{located_history, LocatedChange, LocatedHistory, LocatedProbe, LocationTrack};
 pub use machine::{ObservationInput, ProbeMachine};
 pub use overlay::{
     announced_at, channel_timeline, late_announcement, maintenance_window, overall_state,

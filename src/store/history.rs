@@ -27,6 +27,9 @@ pub struct ProbeHistory {
     /// The last transition before the period, then every one inside it, oldest first.
     pub transitions: Vec<Transition>,
     pub checkpoint: Option<String>,
+    /// Where its latest coverage ends, as the recorder stored it (none on rows from before
+    /// migration 008: read the checkpoint's machine).
+    pub coverage_end: Option<Timestamp>,
 }
 
 impl Store {
@@ -60,10 +63,10 @@ impl Store {
     ) -> Result<Vec<ProbeHistory>> {
         self.read(move |conn| {
             let mut probes = conn.prepare_cached(
-                "SELECT p.id, p.channel_id, p.name, c.machine
+                "SELECT p.id, p.channel_id, p.name, c.machine, c.coverage_end_ms
                  FROM probes p LEFT JOIN probe_checkpoints c ON c.probe_id = p.id ORDER BY p.id",
             )?;
-            let list: Vec<(i64, ProbeKey, Option<String>)> = probes
+            let list: Vec<(i64, ProbeKey, Option<String>, Option<i64>)> = probes
                 .query_map([], |r| {
                     Ok((
                         r.get(0)?,
@@ -72,6 +75,7 @@ impl Store {
                             probe: r.get(2)?,
                         },
                         r.get(3)?,
+                        r.get(4)?,
                     ))
                 })?
                 .collect::<rusqlite::Result<_>>()?;
@@ -84,7 +88,7 @@ impl Store {
                  ORDER BY at_ms",
             )?;
             let mut out = Vec::with_capacity(list.len());
-            for (id, probe, checkpoint) in list {
+            for (id, probe, checkpoint, coverage_end) in list {
                 let mut transitions: Vec<Transition> = before
                     .query_map(params![id, from.millis()], transition)?
                     .collect::<rusqlite::Result<_>>()?;
@@ -97,6 +101,7 @@ impl Store {
                     probe,
                     transitions,
                     checkpoint,
+                    coverage_end: coverage_end.map(Timestamp),
                 });
             }
             Ok(out)

@@ -11,6 +11,7 @@ mod accounts;
 mod history;
 mod incident_rows;
 mod incidents;
+mod locations;
 mod outbox;
 mod read;
 mod recurring;
@@ -21,13 +22,14 @@ mod writer;
 pub use accounts::{SessionRecord, UserRecord};
 pub use history::{ChannelRecord, ProbeHistory};
 pub use incidents::{AuditEntry, ImportedIncident, ImportedUpdate, ImportedWindow, TokenRecord};
+pub use locations::{LocatedWrite, LocationRestore};
 pub use outbox::{
     DeliveryAttempt, DeliveryStatus, NotifyDelivery, OutboxEntry, PendingNotification,
 };
 pub use read::{LiveRestore, ProbeRestore};
 pub use recurring::Occurrence;
 pub use tickets::{request_id, NewTicket, TicketRecord};
-pub use writer::{ImportBatch, ObservationRecord, ProbeRecompute};
+pub use writer::{ImportBatch, LocationRecompute, ObservationRecord, ProbeRecompute};
 
 use crate::domain::{Config, ProbeKey, Timestamp, Transition};
 use r2d2_sqlite::SqliteConnectionManager;
@@ -152,6 +154,26 @@ impl Store {
     pub async fn record(&self, record: ObservationRecord) -> Result<()> {
         self.writes
             .send(WriteOp::Record(Box::new(record)))
+            .await
+            .map_err(|_| Error::Closed)
+    }
+
+    /// Queues a multi-location probe's change that no observation caused (a location went
+    /// silent, or its rule changed), with the channel's change, for the next batch.
+    pub async fn record_located(
+        &self,
+        probe: ProbeKey,
+        at: Timestamp,
+        write: LocatedWrite,
+        channel_update: Option<(Timestamp, Vec<Transition>)>,
+    ) -> Result<()> {
+        self.writes
+            .send(WriteOp::Located {
+                probe,
+                at,
+                write: Box::new(write),
+                channel_update,
+            })
             .await
             .map_err(|_| Error::Closed)
     }

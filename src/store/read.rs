@@ -21,9 +21,12 @@ pub struct LiveRestore {
 pub struct ProbeRestore {
     /// The serialized state machine after the latest observation.
     pub checkpoint: Option<String>,
-    /// Recent transitions, oldest first.
+    /// Recent transitions, oldest first (a multi-location probe's: the quorum's).
     pub transitions: Vec<Transition>,
-    pub last_observation: Option<Observation>,
+    /// The latest observation from each location.
+    pub last_observations: Vec<Observation>,
+    /// A multi-location probe's saved part per location.
+    pub locations: std::collections::BTreeMap<String, super::LocationRestore>,
 }
 
 impl Store {
@@ -56,7 +59,8 @@ impl Store {
                          ORDER BY at_ms DESC LIMIT ?2",
                         params![id, RECENT],
                     )?,
-                    last_observation: latest_observation(conn, id, &key)?,
+                    last_observations: latest_observations(conn, id, &key)?,
+                    locations: super::locations::load_locations(conn, id)?,
                 };
                 live.probes.insert(key, restore);
             }
@@ -156,18 +160,25 @@ fn recent_transitions(
     Ok(out)
 }
 
-fn latest_observation(
+/// The latest observation of a probe from each location that made one in its latest day of
+/// observations (a location's latest older than that is not worth showing).
+fn latest_observations(
     conn: &Connection,
     probe_id: i64,
     key: &ProbeKey,
-) -> Result<Option<Observation>> {
+) -> Result<Vec<Observation>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT at_ms, location, outcome, status_code, response_ms, reason,
-                interval_ms, failure_threshold, success_threshold, lateness_ms
-         FROM observations WHERE probe_id = ?1 ORDER BY at_ms DESC LIMIT 1",
+        "SELECT o.at_ms, o.location, o.outcome, o.status_code, o.response_ms, o.reason,
+                o.interval_ms, o.failure_threshold, o.success_threshold, o.lateness_ms
+         FROM observations o
+         JOIN (SELECT location, max(at_ms) AS at_ms FROM observations
+               WHERE probe_id = ?1 AND at_ms >= (SELECT max(at_ms) FROM observations WHERE probe_id = ?1) - 86400000
+               GROUP BY location) l
+           ON l.location = o.location AND l.at_ms = o.at_ms
+         WHERE o.probe_id = ?1",
     )?;
-    let mut rows = stmt.query_map([probe_id], |r| observation_from_row(r, key))?;
-    Ok(rows.next().transpose()?)
+    let rows = stmt.query_map([probe_id], |r| observation_from_row(r, key))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 pub(super) fn transition_from_row(r: &Row<'_>) -> rusqlite::Result<Transition> {

@@ -24,6 +24,11 @@ pub struct ObservationRecord {
     pub probe_transitions: Vec<Transition>,
     /// Replace the channel's transitions at or after this instant with these.
     pub channel_update: Option<(Timestamp, Vec<Transition>)>,
+    /// Where the probe's coverage ends after this observation.
+    pub coverage_end: Option<Timestamp>,
+    /// A multi-location probe: `checkpoint` is unused (empty), `probe_transitions` empty;
+    /// its per-location changes and quorum timeline are here.
+    pub located: Option<super::LocatedWrite>,
 }
 
 pub(super) enum WriteOp {
@@ -38,6 +43,13 @@ pub(super) enum WriteOp {
         channel: String,
         from: Timestamp,
         transitions: Vec<Transition>,
+    },
+    /// A multi-location probe's change without an observation (a location went silent).
+    Located {
+        probe: ProbeKey,
+        at: Timestamp,
+        write: Box<super::LocatedWrite>,
+        channel_update: Option<(Timestamp, Vec<Transition>)>,
     },
     PushToken {
         probe: ProbeKey,
@@ -92,13 +104,32 @@ pub struct ProbeRecompute {
     /// stored checkpoint only if that one is not more recent.
     pub checkpoint: String,
     pub checkpoint_at: Timestamp,
+    /// Where its coverage ends after its latest observation.
+    pub coverage_end: Option<Timestamp>,
+    /// A multi-location probe's per-location timelines and machines (then `checkpoint` is
+    /// empty and `transitions` is the quorum's).
+    pub locations: Vec<LocationRecompute>,
+}
+
+/// One location's recomputed part of a multi-location probe.
+#[derive(Debug, Clone)]
+pub struct LocationRecompute {
+    pub location: String,
+    /// Its transitions at or after this instant (its earliest observation) are replaced.
+    pub from: Timestamp,
+    pub transitions: Vec<Transition>,
+    pub checkpoint: String,
+    pub checkpoint_at: Timestamp,
 }
 
 impl WriteOp {
     /// Answers the caller once the batch is committed; `count` is the rows this op changed.
     fn reply(self, result: &std::result::Result<(), String>, count: usize) {
         let ack = match self {
-            WriteOp::Record(_) | WriteOp::ChannelTimeline { .. } | WriteOp::Job(_) => return,
+            WriteOp::Record(_)
+            | WriteOp::ChannelTimeline { .. }
+            | WriteOp::Located { .. }
+            | WriteOp::Job(_) => return,
             WriteOp::Outbox(op) => return op.reply(result, count),
             WriteOp::Import { ack, .. } | WriteOp::Prune { ack, .. } => {
                 let _ = ack.send(result.clone().map(|()| count).map_err(Error::Write));
@@ -282,6 +313,19 @@ fn apply(
             from,
             transitions,
         } => replace_channel_transitions(tx, channel, *from, transitions).map(|()| 0),
+        WriteOp::Located {
+            probe,
+            at,
+            write,
+            channel_update,
+        } => {
+            let probe_id = super::locations::probe_id(probe_ids, probe)?;
+            super::locations::write_located(tx, probe_id, *at, write)?;
+            if let Some((from, transitions)) = channel_update {
+                replace_channel_transitions(tx, &probe.channel, *from, transitions)?;
+            }
+            Ok(0)
+        }
         WriteOp::PushToken {
             probe,
             token_hash,
@@ -316,20 +360,8 @@ fn import(
     }
     for p in &batch.probes {
         let probe_id = *probe_ids.get(&p.probe).ok_or(Error::NotFound)?;
-        tx.prepare_cached("DELETE FROM probe_transitions WHERE probe_id = ?1 AND at_ms >= ?2")?
-            .execute(params![probe_id, p.from.millis()])?;
-        for t in &p.transitions {
-            tx.prepare_cached(
-                "INSERT OR REPLACE INTO probe_transitions (probe_id, at_ms, state) VALUES (?1, ?2, ?3)",
-            )?
-            .execute(params![probe_id, t.at.millis(), t.state.as_str()])?;
-        }
-        tx.prepare_cached(
-            "INSERT INTO probe_checkpoints (probe_id, at_ms, machine) VALUES (?1, ?2, ?3)
-             ON CONFLICT (probe_id) DO UPDATE SET at_ms = excluded.at_ms, machine = excluded.machine
-             WHERE excluded.at_ms >= probe_checkpoints.at_ms",
-        )?
-        .execute(params![probe_id, p.checkpoint_at.millis(), p.checkpoint])?;
+        super::locations::replace_probe_transitions(tx, probe_id, p.from, &p.transitions)?;
+        super::locations::import_recompute(tx, probe_id, p)?;
     }
     for (channel, from, transitions) in &batch.channels {
         replace_channel_transitions(tx, channel, *from, transitions)?;
@@ -388,10 +420,17 @@ fn insert_record(
     let obs = &record.observation;
     let probe_id = *probe_ids.get(&obs.probe).ok_or(Error::NotFound)?;
     insert_observation(tx, probe_id, obs, OnConflict::Replace)?;
-    tx.prepare_cached(
-        "INSERT OR REPLACE INTO probe_checkpoints (probe_id, at_ms, machine) VALUES (?1, ?2, ?3)",
-    )?
-    .execute(params![probe_id, obs.at.millis(), record.checkpoint])?;
+    if let Some(located) = &record.located {
+        super::locations::write_located(tx, probe_id, obs.at, located)?;
+    } else {
+        super::locations::write_probe_coverage(
+            tx,
+            probe_id,
+            obs.at,
+            &record.checkpoint,
+            record.coverage_end,
+        )?;
+    }
     for t in &record.probe_transitions {
         tx.prepare_cached(
             "INSERT OR REPLACE INTO probe_transitions (probe_id, at_ms, state) VALUES (?1, ?2, ?3)",

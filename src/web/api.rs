@@ -1,8 +1,8 @@
 //! JSON endpoints: `/api/v1/status` (documented in the OpenAPI document) and `/healthz`.
 
 use super::AppState;
-use crate::domain::{Indicator, Timestamp};
-use crate::probe::ChannelStatus;
+use crate::domain::{Config, Indicator, Timestamp};
+use crate::probe::{ChannelStatus, LocationStatus};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
@@ -53,10 +53,47 @@ struct ChannelBody {
     last_checked_at: Option<String>,
     response_time_ms: Option<u32>,
     reason: Option<String>,
+    /// The channel as each location that probes it sees it, in the configuration's order of
+    /// locations; `state` above is what a quorum of them decides (sla-rules section 3 rule 10).
+    /// A channel probed from one place has one entry, a declared-only component none.
+    locations: Vec<LocationBody>,
 }
 
-impl From<ChannelStatus> for ChannelBody {
-    fn from(c: ChannelStatus) -> Self {
+/// A channel as one location sees it: rule 4 over the probes that run there, before any
+/// operator declaration or maintenance (those apply to the channel's `state` only).
+#[derive(Serialize, ToSchema)]
+struct LocationBody {
+    /// The location's id (`[service] location` or a `[[location]]` id).
+    id: String,
+    /// The location's display name (its id when the configuration gives none).
+    name: String,
+    /// The `[[location]]`'s free-text region, null when not set.
+    region: Option<String>,
+    state: crate::domain::State,
+    /// When this location's current view began, if known.
+    since: Option<String>,
+    /// Why this location's latest failing check failed, while it does not see the channel up.
+    reason: Option<String>,
+    last_checked_at: Option<String>,
+}
+
+impl LocationBody {
+    fn new(l: LocationStatus, config: &Config) -> Self {
+        let declared = config.location(&l.id);
+        LocationBody {
+            name: declared.map_or_else(|| l.id.clone(), |d| d.name.clone()),
+            region: declared.and_then(|d| d.region.clone()),
+            id: l.id,
+            state: l.state,
+            since: l.since.map(Timestamp::to_rfc3339),
+            reason: l.reason,
+            last_checked_at: l.last_checked_at.map(Timestamp::to_rfc3339),
+        }
+    }
+}
+
+impl ChannelBody {
+    fn new(c: ChannelStatus, config: &Config) -> Self {
         ChannelBody {
             id: c.id,
             name: c.name,
@@ -68,6 +105,11 @@ impl From<ChannelStatus> for ChannelBody {
             last_checked_at: c.last_checked_at.map(Timestamp::to_rfc3339),
             response_time_ms: c.response_time_ms,
             reason: c.reason,
+            locations: c
+                .locations
+                .into_iter()
+                .map(|l| LocationBody::new(l, config))
+                .collect(),
         }
     }
 }
@@ -80,14 +122,18 @@ async fn status(State(app): State<AppState>) -> Result<impl IntoResponse, super:
     let view = super::live::live(&app).await?;
     let indicator = view.indicator();
     let channels = view.channels;
+    let config = app.config();
     let body = StatusBody {
         service: ServiceBody {
-            name: app.config().service.name.clone(),
-            location: app.config().service.location.clone(),
+            name: config.service.name.clone(),
+            location: config.service.location.clone(),
         },
         indicator,
         generated_at: now.to_rfc3339(),
-        channels: channels.into_iter().map(ChannelBody::from).collect(),
+        channels: channels
+            .into_iter()
+            .map(|c| ChannelBody::new(c, &config))
+            .collect(),
     };
     Ok(([(header::CACHE_CONTROL, "no-cache")], Json(body)))
 }

@@ -87,24 +87,52 @@ async fn metrics(State(app): State<AppState>) -> Result<Response, Error> {
         }
     }
 
+    // As each location measures it (rule 4 over its probes), before any declaration: the
+    // per-channel series above is what a quorum of these decides (rule 10).
+    out.family(
+        "beacon_channel_location_state",
+        "Channel state as one location measures it: 1 for the current state, 0 for the others; one series per location that probes the channel.",
+        "gauge",
+    );
+    for channel in &public.channels {
+        for location in &channel.locations {
+            for state in ChannelState::ALL {
+                let value = if state == location.state { 1.0 } else { 0.0 };
+                out.sample(
+                    "beacon_channel_location_state",
+                    &[
+                        ("channel", &channel.id),
+                        ("location", &location.id),
+                        ("state", state.as_str()),
+                    ],
+                    value,
+                );
+            }
+        }
+    }
+
     let configured = config.channels.iter().flat_map(|c| {
-        c.probes.iter().map(|p| crate::domain::ProbeKey {
-            channel: c.id.clone(),
-            probe: p.name.clone(),
+        c.probes.iter().map(|p| {
+            let key = crate::domain::ProbeKey {
+                channel: c.id.clone(),
+                probe: p.name.clone(),
+            };
+            (key, p.locations.clone())
         })
     });
     let probes = app.metrics.snapshot().with_probes(configured);
     out.family(
         "beacon_observations_total",
-        "Probe runs recorded since Beacon started, by outcome; every configured probe and outcome from zero.",
+        "Probe runs recorded since Beacon started, by the location that ran them and outcome; every configured probe, location and outcome from zero.",
         "counter",
     );
-    for ((key, outcome), count) in &probes.observations {
+    for ((key, location, outcome), count) in &probes.observations {
         out.sample(
             "beacon_observations_total",
             &[
                 ("channel", &key.channel),
                 ("probe", &key.probe),
+                ("location", location),
                 ("outcome", outcome),
             ],
             *count as f64,

@@ -31,6 +31,7 @@ mod probers;
 mod push;
 mod recurring;
 mod reports;
+mod seen_from;
 mod server;
 mod text;
 mod ticket_events;

@@ -1,5 +1,6 @@
 //! The public status page, rendered with maud. No JavaScript; absolute UTC times only.
 
+use super::seen_from::SeenAt;
 use super::AppState;
 use crate::domain::{Incident, Indicator, State as ChannelState, Timestamp, UpdateStatus};
 use crate::probe::ChannelStatus;
@@ -31,6 +32,9 @@ struct PageView {
     names: Vec<(String, String)>,
     /// The last 90 days of each channel.
     history: std::collections::HashMap<String, RecentHistory>,
+    /// Channel ids to the line saying how each location sees them (`seen_from`), for the
+    /// channels probed from several places that some location does not see up.
+    seen_from: std::collections::HashMap<String, String>,
 }
 
 /// The page at `/`, rendered for the page cache (which serves it; see `cache`).
@@ -50,6 +54,18 @@ pub(super) async fn index(app: &AppState) -> Result<String, super::Error> {
             crate::report::ReportError::Store(s) => super::Error::Store(s),
             other => super::Error::Unavailable(other.to_string()),
         })?;
+    let config = app.config();
+    let seen_from = channels
+        .iter()
+        .filter_map(|c| {
+            let at: Vec<SeenAt> = c
+                .locations
+                .iter()
+                .map(|l| SeenAt::from_status(l, &config))
+                .collect();
+            super::seen_from::seen_from(&at).map(|line| (c.id.clone(), line))
+        })
+        .collect();
     let mut groups: Vec<(String, String, Vec<ChannelStatus>)> = Vec::new();
     for channel in channels {
         match groups.iter_mut().find(|(id, _, _)| *id == channel.group_id) {
@@ -61,7 +77,7 @@ pub(super) async fn index(app: &AppState) -> Result<String, super::Error> {
             )),
         }
     }
-    let page = app.config().page.clone();
+    let page = config.page.clone();
     let view = PageView {
         page,
         indicator,
@@ -70,6 +86,7 @@ pub(super) async fn index(app: &AppState) -> Result<String, super::Error> {
         incidents,
         names,
         history,
+        seen_from,
     };
     Ok(render(&view).into_string())
 }
@@ -138,7 +155,7 @@ fn render(view: &PageView) -> Markup {
                     ul class="channels" {
                         @for c in channels {
                             li class="channel" id=(format!("channel-{}", c.id)) {
-                                (channel_row(c))
+                                (channel_row(c, view.seen_from.get(&c.id)))
                                 @if let Some(h) = view.history.get(&c.id) {
                                     (history_bars(&c.name, h))
                                 }
@@ -243,11 +260,14 @@ fn banner_text(view: &PageView) -> &'static str {
     }
 }
 
-fn channel_row(c: &ChannelStatus) -> Markup {
+fn channel_row(c: &ChannelStatus, seen_from: Option<&String>) -> Markup {
     html! {
         div class="channel-head" {
             span class="channel-name" { (c.name) }
             span class=(format!("state state-{}", c.state.as_str())) { (state_label(c.state)) }
+        }
+        @if let Some(line) = seen_from {
+            p class="seen-from" { (line) }
         }
         dl class="details" {
             @if let Some(since) = c.since {

@@ -1,0 +1,273 @@
+//! Per-location timelines and checkpoints of multi-location probes (migration 008): written
+//! with the observation that changed them (or by a silence check), read to continue live
+//! tracking, to recompute an import and to show each location's view.
+
+use super::read::transition_from_row;
+use super::{Error, Result, Store};
+use crate::domain::{ProbeKey, State, Timestamp, Transition};
+use rusqlite::{params, Connection, Transaction};
+use std::collections::{BTreeMap, HashMap};
+
+/// Recent transitions per location loaded to continue live tracking.
+const RECENT: i64 = 64;
+
+/// What a multi-location probe's observation (or a silence) changed, for the writer.
+#[derive(Debug, Clone, Default)]
+pub struct LocatedWrite {
+    /// The observing location's state machine after the observation: (location, JSON).
+    pub checkpoint: Option<(String, String)>,
+    /// Per location: replace its transitions at or after `from` with these.
+    pub locations: Vec<(String, Timestamp, Vec<Transition>)>,
+    /// The probe's quorum timeline: replace at or after `from` with these.
+    pub probe: Option<(Timestamp, Vec<Transition>)>,
+    /// Where the probe's coverage ends (fewer than its quorum covered past it).
+    pub coverage_end: Option<Timestamp>,
+}
+
+/// One location's saved part of a probe.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LocationRestore {
+    pub checkpoint: Option<String>,
+    /// Recent transitions, oldest first.
+    pub transitions: Vec<Transition>,
+}
+
+pub(super) fn write_located(
+    tx: &Transaction<'_>,
+    probe_id: i64,
+    at: Timestamp,
+    write: &LocatedWrite,
+) -> Result<()> {
+    if let Some((location, machine)) = &write.checkpoint {
+        tx.prepare_cached(
+            "INSERT INTO location_checkpoints (probe_id, location, at_ms, machine) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (probe_id, location) DO UPDATE SET at_ms = excluded.at_ms, machine = excluded.machine
+             WHERE excluded.at_ms >= location_checkpoints.at_ms",
+        )?
+        .execute(params![probe_id, location, at.millis(), machine])?;
+    }
+    for (location, from, transitions) in &write.locations {
+        replace_location_transitions(tx, probe_id, location, *from, transitions)?;
+    }
+    if let Some((from, transitions)) = &write.probe {
+        replace_probe_transitions(tx, probe_id, *from, transitions)?;
+    }
+    write_probe_coverage(tx, probe_id, at, "", write.coverage_end)
+}
+
+/// Drops a location's transitions of a probe at or after `from` and appends `transitions`.
+fn replace_location_transitions(
+    tx: &Transaction<'_>,
+    probe_id: i64,
+    location: &str,
+    from: Timestamp,
+    transitions: &[Transition],
+) -> Result<()> {
+    tx.prepare_cached(
+        "DELETE FROM location_transitions WHERE probe_id = ?1 AND location = ?2 AND at_ms >= ?3",
+    )?
+    .execute(params![probe_id, location, from.millis()])?;
+    for t in transitions {
+        tx.prepare_cached(
+            "INSERT OR REPLACE INTO location_transitions (probe_id, location, at_ms, state)
+             VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![probe_id, location, t.at.millis(), t.state.as_str()])?;
+    }
+    Ok(())
+}
+
+/// Drops a probe's transitions at or after `from` and appends `transitions`.
+pub(super) fn replace_probe_transitions(
+    tx: &Transaction<'_>,
+    probe_id: i64,
+    from: Timestamp,
+    transitions: &[Transition],
+) -> Result<()> {
+    tx.prepare_cached("DELETE FROM probe_transitions WHERE probe_id = ?1 AND at_ms >= ?2")?
+        .execute(params![probe_id, from.millis()])?;
+    for t in transitions {
+        tx.prepare_cached(
+            "INSERT OR REPLACE INTO probe_transitions (probe_id, at_ms, state) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![probe_id, t.at.millis(), t.state.as_str()])?;
+    }
+    Ok(())
+}
+
+/// The probe's checkpoint row: its machine (empty for a multi-location probe, whose machines
+/// are per location) and where its coverage ends. A multi-location probe's silence check
+/// moves only the coverage, never back in time.
+pub(super) fn write_probe_coverage(
+    tx: &Transaction<'_>,
+    probe_id: i64,
+    at: Timestamp,
+    machine: &str,
+    coverage_end: Option<Timestamp>,
+) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO probe_checkpoints (probe_id, at_ms, machine, coverage_end_ms) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (probe_id) DO UPDATE SET at_ms = max(excluded.at_ms, probe_checkpoints.at_ms),
+             machine = excluded.machine, coverage_end_ms = excluded.coverage_end_ms",
+    )?
+    .execute(params![
+        probe_id,
+        at.millis(),
+        machine,
+        coverage_end.map(Timestamp::millis)
+    ])?;
+    Ok(())
+}
+
+/// An import's recomputed probe: its checkpoint and coverage (unless a more recent one is
+/// stored) and each location's timeline and machine.
+pub(super) fn import_recompute(
+    tx: &Transaction<'_>,
+    probe_id: i64,
+    p: &super::ProbeRecompute,
+) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO probe_checkpoints (probe_id, at_ms, machine, coverage_end_ms) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (probe_id) DO UPDATE SET at_ms = excluded.at_ms, machine = excluded.machine,
+             coverage_end_ms = excluded.coverage_end_ms
+         WHERE excluded.at_ms >= probe_checkpoints.at_ms",
+    )?
+    .execute(params![
+        probe_id,
+        p.checkpoint_at.millis(),
+        p.checkpoint,
+        p.coverage_end.map(Timestamp::millis)
+    ])?;
+    for l in &p.locations {
+        replace_location_transitions(tx, probe_id, &l.location, l.from, &l.transitions)?;
+        tx.prepare_cached(
+            "INSERT INTO location_checkpoints (probe_id, location, at_ms, machine) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (probe_id, location) DO UPDATE SET at_ms = excluded.at_ms, machine = excluded.machine
+             WHERE excluded.at_ms >= location_checkpoints.at_ms",
+        )?
+        .execute(params![probe_id, l.location, l.checkpoint_at.millis(), l.checkpoint])?;
+    }
+    Ok(())
+}
+
+/// Every location's checkpoint and recent transitions of one probe.
+pub(super) fn load_locations(
+    conn: &Connection,
+    probe_id: i64,
+) -> Result<BTreeMap<String, LocationRestore>> {
+    let mut out: BTreeMap<String, LocationRestore> = BTreeMap::new();
+    let mut checkpoints = conn
+        .prepare_cached("SELECT location, machine FROM location_checkpoints WHERE probe_id = ?1")?;
+    for row in checkpoints.query_map([probe_id], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))? {
+        let (location, machine) = row?;
+        out.entry(location).or_default().checkpoint = Some(machine);
+    }
+    let mut known = conn
+        .prepare_cached("SELECT DISTINCT location FROM location_transitions WHERE probe_id = ?1")?;
+    let locations: Vec<String> = known
+        .query_map([probe_id], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut recent = conn.prepare_cached(
+        "SELECT at_ms, state FROM location_transitions WHERE probe_id = ?1 AND location = ?2
+         ORDER BY at_ms DESC LIMIT ?3",
+    )?;
+    for location in locations {
+        let mut transitions: Vec<Transition> = recent
+            .query_map(params![probe_id, location, RECENT], transition_from_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        transitions.reverse();
+        out.entry(location).or_default().transitions = transitions;
+    }
+    Ok(out)
+}
+
+impl Store {
+    /// All stored transitions of one probe at one location, oldest first.
+    pub async fn location_transitions(
+        &self,
+        probe: ProbeKey,
+        location: String,
+    ) -> Result<Vec<Transition>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT t.at_ms, t.state FROM location_transitions t JOIN probes p ON p.id = t.probe_id
+                 WHERE p.channel_id = ?1 AND p.name = ?2 AND t.location = ?3 ORDER BY t.at_ms",
+            )?;
+            let rows = stmt.query_map(params![probe.channel, probe.probe, location], transition_from_row)?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    /// Every location's transitions of every probe relevant to `[from, to)` (the last one
+    /// before `from`, then those inside), with each location's checkpoint: what a report
+    /// needs to recompute rule 10 itself.
+    pub async fn location_histories(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<HashMap<ProbeKey, BTreeMap<String, LocationRestore>>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT p.channel_id, p.name, t.location, t.at_ms, t.state
+                 FROM location_transitions t JOIN probes p ON p.id = t.probe_id
+                 WHERE t.at_ms < ?2 AND (t.at_ms >= ?1 OR t.at_ms = (
+                     SELECT max(b.at_ms) FROM location_transitions b
+                     WHERE b.probe_id = t.probe_id AND b.location = t.location AND b.at_ms < ?1))
+                 ORDER BY t.probe_id, t.location, t.at_ms",
+            )?;
+            let mut out: HashMap<ProbeKey, BTreeMap<String, LocationRestore>> = HashMap::new();
+            let rows = stmt.query_map(params![from.millis(), to.millis()], |r| {
+                Ok((
+                    ProbeKey {
+                        channel: r.get(0)?,
+                        probe: r.get(1)?,
+                    },
+                    r.get::<_, String>(2)?,
+                    Transition {
+                        at: Timestamp(r.get(3)?),
+                        state: State::parse(&r.get::<_, String>(4)?).unwrap_or(State::Unknown),
+                    },
+                ))
+            });
+            for row in rows? {
+                let (key, location, t) = row?;
+                out.entry(key)
+                    .or_default()
+                    .entry(location)
+                    .or_default()
+                    .transitions
+                    .push(t);
+            }
+            let mut checkpoints = conn.prepare_cached(
+                "SELECT p.channel_id, p.name, c.location, c.machine
+                 FROM location_checkpoints c JOIN probes p ON p.id = c.probe_id",
+            )?;
+            let rows = checkpoints.query_map([], |r| {
+                Ok((
+                    ProbeKey {
+                        channel: r.get(0)?,
+                        probe: r.get(1)?,
+                    },
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })?;
+            for row in rows {
+                let (key, location, machine) = row?;
+                out.entry(key)
+                    .or_default()
+                    .entry(location)
+                    .or_default()
+                    .checkpoint = Some(machine);
+            }
+            Ok(out)
+        })
+        .await
+    }
+}
+
+/// A location's write for a probe the writer does not know is an error like any other.
+pub(super) fn probe_id(ids: &HashMap<ProbeKey, i64>, probe: &ProbeKey) -> Result<i64> {
+    ids.get(probe).copied().ok_or(Error::NotFound)
+}
