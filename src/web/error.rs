@@ -119,7 +119,7 @@ pub(super) enum InputErrors {
 #[derive(utoipa::IntoResponses)]
 #[allow(dead_code)] // documentation only: the responses are built from `Error`
 pub(super) enum NotFoundError {
-    /// No such incident, maintenance, ticket, channel or push token.
+    /// No such incident, maintenance, ticket, channel, push token or prober location.
     #[response(status = 404)]
     NotFound(ErrorBody),
 }
