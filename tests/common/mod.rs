@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod dns;
+pub mod prober_api;
 pub mod prometheus;
 pub mod raw;
 pub mod scripted;
