@@ -16,7 +16,10 @@ pub(super) enum TokenCommand {
     #[command(after_help = "Examples:
   beacon token create --name deploy-bot
   beacon token create --name lead --role admin
-  beacon token create --name eu --role prober --location eu-west   (a [[location]] of probes.toml)")]
+A prober token, after declaring its location in probes.toml:
+    [[location]]
+    id = \"eu-west\"
+  beacon token create --name eu --role prober --location eu-west")]
     Create {
         /// Who or what uses the token; the audit log names its writes `token:NAME`.
         #[arg(long)]
