@@ -14,6 +14,7 @@ mod http;
 pub mod import;
 mod live;
 mod metrics;
+pub mod node;
 mod push;
 mod reason;
 mod recorder;
