@@ -123,7 +123,8 @@ impl Poller {
                     POLL_EVERY
                 }
                 Err(FetchError(why)) => {
-                    if failing.as_deref() != Some(why.as_str()) {
+                    // One line when fetching starts failing, with the first reason.
+                    if failing.is_none() {
                         tracing::warn!(
                             "probe assignment: cannot fetch ({why}); keeping the last known {} probes, retrying",
                             self.running
