@@ -31,7 +31,8 @@ fn a_batch_is_due_by_backlog_last_send_and_retry() {
     let ms = Duration::from_millis;
     let full = BATCH_MAX as u64;
     // (last_sent, retry_at, now, backlog, due)
-    let rows: Vec<(Option<Instant>, Option<Instant>, Instant, u64, Instant)> = vec![
+    type Row = (Option<Instant>, Option<Instant>, Instant, u64, Instant);
+    let rows: Vec<Row> = vec![
         // The first attempt goes at once, even empty (the first heartbeat).
         (None, None, t0, 0, t0),
         (None, None, t0, 5, t0),
@@ -102,7 +103,8 @@ fn answers_are_delivered_retried_or_refused() {
 fn the_link_is_logged_once_per_change() {
     let ok = || Ok(());
     let err = |w: &str| Err(w.to_string());
-    let rows: Vec<(Vec<Result<(), String>>, Vec<Option<LinkChange>>)> = vec![
+    type Row = (Vec<Result<(), String>>, Vec<Option<LinkChange>>);
+    let rows: Vec<Row> = vec![
         (vec![ok(), ok()], vec![Some(LinkChange::Reached), None]),
         (
             vec![err("connect: refused"), err("HTTP 503"), ok(), ok()],
