@@ -86,7 +86,11 @@ pub async fn run(
     let spool = tokio::task::spawn_blocking(move || Spool::open(&path))
         .await
         .map_err(|e| SpoolError::Task(e.to_string()))??;
-    let saved = spool.saved_assignment()?;
+    // A spool last used for another location keeps its observations (the server will say
+    // whose they are), not that location's probes.
+    let saved = spool
+        .saved_assignment()?
+        .filter(|(_, a)| a.location == settings.location);
     let backlog = spool.backlog();
     tracing::info!(
         spool = %settings.spool.display(),

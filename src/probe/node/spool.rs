@@ -167,19 +167,55 @@ impl Spool {
         Ok(dropped)
     }
 
-    /// Up to `limit` observations, oldest first (by start time, then arrival).
-    pub fn oldest(&self, limit: usize) -> Result<Vec<Observation>, SpoolError> {
-        let mut select = self
-            .conn
-            .prepare_cached("SELECT observation FROM spool ORDER BY at_ms, rowid LIMIT ?1")?;
-        let rows = select.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
-            r.get::<_, String>(0)
-        })?;
+    /// Up to `limit` observations, oldest first (by start time, then arrival). A row that no
+    /// longer parses (written by another version) is moved aside into `rejected`, so it
+    /// cannot block the spool.
+    pub fn oldest(&mut self, limit: usize) -> Result<Vec<Observation>, SpoolError> {
         let mut out = Vec::new();
-        for row in rows {
-            out.push(serde_json::from_str(&row?)?);
+        let mut unreadable = Vec::new();
+        {
+            let mut select = self.conn.prepare_cached(
+                "SELECT rowid, observation FROM spool ORDER BY at_ms, rowid LIMIT ?1",
+            )?;
+            let rows = select.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+            })?;
+            for row in rows {
+                let (rowid, json) = row?;
+                match serde_json::from_str(&json) {
+                    Ok(observation) => out.push(observation),
+                    Err(e) => unreadable.push((rowid, format!("unreadable in the spool: {e}"))),
+                }
+            }
+        }
+        if !unreadable.is_empty() {
+            tracing::error!(
+                count = unreadable.len(),
+                "spool rows that do not parse moved aside to its rejected table"
+            );
+            self.move_rows_aside(&unreadable)?;
         }
         Ok(out)
+    }
+
+    fn move_rows_aside(&mut self, rows: &[(i64, String)]) -> Result<(), SpoolError> {
+        let tx = self.conn.transaction()?;
+        let mut moved = 0u64;
+        {
+            let mut copy = tx.prepare_cached(
+                "INSERT INTO rejected (channel, probe, at_ms, observation, error, rejected_at_ms)
+                 SELECT channel, probe, at_ms, observation, ?2, 0 FROM spool WHERE rowid = ?1",
+            )?;
+            let mut delete = tx.prepare_cached("DELETE FROM spool WHERE rowid = ?1")?;
+            for (rowid, error) in rows {
+                copy.execute(params![rowid, error])?;
+                moved += delete.execute([rowid])? as u64;
+            }
+        }
+        add_counter(&tx, "rejected", moved)?;
+        tx.commit()?;
+        self.backlog = self.backlog.saturating_sub(moved);
+        Ok(())
     }
 
     /// Deletes exactly `sent` (the server acknowledged them); anything spooled since stays.

@@ -155,7 +155,7 @@ fn a_restart_resumes_the_spool_its_counters_and_the_assignment() {
         .expect("save");
     spool.close().expect("close");
 
-    let spool = Spool::open(&path).expect("reopen");
+    let mut spool = Spool::open(&path).expect("reopen");
     assert_eq!(spool.backlog(), 2);
     assert_eq!(spool.dropped().expect("dropped"), 1);
     assert_eq!(
@@ -280,4 +280,34 @@ fn drops_are_logged_once_per_episode_with_the_count() {
     episode.record(7);
     assert_eq!(episode.finish(), Some(DropLog::Ended { dropped: 7 }));
     assert_eq!(episode.finish(), None);
+}
+
+#[test]
+fn a_row_that_no_longer_parses_is_moved_aside_not_blocking_the_rest() {
+    let (_dir, path, mut spool) = open_temp();
+    spool
+        .push(&[observation("a", 1), observation("a", 3)])
+        .expect("push");
+    Connection::open(&path)
+        .and_then(|c| {
+            c.execute(
+                "INSERT INTO spool (channel, probe, at_ms, observation) VALUES ('web', 'a', 2, '{\"from\": \"v9\"}')",
+                [],
+            )
+        })
+        .expect("insert a foreign row");
+    let mut spool = {
+        spool.close().expect("close");
+        Spool::open(&path).expect("reopen")
+    };
+    assert_eq!(spool.backlog(), 3);
+    assert_eq!(
+        times(&spool.oldest(10).expect("oldest")),
+        vec![("a".into(), 1), ("a".into(), 3)]
+    );
+    assert_eq!(
+        (spool.backlog(), spool.rejected().expect("rejected")),
+        (2, 1)
+    );
+    assert_eq!(times(&spool.oldest(10).expect("oldest")).len(), 2);
 }
