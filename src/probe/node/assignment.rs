@@ -125,9 +125,12 @@ impl Poller {
                 Err(FetchError(why)) => {
                     // One line when fetching starts failing, with the first reason.
                     if failing.is_none() {
+                        let keeping = match self.running {
+                            0 => "no probes to run until it answers".to_owned(),
+                            n => format!("keeping the last known {n} probes"),
+                        };
                         tracing::warn!(
-                            "probe assignment: cannot fetch ({why}); keeping the last known {} probes, retrying",
-                            self.running
+                            "probe assignment: cannot fetch ({why}); {keeping}, retrying"
                         );
                         failing = Some(why);
                     }

@@ -26,8 +26,8 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch, Notify};
 use tokio_util::sync::CancellationToken;
 
-/// What `beacon probe` was told.
-#[derive(Debug, Clone)]
+/// What `beacon probe` was told (its `Debug` leaves the token out).
+#[derive(Clone)]
 pub struct NodeSettings {
     /// The server's base URL (`https://status.example.com`).
     pub server: url::Url,
@@ -36,6 +36,18 @@ pub struct NodeSettings {
     pub spool: PathBuf,
     /// The spool holds at most the observations the assigned probes make in this time.
     pub spool_max: Duration,
+}
+
+impl std::fmt::Debug for NodeSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeSettings")
+            .field("server", &self.server.as_str())
+            .field("location", &self.location)
+            .field("token", &"[redacted]")
+            .field("spool", &self.spool)
+            .field("spool_max", &self.spool_max)
+            .finish()
+    }
 }
 
 /// Why the node could not run.

@@ -55,7 +55,7 @@ CREATE TABLE IF NOT EXISTS counters (
 /// Why the spool could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum SpoolError {
-    #[error("spool {path}: {source}")]
+    #[error("cannot open the spool {path}")]
     Open {
         path: String,
         source: rusqlite::Error,
