@@ -14,6 +14,7 @@ mod import;
 mod incidents;
 mod init;
 mod operator;
+mod probe_node;
 mod remote;
 mod users;
 
@@ -62,6 +63,12 @@ enum Command {
         #[arg(long, env = "BEACON_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
     },
+    /// Run only the probes the server assigns to one location, sending what they see to it.
+    #[command(
+        after_help = "Example, on a machine in another region (the server declares [[location]] id = \"eu-west\"):
+  BEACON_TOKEN=... beacon probe --server https://status.example.com --location eu-west"
+    )]
+    Probe(probe_node::ProbeArgs),
     /// Write a commented starter configuration (never over an existing file).
     #[command(after_help = "Example:\n  beacon init && beacon check && beacon serve")]
     Init {
@@ -193,12 +200,13 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // The service logs its life at info; one-shot commands only speak up when something is off.
     let default_level = match cli.command {
-        Command::Serve { .. } => "info",
+        Command::Serve { .. } | Command::Probe(_) => "info",
         _ => "warn",
     };
     init_logging(cli.log_format, default_level);
     match cli.command {
         Command::Check { config } => check(&config),
+        Command::Probe(args) => probe_node::probe(args),
         Command::Init { config } => report(init::init(&config)),
         Command::Serve { config, db, listen } => {
             let config_path = config;

@@ -15,6 +15,7 @@ pub mod import;
 mod ingest;
 mod live;
 mod metrics;
+pub mod node;
 mod push;
 mod reason;
 mod recorder;
