@@ -150,6 +150,17 @@ async fn assignments_and_batches_of_prober_nodes() {
         .filter_map(|o| Some(("web/home".to_owned(), o["at"].as_i64()?)))
         .collect();
     assert_eq!(remote_observations(&db), expected);
+    // Both batches' observations were committed, so both count in the ingest latency.
+    let metrics = reqwest::get(server.url("/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("metrics text");
+    assert!(
+        metrics.contains("beacon_ingest_latency_seconds_count{location=\"eu-west\"} 6"),
+        "{metrics}"
+    );
 
     // An empty batch is a heartbeat: us-east's clock is 10 s behind.
     let (status, body) = server.post_batch(&us, &batch(vec![], 10_000)).await;

@@ -163,6 +163,19 @@ async fn metrics(State(app): State<AppState>) -> Result<Response, Error> {
         );
     }
 
+    out.family(
+        "beacon_ingest_latency_seconds",
+        "From an observation's start at a prober node to its commit on this server, per location.",
+        "histogram",
+    );
+    for (location, histogram) in &app.ingest.latency() {
+        out.histogram(
+            "beacon_ingest_latency_seconds",
+            &[("location", location)],
+            histogram,
+        );
+    }
+
     // The current month's figures, exactly as the report and the SLA endpoint compute them.
     let month = now.to_rfc3339().get(..7).unwrap_or_default().to_owned();
     match report::build(&app.store, &config, &month, now).await {
