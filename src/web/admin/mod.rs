@@ -5,6 +5,7 @@
 mod accounts;
 mod dashboard;
 mod incidents;
+mod locations;
 mod login;
 mod logs;
 mod maintenance;
@@ -63,6 +64,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/admin/tokens/{name}/revoke", post(accounts::revoke_token))
         .route("/admin/audit", get(logs::audit))
         .route("/admin/notifications", get(logs::notifications))
+        .route("/admin/locations", get(locations::show))
 }
 
 /// What an admin handler answers.
@@ -147,6 +149,7 @@ fn render_with_status(
                     a href="/admin/audit" { "Audit log" }
                 }
                 a href="/admin/notifications" { "Notifications" }
+                a href="/admin/locations" { "Locations" }
                 a href="/" { "Public page" }
                 form method="post" action="/admin/logout" class="inline" {
                     (csrf_field(session))
