@@ -116,7 +116,7 @@ async fn run(
         lateness_p99_ms: percentile(0.99),
         lateness_max_ms: lateness.last().copied().unwrap_or(0),
         cpu_seconds: cpu,
-        peak_rss_kib: peak_rss_kib(),
+        peak_rss_kib: peak_rss_kib("self"),
         observations_per_second: recorded as f64 / elapsed.as_secs_f64(),
     })
 }
@@ -227,7 +227,12 @@ async fn requests(upstream: &str) -> anyhow::Result<u64> {
 
 /// User plus system CPU time of this process, from /proc (Linux).
 pub(super) fn cpu_seconds() -> f64 {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+    process_cpu_seconds("self")
+}
+
+/// User plus system CPU time of process `pid` (a number, or `self`), from /proc (Linux).
+pub(super) fn process_cpu_seconds(pid: &str) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return 0.0;
     };
     // Fields after the command name (which may contain spaces) start after the last ')'.
@@ -247,9 +252,9 @@ pub(super) fn cpu_seconds() -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
-/// Peak resident set size of this process (VmHWM), KiB.
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
+/// Peak resident set size of process `pid` (a number, or `self`), VmHWM in KiB.
+pub(super) fn peak_rss_kib(pid: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {
             s.lines()

@@ -5,7 +5,7 @@
 //! (observation start to committed, from the server's histogram), punctuality, and the RSS of
 //! the server and of the nodes.
 
-use super::bench::start_upstream;
+use super::bench::{peak_rss_kib, process_cpu_seconds, start_upstream};
 use anyhow::{bail, Context};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -165,12 +165,15 @@ async fn run(bench: &LocationsBench, dir: &Path, upstream: &str) -> anyhow::Resu
                 .context("cannot start a prober node")?,
         ));
     }
-    let cpu_before = process_cpu_seconds(server.0.id());
+    let cpu_before = process_cpu_seconds(&server.0.id().to_string());
     let requests_before = requests(&client, upstream).await?;
     tokio::time::sleep(bench.duration).await;
     // Stop the nodes (SIGTERM: they finish their runs and keep their spools), then let the
     // server take what they had not sent yet.
-    let node_rss_kib: Vec<u64> = nodes.iter().map(|n| peak_rss_kib(n.0.id())).collect();
+    let node_rss_kib: Vec<u64> = nodes
+        .iter()
+        .map(|n| peak_rss_kib(&n.0.id().to_string()))
+        .collect();
     for node in &nodes {
         let _ = Command::new("kill")
             .args(["-TERM", &node.0.id().to_string()])
@@ -188,7 +191,7 @@ async fn run(bench: &LocationsBench, dir: &Path, upstream: &str) -> anyhow::Resu
     }
     let db = dir.join("beacon.db");
     let stored = settle(&db, made.saturating_sub(spooled)).await?;
-    let server_cpu_s = process_cpu_seconds(server.0.id()) - cpu_before;
+    let server_cpu_s = process_cpu_seconds(&server.0.id().to_string()) - cpu_before;
     let metrics = client
         .get(format!("{server_url}/metrics"))
         .send()
@@ -196,7 +199,7 @@ async fn run(bench: &LocationsBench, dir: &Path, upstream: &str) -> anyhow::Resu
         .text()
         .await?;
     let (ingest_p50_s, ingest_p99_s) = ingest_quantiles(&metrics);
-    let server_rss_kib = peak_rss_kib(server.0.id());
+    let server_rss_kib = peak_rss_kib(&server.0.id().to_string());
     drop(nodes);
     drop(server);
     let (per_node, on_schedule_share, lateness_p99_ms) = stored_figures(&db)?;
@@ -292,39 +295,6 @@ async fn requests(client: &reqwest::Client, upstream: &str) -> anyhow::Result<u6
         .text()
         .await?;
     text.trim().parse().context("upstream count")
-}
-
-/// User plus system CPU seconds of a process, from /proc (Linux).
-fn process_cpu_seconds(pid: u32) -> f64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return 0.0;
-    };
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    (ticks(11) + ticks(12)) / 100.0
-}
-
-/// Peak resident set size of a process (VmHWM), KiB.
-fn peak_rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 /// p50 and p99 of `beacon_ingest_latency_seconds` summed over locations, as the upper bound
