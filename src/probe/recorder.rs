@@ -6,8 +6,8 @@ use super::live::LocationLog;
 use super::metrics::ProbeMetrics;
 use super::tracked::{follow_spec, restore_probe, Tracked};
 use crate::domain::remote::BatchAccepted;
-use crate::domain::{Clock, Config, Observation, ProbeKey, State, Timestamp, Transition};
-use crate::sla::{ChannelTracker, ChannelUpdate, LocatedChange, LocatedProbe, ObservationInput};
+use crate::domain::{Clock, Config, Observation, ProbeKey, State, Timestamp};
+use crate::sla::{ChannelTracker, ChannelUpdate, LocatedChange, ObservationInput};
 use crate::store::{LiveRestore, LocatedWrite, ObservationRecord, Store};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -94,9 +94,7 @@ impl Recorder {
                 let mut saved = restored.probes.remove(&key).unwrap_or_default();
                 let tracked = restore_probe(&key, spec, &mut saved);
                 let recent = match &tracked {
-                    Tracked::Located(p) => {
-                        p.latest().map(|_| saved_probe_log(p)).unwrap_or_default()
-                    }
+                    Tracked::Located(p) => p.recent().to_vec(),
                     Tracked::Single { .. } => saved.transitions.clone(),
                 };
                 coverage.push((spec.name.clone(), tracked.coverage_end()));
@@ -394,7 +392,7 @@ impl Recorder {
         self.live
             .update(&obs.probe.channel, &tracker, Some(obs.clone()));
         if single_log {
-            let recent = tracker_log(&tracker, &obs.probe.probe);
+            let recent = tracker.probe_log(&obs.probe.probe).to_vec();
             self.live.update_location(
                 &obs.probe.channel,
                 &obs.probe.probe,
@@ -434,14 +432,4 @@ impl Recorder {
         }
         true
     }
-}
-
-/// The recent timeline the tracker keeps of one probe.
-fn tracker_log(tracker: &ChannelTracker, probe: &str) -> Vec<Transition> {
-    tracker.probe_log(probe).to_vec()
-}
-
-/// The recent quorum timeline of a located probe (restored from the store).
-fn saved_probe_log(probe: &LocatedProbe) -> Vec<Transition> {
-    probe.recent().to_vec()
 }
