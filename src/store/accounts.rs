@@ -49,7 +49,7 @@ impl Store {
         now: Timestamp,
         actor: Actor,
     ) -> Result<i64> {
-        self.job(move |tx| {
+        self.job_sqlite(move |tx| {
             let taken: bool = tx
                 .query_row("SELECT 1 FROM users WHERE name = ?1", [&name], |_| Ok(true))
                 .optional()?
@@ -83,7 +83,7 @@ impl Store {
         now: Timestamp,
         actor: Actor,
     ) -> Result<()> {
-        self.job(move |tx| {
+        self.job_sqlite(move |tx| {
             let id = user_id(tx, &name)?;
             tx.execute(
                 "UPDATE users SET password_hash = ?2 WHERE id = ?1",
@@ -110,7 +110,7 @@ impl Store {
         now: Timestamp,
         actor: Actor,
     ) -> Result<()> {
-        self.job(move |tx| {
+        self.job_sqlite(move |tx| {
             let id = user_id(tx, &name)?;
             let at = disabled.then_some(now.millis());
             tx.execute(
@@ -132,7 +132,7 @@ impl Store {
 
     /// The account with this name, enabled or not.
     pub async fn user(&self, name: String) -> Result<UserRecord> {
-        self.read(move |conn| {
+        self.read_sqlite(move |conn| {
             Ok(conn
                 .prepare_cached(&format!("{USER_COLUMNS} WHERE name = ?1"))?
                 .query_row([name], user_from_row)?)
@@ -142,7 +142,7 @@ impl Store {
 
     /// Every account, by name.
     pub async fn users(&self) -> Result<Vec<UserRecord>> {
-        self.read(|conn| {
+        self.read_sqlite(|conn| {
             let mut stmt = conn.prepare_cached(&format!("{USER_COLUMNS} ORDER BY name"))?;
             let rows = stmt.query_map([], user_from_row)?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -160,7 +160,7 @@ impl Store {
         expires_at: Timestamp,
         source: String,
     ) -> Result<()> {
-        self.job(move |tx| {
+        self.job_sqlite(move |tx| {
             let id = user_id(tx, &user)?;
             tx.execute(
                 "INSERT INTO sessions (id_hash, user_id, csrf, created_ms, expires_ms, source)
@@ -178,7 +178,7 @@ impl Store {
 
     /// The unexpired session with this hash, of an enabled account.
     pub async fn session(&self, id_hash: String, now: Timestamp) -> Result<SessionRecord> {
-        self.read(move |conn| {
+        self.read_sqlite(move |conn| {
             Ok(conn
                 .prepare_cached(
                     "SELECT u.name, u.role, s.csrf, s.expires_ms FROM sessions s
@@ -199,7 +199,7 @@ impl Store {
 
     /// Ends a session (audited as a logout); ending an unknown one is not an error.
     pub async fn end_session(&self, id_hash: String, now: Timestamp, actor: Actor) -> Result<()> {
-        self.job(move |tx| {
+        self.job_sqlite(move |tx| {
             if tx.execute("DELETE FROM sessions WHERE id_hash = ?1", [id_hash])? > 0 {
                 audit(tx, now, &actor, "log out", &actor.who.clone(), "")?;
             }
@@ -210,7 +210,7 @@ impl Store {
 
     /// Forgets expired sessions; returns how many.
     pub async fn prune_sessions(&self, now: Timestamp) -> Result<usize> {
-        self.job(move |tx| {
+        self.job_sqlite(move |tx| {
             Ok(tx.execute(
                 "DELETE FROM sessions WHERE expires_ms <= ?1",
                 [now.millis()],
@@ -234,7 +234,7 @@ fn user_from_row(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
     })
 }
 
-fn user_id(tx: &rusqlite::Transaction<'_>, name: &str) -> Result<i64> {
+fn user_id(tx: &rusqlite::Connection, name: &str) -> Result<i64> {
     tx.query_row("SELECT id FROM users WHERE name = ?1", [name], |r| r.get(0))
         .optional()?
         .ok_or(Error::NotFound)

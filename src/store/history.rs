@@ -35,7 +35,7 @@ pub struct ProbeHistory {
 impl Store {
     /// Every channel ever configured: active ones in configuration order, then the others.
     pub async fn channel_records(&self) -> Result<Vec<ChannelRecord>> {
-        self.read(|conn| {
+        self.read_sqlite(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT id, name, group_name, in_commitment, active, created_at_ms FROM channels
                  ORDER BY active DESC, position, id",
@@ -61,7 +61,7 @@ impl Store {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<Vec<ProbeHistory>> {
-        self.read(move |conn| {
+        self.read_sqlite(move |conn| {
             let mut probes = conn.prepare_cached(
                 "SELECT p.id, p.channel_id, p.name, c.machine, c.coverage_end_ms
                  FROM probes p LEFT JOIN probe_checkpoints c ON c.probe_id = p.id ORDER BY p.id",
@@ -111,7 +111,7 @@ impl Store {
 
     /// All stored transitions of one probe, oldest first.
     pub async fn probe_transitions(&self, probe: ProbeKey) -> Result<Vec<Transition>> {
-        self.read(move |conn| {
+        self.read_sqlite(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT t.at_ms, t.state FROM probe_transitions t JOIN probes p ON p.id = t.probe_id
                  WHERE p.channel_id = ?1 AND p.name = ?2 ORDER BY t.at_ms",

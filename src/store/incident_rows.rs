@@ -4,11 +4,11 @@
 use super::incidents::{audit, insert_update, kind_str};
 use super::Result;
 use crate::domain::{Actor, NewIncident, Timestamp};
-use rusqlite::{params, Transaction};
+use rusqlite::params;
 
 /// Inserts an incident with its first update and its audit entry (inside a job's transaction).
 pub(super) fn insert_incident(
-    tx: &Transaction<'_>,
+    tx: &rusqlite::Connection,
     new: &NewIncident,
     now: Timestamp,
     actor: &Actor,

@@ -2,14 +2,12 @@
 //! job (its own transaction) and appends its audit entry in that same transaction.
 
 use super::incident_rows::insert_incident;
-use super::writer::WriteOp;
 use super::{Error, Result, Store};
 use crate::domain::{
     Actor, Affected, Impact, Incident, IncidentKind, IncidentUpdate, NewIncident, NewUpdate,
     Timestamp, UpdateStatus,
 };
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction, TransactionBehavior};
-use tokio::sync::oneshot;
+use rusqlite::{params, Connection, OptionalExtension, Row};
 
 /// An incident from another status page, with its original times.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,31 +66,6 @@ pub struct AuditEntry {
 }
 
 impl Store {
-    /// Runs `f` in its own write transaction on the writer thread; commits if it succeeds.
-    pub(super) async fn job<T, F>(&self, f: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
-    {
-        let (reply, answer) = oneshot::channel();
-        let job = Box::new(move |conn: &mut Connection| {
-            let outcome = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(Error::from)
-                .and_then(|tx| {
-                    let value = f(&tx)?;
-                    tx.commit()?;
-                    Ok(value)
-                });
-            let _ = reply.send(outcome);
-        });
-        self.writes
-            .send(WriteOp::Job(job))
-            .await
-            .map_err(|_| Error::Closed)?;
-        answer.await.map_err(|_| Error::Closed)?
-    }
-
     /// Creates an incident or maintenance window with its first update. Published at once
     /// (stamped `now`, the server's time) when asked, else a draft.
     pub async fn create_incident(
@@ -102,7 +75,7 @@ impl Store {
         actor: Actor,
     ) -> Result<Incident> {
         let id = self
-            .job(move |tx| insert_incident(tx, &new, now, &actor))
+            .job_sqlite(move |tx| insert_incident(tx, &new, now, &actor))
             .await?;
         self.incident(id).await
     }
@@ -115,7 +88,7 @@ impl Store {
         now: Timestamp,
         actor: Actor,
     ) -> Result<Incident> {
-        self.job(move |tx| {
+        self.job_sqlite(move |tx| {
             let published: Option<i64> = tx
                 .query_row(
                     "SELECT published_at_ms FROM incidents WHERE id = ?1",
@@ -157,7 +130,7 @@ impl Store {
         now: Timestamp,
         actor: Actor,
     ) -> Result<Incident> {
-        self.job(move |tx| {
+        self.job_sqlite(move |tx| {
             let published: Option<i64> = tx
                 .query_row("SELECT published_at_ms FROM incidents WHERE id = ?1", [id], |r| r.get(0))
                 .optional()?
@@ -185,7 +158,7 @@ impl Store {
         now: Timestamp,
         actor: Actor,
     ) -> Result<usize> {
-        self.job(move |tx| {
+        self.job_sqlite(move |tx| {
             let mut added = 0;
             for i in &incidents {
                 let exists: bool = tx
@@ -229,7 +202,7 @@ impl Store {
 
     /// Hides an incident from the public page; its record and times stay.
     pub async fn hide_incident(&self, id: i64, now: Timestamp, actor: Actor) -> Result<()> {
-        self.job(move |tx| {
+        self.job_sqlite(move |tx| {
             let n = tx.execute("UPDATE incidents SET hidden = 1 WHERE id = ?1", [id])?;
             if n == 0 {
                 return Err(Error::NotFound);
@@ -241,7 +214,7 @@ impl Store {
 
     /// One incident with its updates.
     pub async fn incident(&self, id: i64) -> Result<Incident> {
-        self.read(move |conn| {
+        self.read_sqlite(move |conn| {
             load(conn, "WHERE i.id = ?1", params![id])?
                 .pop()
                 .ok_or(Error::NotFound)
@@ -251,7 +224,7 @@ impl Store {
 
     /// Every incident and maintenance window, newest first.
     pub async fn incidents(&self) -> Result<Vec<Incident>> {
-        self.read(|conn| load(conn, "", params![])).await
+        self.read_sqlite(|conn| load(conn, "", params![])).await
     }
 
     /// Stores a new API token's hash; returns its id.
@@ -263,7 +236,7 @@ impl Store {
         now: Timestamp,
         actor: Actor,
     ) -> Result<i64> {
-        self.job(move |tx| {
+        self.job_sqlite(move |tx| {
             tx.execute(
                 "INSERT INTO api_tokens (name, role, token_hash, created_ms) VALUES (?1, ?2, ?3, ?4)",
                 params![name, role, token_hash, now.millis()],
@@ -285,7 +258,7 @@ impl Store {
         now: Timestamp,
         actor: Actor,
     ) -> Result<i64> {
-        self.job(move |tx| {
+        self.job_sqlite(move |tx| {
             tx.execute(
                 "INSERT INTO api_tokens (name, role, token_hash, created_ms, location)
                  VALUES (?1, 'prober', ?2, ?3, ?4)",
@@ -308,7 +281,7 @@ impl Store {
 
     /// Revokes a token by name; it stops working at once.
     pub async fn revoke_token(&self, name: String, now: Timestamp, actor: Actor) -> Result<()> {
-        self.job(move |tx| {
+        self.job_sqlite(move |tx| {
             let n = tx.execute(
                 "UPDATE api_tokens SET revoked_ms = ?2 WHERE name = ?1 AND revoked_ms IS NULL",
                 params![name, now.millis()],
@@ -324,7 +297,7 @@ impl Store {
     /// The live (unrevoked) token with this hash, if any; notes its use.
     pub async fn use_token(&self, token_hash: String, now: Timestamp) -> Result<TokenRecord> {
         let record = self
-            .read(move |conn| {
+            .read_sqlite(move |conn| {
                 Ok(conn
                     .prepare_cached(
                         "SELECT id, name, role, created_ms, last_used_ms, revoked_ms, location FROM api_tokens
@@ -336,7 +309,7 @@ impl Store {
         let id = record.id;
         // Last use is informative; a failure to note it must not fail the request.
         let _ = self
-            .job(move |tx| {
+            .job_sqlite(move |tx| {
                 tx.execute(
                     "UPDATE api_tokens SET last_used_ms = ?2 WHERE id = ?1",
                     params![id, now.millis()],
@@ -349,7 +322,7 @@ impl Store {
 
     /// Every token, newest first.
     pub async fn tokens(&self) -> Result<Vec<TokenRecord>> {
-        self.read(|conn| {
+        self.read_sqlite(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT id, name, role, created_ms, last_used_ms, revoked_ms, location FROM api_tokens ORDER BY id DESC",
             )?;
@@ -361,7 +334,7 @@ impl Store {
 
     /// The latest audit entries, newest first.
     pub async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>> {
-        self.read(move |conn| {
+        self.read_sqlite(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT at_ms, actor, action, target, detail, source FROM audit_log ORDER BY id DESC LIMIT ?1",
             )?;
@@ -383,7 +356,7 @@ impl Store {
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn insert_update(
-    tx: &Transaction<'_>,
+    tx: &rusqlite::Connection,
     incident: i64,
     status: UpdateStatus,
     message: &str,
@@ -405,7 +378,7 @@ pub(super) fn insert_update(
 }
 
 pub(super) fn audit(
-    tx: &Transaction<'_>,
+    tx: &rusqlite::Connection,
     now: Timestamp,
     actor: &Actor,
     action: &str,

@@ -5,7 +5,7 @@
 use super::read::transition_from_row;
 use super::{Error, Result, Store};
 use crate::domain::{ProbeKey, State, Timestamp, Transition};
-use rusqlite::{params, Connection, Transaction};
+use rusqlite::{params, Connection};
 use std::collections::{BTreeMap, HashMap};
 
 /// Recent transitions per location loaded to continue live tracking.
@@ -33,7 +33,7 @@ pub struct LocationRestore {
 }
 
 pub(super) fn write_located(
-    tx: &Transaction<'_>,
+    tx: &rusqlite::Connection,
     probe_id: i64,
     at: Timestamp,
     write: &LocatedWrite,
@@ -57,7 +57,7 @@ pub(super) fn write_located(
 
 /// Drops a location's transitions of a probe at or after `from` and appends `transitions`.
 fn replace_location_transitions(
-    tx: &Transaction<'_>,
+    tx: &rusqlite::Connection,
     probe_id: i64,
     location: &str,
     from: Timestamp,
@@ -79,7 +79,7 @@ fn replace_location_transitions(
 
 /// Drops a probe's transitions at or after `from` and appends `transitions`.
 pub(super) fn replace_probe_transitions(
-    tx: &Transaction<'_>,
+    tx: &rusqlite::Connection,
     probe_id: i64,
     from: Timestamp,
     transitions: &[Transition],
@@ -99,7 +99,7 @@ pub(super) fn replace_probe_transitions(
 /// are per location) and where its coverage ends. A multi-location probe's silence check
 /// moves only the coverage, never back in time.
 pub(super) fn write_probe_coverage(
-    tx: &Transaction<'_>,
+    tx: &rusqlite::Connection,
     probe_id: i64,
     at: Timestamp,
     machine: &str,
@@ -122,7 +122,7 @@ pub(super) fn write_probe_coverage(
 /// An import's recomputed probe: its checkpoint and coverage (unless a more recent one is
 /// stored) and each location's timeline and machine.
 pub(super) fn import_recompute(
-    tx: &Transaction<'_>,
+    tx: &rusqlite::Connection,
     probe_id: i64,
     p: &super::ProbeRecompute,
 ) -> Result<()> {
@@ -188,7 +188,7 @@ impl Store {
         probe: ProbeKey,
         location: String,
     ) -> Result<Vec<Transition>> {
-        self.read(move |conn| {
+        self.read_sqlite(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT t.at_ms, t.state FROM location_transitions t JOIN probes p ON p.id = t.probe_id
                  WHERE p.channel_id = ?1 AND p.name = ?2 AND t.location = ?3 ORDER BY t.at_ms",
@@ -207,7 +207,7 @@ impl Store {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<HashMap<ProbeKey, BTreeMap<String, LocationRestore>>> {
-        self.read(move |conn| {
+        self.read_sqlite(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT p.channel_id, p.name, t.location, t.at_ms, t.state
                  FROM location_transitions t JOIN probes p ON p.id = t.probe_id

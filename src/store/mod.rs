@@ -1,25 +1,29 @@
-//! Durable state in SQLite: schema and migrations, the single batched writer, read queries,
-//! backups.
+//! Durable state: schema and migrations, the single batched writer, read queries, backups;
+//! on SQLite (the default, one file) or PostgreSQL (several nodes on one database).
 //!
 //! Owns: every line of SQL in Beacon. May use: `domain`. The rest of the code sees only
-//! [`Store`] methods whose types carry nothing SQLite-specific, so a PostgreSQL store can sit
-//! beside this one later. Writes go through one writer thread that batches them into
-//! transactions; reads run on their own pooled connections on the blocking thread pool, never
-//! on the async runtime.
+//! [`Store`] methods whose types carry nothing engine-specific. The SQL is written once
+//! against [`sql::Db`]; `sqlite` and `postgres` each implement it and keep their migrations.
+//! Writes go through one writer thread that batches them into transactions; reads run on
+//! their own pooled connections on the blocking thread pool, never on the async runtime.
 
 mod accounts;
+mod database;
 mod history;
 mod incident_rows;
 mod incidents;
 mod locations;
 mod outbox;
+pub mod postgres;
 mod read;
 mod recurring;
-mod schema;
+pub(crate) mod sql;
+pub mod sqlite;
 mod tickets;
 mod writer;
 
 pub use accounts::{SessionRecord, UserRecord};
+pub use database::Database;
 pub use history::{ChannelRecord, ProbeHistory};
 pub use incidents::{AuditEntry, ImportedIncident, ImportedUpdate, ImportedWindow, TokenRecord};
 pub use locations::{LocatedWrite, LocationRestore};
@@ -32,9 +36,8 @@ pub use tickets::{request_id, NewTicket, TicketRecord};
 pub use writer::{ImportBatch, LocationRecompute, ObservationRecord, ProbeRecompute};
 
 use crate::domain::{Config, ProbeKey, Timestamp, Transition};
-use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::OpenFlags;
-use std::path::{Path, PathBuf};
+use sql::Db;
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
@@ -43,17 +46,14 @@ use writer::WriteOp;
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("database {path}: {source}")]
-    Open {
-        path: String,
-        source: rusqlite::Error,
-    },
+    #[error("database {database}: {reason}")]
+    Open { database: String, reason: String },
     #[error(
-        "database {path} has schema version {found}, newer than this Beacon supports ({supported}); \
-         upgrade Beacon or use another database file"
+        "database {database} has schema version {found}, newer than this Beacon supports ({supported}); \
+         upgrade Beacon or use another database"
     )]
     TooNew {
-        path: String,
+        database: String,
         found: i64,
         supported: i64,
     },
@@ -72,6 +72,14 @@ pub enum Error {
     Task(String),
     #[error("database: {0}")]
     Sql(rusqlite::Error),
+    #[error("database: {0}")]
+    Postgres(String),
+    #[error("column {index}: expected {expected}, found {found}")]
+    Column {
+        index: usize,
+        expected: &'static str,
+        found: String,
+    },
     #[error("database pool: {0}")]
     Pool(#[from] r2d2::Error),
 }
@@ -91,34 +99,41 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Clone)]
 pub struct Store {
     writes: mpsc::Sender<WriteOp>,
-    readers: r2d2::Pool<SqliteConnectionManager>,
+    readers: Readers,
     /// False once a write transaction failed; `/healthz` reports it.
     writable: Arc<AtomicBool>,
     /// Read queries started, so tests can prove a path never reads (the cached pages).
     reads: Arc<AtomicU64>,
-    path: PathBuf,
+    database: Database,
+}
+
+/// The readers' pool of the engine in use.
+#[derive(Clone)]
+enum Readers {
+    Sqlite(sqlite::Readers),
+    Postgres(postgres::Readers),
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `path`, applies migrations and starts the
-    /// writer thread. Refuses a database written by a newer Beacon.
+    /// Opens (creating if needed) the SQLite database at `path`, applies migrations and starts
+    /// the writer thread. Refuses a database written by a newer Beacon.
     pub fn open(path: &Path) -> Result<Store> {
-        let open_err = |source| Error::Open {
-            path: path.display().to_string(),
-            source,
+        Store::connect(&Database::Sqlite(path.to_owned()))
+    }
+
+    /// Opens the database `--db` names, SQLite file or PostgreSQL server, applies migrations
+    /// and starts the writer thread. Refuses a database written by a newer Beacon.
+    pub fn connect(database: &Database) -> Result<Store> {
+        let (conn, readers) = match database {
+            Database::Sqlite(path) => {
+                let (conn, readers) = sqlite::open(path)?;
+                (conn, Readers::Sqlite(readers))
+            }
+            Database::Postgres(url) => {
+                let (conn, readers) = postgres::open(url)?;
+                (conn, Readers::Postgres(readers))
+            }
         };
-        let mut conn = rusqlite::Connection::open(path).map_err(open_err)?;
-        schema::configure_writer(&conn).map_err(open_err)?;
-        schema::migrate(&mut conn, path)?;
-
-        let manager = SqliteConnectionManager::file(path)
-            .with_flags(OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-            .with_init(|c| c.busy_timeout(std::time::Duration::from_secs(5)));
-        let readers = r2d2::Pool::builder()
-            .max_size(4)
-            .min_idle(Some(0))
-            .build(manager)?;
-
         let writable = Arc::new(AtomicBool::new(true));
         let writes = writer::spawn(conn, writable.clone())?;
         Ok(Store {
@@ -126,13 +141,13 @@ impl Store {
             readers,
             writable,
             reads: Arc::new(AtomicU64::new(0)),
-            path: path.to_owned(),
+            database: database.clone(),
         })
     }
 
-    /// The database file this store writes.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// The database this store writes.
+    pub fn database(&self) -> &Database {
+        &self.database
     }
 
     /// Makes the channels and probes tables match the configuration: new ones are added,
@@ -258,39 +273,58 @@ impl Store {
     async fn read<T, F>(&self, query: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&rusqlite::Connection) -> Result<T> + Send + 'static,
+        F: FnOnce(&dyn Db) -> Result<T> + Send + 'static,
     {
         self.reads.fetch_add(1, Ordering::Relaxed);
-        let pool = self.readers.clone();
-        tokio::task::spawn_blocking(move || {
-            let conn = pool.get()?;
-            query(&conn)
+        let readers = self.readers.clone();
+        tokio::task::spawn_blocking(move || match &readers {
+            Readers::Sqlite(pool) => sqlite::read(pool, query),
+            Readers::Postgres(pool) => postgres::read(pool, query),
         })
         .await
         .unwrap_or_else(|join| Err(Error::Task(join.to_string())))
     }
+
+    /// Runs `work` on the writer thread in a transaction of its own, after every write queued
+    /// before it, and answers with its result (incidents, tokens, audit: rare writes that need
+    /// no batching).
+    async fn job<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Db) -> Result<T> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job = Box::new(move |conn: &mut dyn sql::Connection| {
+            let _ = reply.send(sql::transaction(conn, work));
+        });
+        self.writes
+            .send(WriteOp::Job(job))
+            .await
+            .map_err(|_| Error::Closed)?;
+        answer.await.map_err(|_| Error::Closed)?
+    }
+
+    /// During the move to [`sql::Db`]: a read written for rusqlite (SQLite only).
+    async fn read_sqlite<T, F>(&self, query: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Connection) -> Result<T> + Send + 'static,
+    {
+        self.read(move |db| query(sql::compat(db)?)).await
+    }
+
+    /// During the move to [`sql::Db`]: a job written for rusqlite (SQLite only).
+    async fn job_sqlite<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Connection) -> Result<T> + Send + 'static,
+    {
+        self.job(move |db| work(sql::compat(db)?)).await
+    }
 }
 
-/// Writes a consistent copy of the database at `db` to `dest` (which must not exist), safe
-/// while Beacon runs: SQLite's `VACUUM INTO` reads one snapshot.
+/// Writes a consistent copy of the SQLite database at `db` to `dest` (which must not exist),
+/// safe while Beacon runs.
 pub fn backup(db: &Path, dest: &Path) -> Result<()> {
-    let fail = |reason: String| Error::Backup {
-        path: dest.display().to_string(),
-        reason,
-    };
-    if dest.exists() {
-        return Err(fail("file exists; choose a new name".into()));
-    }
-    let conn = rusqlite::Connection::open_with_flags(db, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(|source| Error::Open {
-            path: db.display().to_string(),
-            source,
-        })?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    let dest_text = dest
-        .to_str()
-        .ok_or_else(|| fail("path is not valid UTF-8".into()))?;
-    conn.execute("VACUUM INTO ?1", [dest_text])
-        .map_err(|e| fail(e.to_string()))?;
-    Ok(())
+    sqlite::backup(db, dest)
 }

@@ -4,7 +4,7 @@
 use super::writer::WriteOp;
 use super::{Error, Result, Store};
 use crate::domain::Timestamp;
-use rusqlite::{params, Row, Transaction};
+use rusqlite::{params, Row};
 use tokio::sync::oneshot;
 
 /// A notification to add to the outbox, already rendered for its webhook.
@@ -120,7 +120,7 @@ impl OutboxOp {
 }
 
 /// Applies one outbox write; returns the rows it changed.
-pub(super) fn apply(tx: &Transaction<'_>, op: &OutboxOp) -> Result<usize> {
+pub(super) fn apply(tx: &rusqlite::Connection, op: &OutboxOp) -> Result<usize> {
     match op {
         OutboxOp::Enqueue { entries, .. } => {
             let mut insert = tx.prepare_cached(
@@ -183,7 +183,7 @@ impl Store {
 
     /// The webhooks with at least one pending notification.
     pub async fn pending_webhooks(&self) -> Result<Vec<String>> {
-        self.read(|conn| {
+        self.read_sqlite(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT DISTINCT webhook FROM notify_outbox WHERE status = 'pending' ORDER BY webhook",
             )?;
@@ -196,7 +196,7 @@ impl Store {
     /// The oldest pending notification of `webhook`: each webhook's queue is sent in order,
     /// so a receiver never sees "up" before the "down" it follows.
     pub async fn next_notification(&self, webhook: String) -> Result<Option<PendingNotification>> {
-        self.read(move |conn| {
+        self.read_sqlite(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT id, webhook, event, body, attempts, next_attempt_ms FROM notify_outbox
                  WHERE status = 'pending' AND webhook = ?1 ORDER BY id LIMIT 1",
@@ -221,7 +221,7 @@ impl Store {
     /// ones are kept whatever their age: they have not been sent yet. Ids are never reused
     /// (AUTOINCREMENT), so `X-Beacon-Delivery` stays unique. Returns how many were deleted.
     pub async fn prune_notifications(&self, before: Timestamp) -> Result<usize> {
-        self.job(move |tx| {
+        self.job_sqlite(move |tx| {
             let deleted = tx.execute(
                 "DELETE FROM notify_outbox
                  WHERE status IN ('delivered', 'failed')
@@ -236,7 +236,7 @@ impl Store {
     /// The latest `limit` notifications, newest first, whatever their status.
     pub async fn notify_deliveries(&self, limit: usize) -> Result<Vec<NotifyDelivery>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.read(move |conn| {
+        self.read_sqlite(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT id, webhook, event, status, attempts, last_error, created_ms, delivered_ms,
                         next_attempt_ms

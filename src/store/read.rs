@@ -32,7 +32,7 @@ pub struct ProbeRestore {
 impl Store {
     /// Loads checkpoints, recent transitions and the latest observation of every active probe.
     pub async fn load_live(&self) -> Result<LiveRestore> {
-        self.read(|conn| {
+        self.read_sqlite(|conn| {
             let mut live = LiveRestore::default();
             let mut probes = conn.prepare(
                 "SELECT p.id, p.channel_id, p.name, c.machine
@@ -89,7 +89,7 @@ impl Store {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<Vec<Observation>> {
-        self.read(move |conn| {
+        self.read_sqlite(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT o.at_ms, o.location, o.outcome, o.status_code, o.response_ms, o.reason,
                         o.interval_ms, o.failure_threshold, o.success_threshold, o.lateness_ms
@@ -108,7 +108,7 @@ impl Store {
 
     /// The probe a push token (by its hash) belongs to.
     pub async fn probe_for_push_token(&self, token_hash: String) -> Result<ProbeKey> {
-        self.read(move |conn| {
+        self.read_sqlite(move |conn| {
             let key = conn
                 .prepare_cached(
                     "SELECT p.channel_id, p.name FROM push_tokens t JOIN probes p ON p.id = t.probe_id
@@ -132,7 +132,7 @@ impl Store {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<Vec<Transition>> {
-        self.read(move |conn| {
+        self.read_sqlite(move |conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT at_ms, state FROM channel_transitions
                  WHERE channel_id = ?1 AND at_ms >= ?2 AND at_ms < ?3 ORDER BY at_ms",

@@ -32,7 +32,7 @@ impl Store {
             Repeat::Weekly(at) => (None, Some(at.to_string())),
         };
         let id = self
-            .job(move |tx| {
+            .job_sqlite(move |tx| {
                 tx.execute(
                     "INSERT INTO recurring_maintenances (title, message, channels, cron, weekly,
                          duration_ms, auto_start, auto_end, created_at_ms)
@@ -61,7 +61,7 @@ impl Store {
                 Ok(id)
             })
             .await?;
-        self.read(move |conn| {
+        self.read_sqlite(move |conn| {
             Ok(conn
                 .prepare_cached(&format!("{SELECT} WHERE id = ?1"))?
                 .query_row([id], rule_from_row)?)
@@ -71,7 +71,7 @@ impl Store {
 
     /// The API's rules that are not deleted, oldest first.
     pub async fn recurring_rules(&self) -> Result<Vec<RecurringMaintenance>> {
-        self.read(|conn| {
+        self.read_sqlite(|conn| {
             let mut stmt =
                 conn.prepare_cached(&format!("{SELECT} WHERE deleted_at_ms IS NULL ORDER BY id"))?;
             let rows = stmt.query_map([], rule_from_row)?;
@@ -83,7 +83,7 @@ impl Store {
     /// Deletes an API rule: it publishes no new window; its record and the windows it already
     /// published stay. Audited; `NotFound` if there is no such live rule.
     pub async fn delete_recurring(&self, id: i64, now: Timestamp, actor: Actor) -> Result<()> {
-        self.job(move |tx| {
+        self.job_sqlite(move |tx| {
             let n = tx.execute(
                 "UPDATE recurring_maintenances SET deleted_at_ms = ?2
                  WHERE id = ?1 AND deleted_at_ms IS NULL",
@@ -113,7 +113,7 @@ impl Store {
         now: Timestamp,
         actor: Actor,
     ) -> Result<Vec<i64>> {
-        self.job(move |tx| {
+        self.job_sqlite(move |tx| {
             let mut created = Vec::new();
             for o in &occurrences {
                 let start = o

@@ -2,7 +2,7 @@
 
 use super::{Error, Result, Store};
 use crate::domain::{Actor, Severity, Ticket, TicketEvent, TicketEventKind, Timestamp};
-use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::collections::HashSet;
 
 /// A new ticket as received.
@@ -47,7 +47,7 @@ impl Store {
         tickets: Vec<NewTicket>,
         actor: Actor,
     ) -> Result<Vec<(TicketRecord, bool)>> {
-        self.job(move |tx| {
+        self.job_sqlite(move |tx| {
             let mut out = Vec::with_capacity(tickets.len());
             for new in &tickets {
                 let (row, created) = receive(tx, new, &actor)?;
@@ -68,7 +68,7 @@ impl Store {
         tickets: Vec<(NewTicket, Vec<TicketEvent>)>,
         actor: Actor,
     ) -> Result<usize> {
-        self.job(move |tx| {
+        self.job_sqlite(move |tx| {
             let mut seen = HashSet::with_capacity(tickets.len());
             let mut added = 0;
             for (new, events) in &tickets {
@@ -98,7 +98,7 @@ impl Store {
         event: TicketEvent,
         actor: Actor,
     ) -> Result<TicketRecord> {
-        self.job(move |tx| {
+        self.job_sqlite(move |tx| {
             let row = row_of(&request_id).ok_or(Error::NotFound)?;
             let exists: bool = tx
                 .prepare_cached("SELECT 1 FROM tickets WHERE id = ?1")?
@@ -114,7 +114,7 @@ impl Store {
 
     /// Claims the one due-soon warning of a ticket: true the first time only.
     pub async fn claim_ticket_warning(&self, request_id: String, now: Timestamp) -> Result<bool> {
-        self.job(move |tx| {
+        self.job_sqlite(move |tx| {
             let row = row_of(&request_id).ok_or(Error::NotFound)?;
             let inserted = tx.execute(
                 "INSERT OR IGNORE INTO ticket_warnings (ticket_id, at_ms) VALUES (?1, ?2)",
@@ -127,7 +127,7 @@ impl Store {
 
     /// One ticket by its request id.
     pub async fn ticket(&self, request_id: String) -> Result<TicketRecord> {
-        self.read(move |conn| {
+        self.read_sqlite(move |conn| {
             let row = row_of(&request_id).ok_or(Error::NotFound)?;
             let record = load_one(conn, row)?;
             if record.ticket.id == request_id {
@@ -145,7 +145,7 @@ impl Store {
         source: String,
         external_id: String,
     ) -> Result<TicketRecord> {
-        self.read(move |conn| {
+        self.read_sqlite(move |conn| {
             let row: i64 = conn
                 .prepare_cached("SELECT id FROM tickets WHERE source = ?1 AND external_id = ?2")?
                 .query_row(params![source, external_id], |r| r.get(0))?;
@@ -156,7 +156,7 @@ impl Store {
 
     /// Tickets received in `[from, to)`, oldest first.
     pub async fn tickets(&self, from: Timestamp, to: Timestamp) -> Result<Vec<TicketRecord>> {
-        self.read(move |conn| {
+        self.read_sqlite(move |conn| {
             let rows: Vec<i64> = conn
                 .prepare_cached("SELECT id FROM tickets WHERE received_at_ms >= ?1 AND received_at_ms < ?2 ORDER BY received_at_ms, id")?
                 .query_map(params![from.millis(), to.millis()], |r| r.get(0))?
@@ -169,7 +169,7 @@ impl Store {
 
 /// The row of the ticket with `new`'s source and external id, inserted (with its audit entry)
 /// if there is none; the flag says whether it is new.
-fn receive(tx: &Transaction<'_>, new: &NewTicket, actor: &Actor) -> Result<(i64, bool)> {
+fn receive(tx: &rusqlite::Connection, new: &NewTicket, actor: &Actor) -> Result<(i64, bool)> {
     let existing: Option<i64> = tx
         .query_row(
             "SELECT id FROM tickets WHERE source = ?1 AND external_id = ?2",
@@ -202,7 +202,12 @@ fn receive(tx: &Transaction<'_>, new: &NewTicket, actor: &Actor) -> Result<(i64,
 }
 
 /// Appends one event to the log of ticket `row`.
-fn append_event(tx: &Transaction<'_>, row: i64, event: &TicketEvent, actor: &Actor) -> Result<()> {
+fn append_event(
+    tx: &rusqlite::Connection,
+    row: i64,
+    event: &TicketEvent,
+    actor: &Actor,
+) -> Result<()> {
     let kind = serde_json::to_string(&event.kind).map_err(|e| Error::Write(e.to_string()))?;
     tx.prepare_cached(
         "INSERT INTO ticket_events (ticket_id, at_ms, kind, actor) VALUES (?1, ?2, ?3, ?4)",

@@ -1,9 +1,9 @@
 //! The single writer: one thread owns the read-write connection and commits queued writes in
 //! batches, one transaction per batch.
 
+use super::sql::{self, args, compat, Connection, Db};
 use super::{Error, Result};
 use crate::domain::{Channel, Observation, ProbeKey, Timestamp, Transition};
-use rusqlite::{params, Connection, Transaction, TransactionBehavior};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -82,7 +82,7 @@ pub(super) enum WriteOp {
 }
 
 /// See [`WriteOp::Job`].
-pub(super) type Job = Box<dyn FnOnce(&mut Connection) + Send>;
+pub(super) type Job = Box<dyn FnOnce(&mut dyn Connection) + Send>;
 
 /// History to import: see [`super::Store::import`].
 #[derive(Debug, Clone, Default)]
@@ -144,7 +144,10 @@ impl WriteOp {
     }
 }
 
-pub(super) fn spawn(conn: Connection, writable: Arc<AtomicBool>) -> Result<mpsc::Sender<WriteOp>> {
+pub(super) fn spawn(
+    conn: Box<dyn Connection>,
+    writable: Arc<AtomicBool>,
+) -> Result<mpsc::Sender<WriteOp>> {
     let (tx, rx) = mpsc::channel(QUEUE);
     let mut writer = Writer {
         conn,
@@ -160,7 +163,7 @@ pub(super) fn spawn(conn: Connection, writable: Arc<AtomicBool>) -> Result<mpsc:
 }
 
 struct Writer {
-    conn: Connection,
+    conn: Box<dyn Connection>,
     probe_ids: HashMap<ProbeKey, i64>,
     writable: Arc<AtomicBool>,
 }
@@ -190,7 +193,7 @@ impl Writer {
                 return;
             }
             if let Some(job) = job {
-                job(&mut self.conn);
+                job(self.conn.as_mut());
             }
         }
     }
@@ -222,7 +225,7 @@ impl Writer {
                     result = Err(e.to_string());
                 }
             }
-            if let Err(e) = self.conn.pragma_update(None, "wal_checkpoint", "TRUNCATE") {
+            if let Err(e) = self.conn.at_rest() {
                 tracing::warn!(error = %e, "final WAL checkpoint failed");
             }
             rest.into_iter()
@@ -242,15 +245,10 @@ impl Writer {
 
     /// Applies the batch in one transaction; returns the rows each op changed.
     fn commit(&mut self, batch: &[WriteOp]) -> Result<Vec<usize>> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let mut counts = Vec::with_capacity(batch.len());
-        for op in batch {
-            counts.push(apply(&tx, &mut self.probe_ids, op)?);
-        }
-        tx.commit()?;
-        Ok(counts)
+        let probe_ids = &mut self.probe_ids;
+        sql::transaction(self.conn.as_mut(), |db| {
+            batch.iter().map(|op| apply(db, probe_ids, op)).collect()
+        })
     }
 
     /// After a failed batch: commit each operation on its own so one bad write loses only
@@ -275,28 +273,24 @@ impl Writer {
     }
 
     fn reload_probe_ids(&mut self) -> Result<()> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, channel_id, name FROM probes")?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                ProbeKey {
-                    channel: r.get(1)?,
-                    probe: r.get(2)?,
-                },
-                r.get(0)?,
-            ))
-        })?;
-        self.probe_ids = rows.collect::<rusqlite::Result<_>>()?;
+        self.probe_ids = sql::transaction(self.conn.as_mut(), |db| {
+            db.query_map("SELECT id, channel_id, name FROM probes", args![], |r| {
+                Ok((
+                    ProbeKey {
+                        channel: r.get(1)?,
+                        probe: r.get(2)?,
+                    },
+                    r.get(0)?,
+                ))
+            })
+        })?
+        .into_iter()
+        .collect();
         Ok(())
     }
 }
 
-fn apply(
-    tx: &Transaction<'_>,
-    probe_ids: &mut HashMap<ProbeKey, i64>,
-    op: &WriteOp,
-) -> Result<usize> {
+fn apply(tx: &dyn Db, probe_ids: &mut HashMap<ProbeKey, i64>, op: &WriteOp) -> Result<usize> {
     match op {
         WriteOp::Record(record) => insert_record(tx, probe_ids, record).map(|()| 1),
         WriteOp::SyncConfig {
@@ -305,9 +299,10 @@ fn apply(
             ..
         } => sync_config(tx, probe_ids, channels, *created_at).map(|()| 0),
         WriteOp::Import { batch, .. } => import(tx, probe_ids, batch),
-        WriteOp::Prune { before, .. } => Ok(tx
-            .prepare_cached("DELETE FROM observations WHERE at_ms < ?1")?
-            .execute([before.millis()])?),
+        WriteOp::Prune { before, .. } => tx.execute(
+            "DELETE FROM observations WHERE at_ms < ?1",
+            args![before.millis()],
+        ),
         WriteOp::ChannelTimeline {
             channel,
             from,
@@ -320,7 +315,7 @@ fn apply(
             channel_update,
         } => {
             let probe_id = super::locations::probe_id(probe_ids, probe)?;
-            super::locations::write_located(tx, probe_id, *at, write)?;
+            super::locations::write_located(compat(tx)?, probe_id, *at, write)?;
             if let Some((from, transitions)) = channel_update {
                 replace_channel_transitions(tx, &probe.channel, *from, transitions)?;
             }
@@ -333,26 +328,22 @@ fn apply(
             ..
         } => {
             let probe_id = *probe_ids.get(probe).ok_or(Error::NotFound)?;
-            tx.prepare_cached(
+            tx.execute(
                 "INSERT INTO push_tokens (probe_id, token_hash, created_ms) VALUES (?1, ?2, ?3)
                  ON CONFLICT (probe_id) DO UPDATE SET token_hash = excluded.token_hash,
                      created_ms = excluded.created_ms",
-            )?
-            .execute(params![probe_id, token_hash, at.millis()])?;
+                args![probe_id, token_hash, at.millis()],
+            )?;
             Ok(1)
         }
-        WriteOp::Outbox(op) => super::outbox::apply(tx, op),
+        WriteOp::Outbox(op) => super::outbox::apply(compat(tx)?, op),
         WriteOp::Ping { .. } | WriteOp::Shutdown { .. } | WriteOp::Job(_) => Ok(0),
     }
 }
 
 /// Inserts the observations that are new (same probe, time and location: kept as is), then
 /// replaces the recomputed timelines. Returns the number of observations inserted.
-fn import(
-    tx: &Transaction<'_>,
-    probe_ids: &HashMap<ProbeKey, i64>,
-    batch: &ImportBatch,
-) -> Result<usize> {
+fn import(tx: &dyn Db, probe_ids: &HashMap<ProbeKey, i64>, batch: &ImportBatch) -> Result<usize> {
     let mut inserted = 0;
     for obs in &batch.observations {
         let probe_id = *probe_ids.get(&obs.probe).ok_or(Error::NotFound)?;
@@ -360,8 +351,8 @@ fn import(
     }
     for p in &batch.probes {
         let probe_id = *probe_ids.get(&p.probe).ok_or(Error::NotFound)?;
-        super::locations::replace_probe_transitions(tx, probe_id, p.from, &p.transitions)?;
-        super::locations::import_recompute(tx, probe_id, p)?;
+        super::locations::replace_probe_transitions(compat(tx)?, probe_id, p.from, &p.transitions)?;
+        super::locations::import_recompute(compat(tx)?, probe_id, p)?;
     }
     for (channel, from, transitions) in &batch.channels {
         replace_channel_transitions(tx, channel, *from, transitions)?;
@@ -380,40 +371,50 @@ enum OnConflict {
 
 /// Inserts one observation; returns 1 if a row was written.
 fn insert_observation(
-    tx: &Transaction<'_>,
+    tx: &dyn Db,
     probe_id: i64,
     obs: &Observation,
     on_conflict: OnConflict,
 ) -> Result<usize> {
     let sql = match on_conflict {
         OnConflict::Replace => {
-            "INSERT OR REPLACE INTO observations (probe_id, at_ms, location, outcome, status_code,
+            "INSERT INTO observations (probe_id, at_ms, location, outcome, status_code,
                  response_ms, reason, interval_ms, lateness_ms, failure_threshold, success_threshold)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+             ON CONFLICT (probe_id, at_ms, location) DO UPDATE SET outcome = excluded.outcome,
+                 status_code = excluded.status_code, response_ms = excluded.response_ms,
+                 reason = excluded.reason, interval_ms = excluded.interval_ms,
+                 lateness_ms = excluded.lateness_ms,
+                 failure_threshold = excluded.failure_threshold,
+                 success_threshold = excluded.success_threshold"
         }
         OnConflict::Keep => {
-            "INSERT OR IGNORE INTO observations (probe_id, at_ms, location, outcome, status_code,
+            "INSERT INTO observations (probe_id, at_ms, location, outcome, status_code,
                  response_ms, reason, interval_ms, lateness_ms, failure_threshold, success_threshold)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+             ON CONFLICT (probe_id, at_ms, location) DO NOTHING"
         }
     };
-    Ok(tx.prepare_cached(sql)?.execute(params![
-        probe_id,
-        obs.at.millis(),
-        obs.location,
-        obs.outcome.as_str(),
-        obs.status_code,
-        obs.response_ms,
-        obs.reason,
-        i64::try_from(obs.interval_ms).unwrap_or(i64::MAX),
-        obs.lateness_ms,
-        obs.thresholds.failure,
-        obs.thresholds.success,
-    ])?)
+    tx.execute(
+        sql,
+        args![
+            probe_id,
+            obs.at.millis(),
+            obs.location,
+            obs.outcome.as_str(),
+            obs.status_code,
+            obs.response_ms,
+            obs.reason,
+            i64::try_from(obs.interval_ms).unwrap_or(i64::MAX),
+            obs.lateness_ms,
+            obs.thresholds.failure,
+            obs.thresholds.success,
+        ],
+    )
 }
 
 fn insert_record(
-    tx: &Transaction<'_>,
+    tx: &dyn Db,
     probe_ids: &HashMap<ProbeKey, i64>,
     record: &ObservationRecord,
 ) -> Result<()> {
@@ -421,10 +422,10 @@ fn insert_record(
     let probe_id = *probe_ids.get(&obs.probe).ok_or(Error::NotFound)?;
     insert_observation(tx, probe_id, obs, OnConflict::Replace)?;
     if let Some(located) = &record.located {
-        super::locations::write_located(tx, probe_id, obs.at, located)?;
+        super::locations::write_located(compat(tx)?, probe_id, obs.at, located)?;
     } else {
         super::locations::write_probe_coverage(
-            tx,
+            compat(tx)?,
             probe_id,
             obs.at,
             &record.checkpoint,
@@ -432,10 +433,11 @@ fn insert_record(
         )?;
     }
     for t in &record.probe_transitions {
-        tx.prepare_cached(
-            "INSERT OR REPLACE INTO probe_transitions (probe_id, at_ms, state) VALUES (?1, ?2, ?3)",
-        )?
-        .execute(params![probe_id, t.at.millis(), t.state.as_str()])?;
+        tx.execute(
+            "INSERT INTO probe_transitions (probe_id, at_ms, state) VALUES (?1, ?2, ?3)
+             ON CONFLICT (probe_id, at_ms) DO UPDATE SET state = excluded.state",
+            args![probe_id, t.at.millis(), t.state.as_str()],
+        )?;
     }
     if let Some((from, transitions)) = &record.channel_update {
         replace_channel_transitions(tx, &obs.probe.channel, *from, transitions)?;
@@ -445,57 +447,56 @@ fn insert_record(
 
 /// Drops a channel's transitions at or after `from` and appends `transitions`.
 fn replace_channel_transitions(
-    tx: &Transaction<'_>,
+    tx: &dyn Db,
     channel: &str,
     from: Timestamp,
     transitions: &[Transition],
 ) -> Result<()> {
-    tx.prepare_cached("DELETE FROM channel_transitions WHERE channel_id = ?1 AND at_ms >= ?2")?
-        .execute(params![channel, from.millis()])?;
+    tx.execute(
+        "DELETE FROM channel_transitions WHERE channel_id = ?1 AND at_ms >= ?2",
+        args![channel, from.millis()],
+    )?;
     for t in transitions {
-        tx.prepare_cached(
-            "INSERT OR REPLACE INTO channel_transitions (channel_id, at_ms, state) VALUES (?1, ?2, ?3)",
-        )?
-        .execute(params![channel, t.at.millis(), t.state.as_str()])?;
+        tx.execute(
+            "INSERT INTO channel_transitions (channel_id, at_ms, state) VALUES (?1, ?2, ?3)
+             ON CONFLICT (channel_id, at_ms) DO UPDATE SET state = excluded.state",
+            args![channel, t.at.millis(), t.state.as_str()],
+        )?;
     }
     Ok(())
 }
 
 fn sync_config(
-    tx: &Transaction<'_>,
+    tx: &dyn Db,
     probe_ids: &mut HashMap<ProbeKey, i64>,
     channels: &[Channel],
     created_at: Timestamp,
 ) -> Result<()> {
-    tx.execute("UPDATE channels SET active = 0", [])?;
-    tx.execute("UPDATE probes SET active = 0", [])?;
+    tx.execute("UPDATE channels SET active = 0", args![])?;
+    tx.execute("UPDATE probes SET active = 0", args![])?;
     for (position, ch) in channels.iter().enumerate() {
-        tx.prepare_cached(
+        tx.execute(
             "INSERT INTO channels (id, name, group_name, in_commitment, position, active, created_at_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6)
              ON CONFLICT (id) DO UPDATE SET name = excluded.name, group_name = excluded.group_name,
                  in_commitment = excluded.in_commitment, position = excluded.position, active = 1",
-        )?
-        .execute(params![
+            args![
             ch.id,
             ch.name,
             ch.group,
             ch.in_commitment,
-            position as i64,
-            created_at.millis()
-        ])?;
+                position,
+                created_at.millis()
+            ],
+        )?;
         for probe in &ch.probes {
-            let id: i64 = tx
-                .prepare_cached(
-                    "INSERT INTO probes (channel_id, name, kind, target, active) VALUES (?1, ?2, ?3, ?4, 1)
-                     ON CONFLICT (channel_id, name) DO UPDATE SET kind = excluded.kind,
-                         target = excluded.target, active = 1
-                     RETURNING id",
-                )?
-                .query_row(
-                    params![ch.id, probe.name, probe.target.kind(), probe.target.describe()],
-                    |r| r.get(0),
-                )?;
+            let id = tx.insert_id(
+                "INSERT INTO probes (channel_id, name, kind, target, active) VALUES (?1, ?2, ?3, ?4, 1)
+                 ON CONFLICT (channel_id, name) DO UPDATE SET kind = excluded.kind,
+                     target = excluded.target, active = 1
+                 RETURNING id",
+                args![ch.id, probe.name, probe.target.kind(), probe.target.describe()],
+            )?;
             probe_ids.insert(
                 ProbeKey {
                     channel: ch.id.clone(),

@@ -1,7 +1,7 @@
-//! Connection settings and versioned migrations (`migrations/NNN_name.sql`, applied in order;
+//! SQLite connection settings and versioned migrations (`migrations/NNN_name.sql`, applied in order;
 //! the version is SQLite's `user_version`).
 
-use super::{Error, Result};
+use crate::store::{Error, Result};
 use rusqlite::Connection;
 use std::path::Path;
 
@@ -36,7 +36,7 @@ pub(super) fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if found > LATEST {
         return Err(Error::TooNew {
-            path: path.display().to_string(),
+            database: path.display().to_string(),
             found,
             supported: LATEST,
         });

@@ -1,0 +1,309 @@
+//! The PostgreSQL engine: several Beacon nodes on one database the team already runs, backs
+//! up and replicates. The same store logic as on SQLite runs here through [`Db`]: one writer
+//! connection per node (the writer thread) and a pool of readers, with tokio-postgres's own
+//! blocking client (`postgres`), TLS by rustls when the server offers it (`sslmode=prefer`, the
+//! default) or always (`sslmode=require`).
+
+mod schema;
+
+use super::sql::{Connection, Db, Engine, Row, Value};
+use super::{database, Error, Result};
+use bytes::BytesMut;
+use postgres::types::{IsNull, ToSql, Type};
+use postgres::{GenericClient, Statement};
+use r2d2_postgres::PostgresConnectionManager;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+/// How long a connection attempt may take when the URL does not say (`connect_timeout`).
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub(super) type Readers = r2d2::Pool<PostgresConnectionManager<MakeRustlsConnect>>;
+
+/// Connects to the server `url` names, applies the migrations it has not seen and builds the
+/// readers' pool; returns the writer's connection and the pool.
+pub(super) fn open(url: &str) -> Result<(Box<dyn Connection>, Readers)> {
+    let config = config(url)?;
+    let tls = tls();
+    let mut client = connect(&config, &tls, url)?;
+    schema::migrate(&mut client, url)?;
+    let manager = PostgresConnectionManager::new(config.clone(), tls.clone());
+    let readers = r2d2::Pool::builder()
+        .max_size(8)
+        .min_idle(Some(0))
+        .connection_timeout(CONNECT_TIMEOUT)
+        .build_unchecked(manager);
+    Ok((
+        Box::new(Writer {
+            config,
+            tls,
+            url: url.to_owned(),
+            client: Some(client),
+            statements: HashMap::new(),
+        }),
+        readers,
+    ))
+}
+
+/// The URL's settings, with Beacon's default connect timeout.
+pub(super) fn config(url: &str) -> Result<postgres::Config> {
+    let mut config: postgres::Config = url.parse().map_err(|e: postgres::Error| Error::Open {
+        database: database::redact(url),
+        reason: e.to_string(),
+    })?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    config.application_name("beacon");
+    Ok(config)
+}
+
+/// rustls with the webpki roots (the same trust as the HTTP probes).
+pub(super) fn tls() -> MakeRustlsConnect {
+    let roots = rustls::RootCertStore::from_iter(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map(|builder| builder.with_root_certificates(roots).with_no_client_auth())
+        .unwrap_or_else(|_| {
+            // The ring provider supports the default versions; this branch cannot run.
+            rustls::ClientConfig::builder()
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth()
+        });
+    MakeRustlsConnect::new(config)
+}
+
+/// One connection, with the server's refusal as one line naming the database.
+pub(super) fn connect(
+    config: &postgres::Config,
+    tls: &MakeRustlsConnect,
+    url: &str,
+) -> Result<postgres::Client> {
+    config.connect(tls.clone()).map_err(|e| Error::Open {
+        database: database::redact(url),
+        reason: message(&e),
+    })
+}
+
+/// Runs a read on a pooled connection (called on the blocking pool).
+pub(super) fn read<T>(readers: &Readers, query: impl FnOnce(&dyn Db) -> Result<T>) -> Result<T> {
+    let mut conn = readers.get()?;
+    let mut statements = HashMap::new();
+    let db = PgDb::new(&mut *conn, &mut statements);
+    query(&db)
+}
+
+/// The writer's connection; it reconnects at the next transaction after losing the server.
+struct Writer {
+    config: postgres::Config,
+    tls: MakeRustlsConnect,
+    url: String,
+    client: Option<postgres::Client>,
+    /// Prepared statements of this connection, by their SQL as the store writes it.
+    statements: HashMap<String, Statement>,
+}
+
+impl Connection for Writer {
+    fn in_transaction(&mut self, work: &mut dyn FnMut(&dyn Db) -> Result<()>) -> Result<()> {
+        if self.client.as_ref().is_none_or(|c| c.is_closed()) {
+            self.statements.clear();
+            self.client = None;
+            self.client = Some(connect(&self.config, &self.tls, &self.url)?);
+        }
+        let client = self.client.as_mut().ok_or(Error::Closed)?;
+        let mut tx = client.transaction()?;
+        {
+            let db = PgDb::new(&mut tx, &mut self.statements);
+            work(&db)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn at_rest(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// A PostgreSQL client or transaction seen as a [`Db`].
+struct PgDb<'a, C: GenericClient> {
+    client: RefCell<&'a mut C>,
+    statements: RefCell<&'a mut HashMap<String, Statement>>,
+}
+
+impl<'a, C: GenericClient> PgDb<'a, C> {
+    fn new(client: &'a mut C, statements: &'a mut HashMap<String, Statement>) -> Self {
+        PgDb {
+            client: RefCell::new(client),
+            statements: RefCell::new(statements),
+        }
+    }
+
+    fn prepared(&self, sql: &str) -> Result<Statement> {
+        if let Some(statement) = self.statements.borrow().get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client.borrow_mut().prepare(&placeholders(sql))?;
+        self.statements
+            .borrow_mut()
+            .insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
+}
+
+impl<C: GenericClient> Db for PgDb<'_, C> {
+    fn execute(&self, sql: &str, args: &[Value]) -> Result<usize> {
+        let statement = self.prepared(sql)?;
+        let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|v| v as _).collect();
+        let changed = self.client.borrow_mut().execute(&statement, &params)?;
+        Ok(usize::try_from(changed).unwrap_or(usize::MAX))
+    }
+
+    fn query(&self, sql: &str, args: &[Value]) -> Result<Vec<Row>> {
+        let statement = self.prepared(sql)?;
+        let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|v| v as _).collect();
+        let rows = self.client.borrow_mut().query(&statement, &params)?;
+        rows.iter().map(row).collect()
+    }
+
+    fn engine(&self) -> Engine {
+        Engine::Postgres
+    }
+}
+
+/// The store's `?N` parameters as PostgreSQL's `$N` (outside quoted text).
+fn placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut quoted = false;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                out.push(c);
+            }
+            '?' if !quoted && chars.peek().is_some_and(char::is_ascii_digit) => out.push('$'),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Reads one row by the columns' PostgreSQL types.
+fn row(row: &postgres::Row) -> Result<Row> {
+    let mut values = Vec::with_capacity(row.len());
+    for (index, column) in row.columns().iter().enumerate() {
+        let ty = column.type_();
+        let value = match *ty {
+            Type::INT8 => row.try_get::<_, Option<i64>>(index)?.map(Value::Int),
+            Type::INT4 => row
+                .try_get::<_, Option<i32>>(index)?
+                .map(|v| Value::Int(v.into())),
+            Type::INT2 => row
+                .try_get::<_, Option<i16>>(index)?
+                .map(|v| Value::Int(v.into())),
+            Type::OID => row
+                .try_get::<_, Option<u32>>(index)?
+                .map(|v| Value::Int(v.into())),
+            Type::BOOL => row
+                .try_get::<_, Option<bool>>(index)?
+                .map(|v| Value::Int(v.into())),
+            Type::FLOAT8 => row.try_get::<_, Option<f64>>(index)?.map(Value::Real),
+            Type::FLOAT4 => row
+                .try_get::<_, Option<f32>>(index)?
+                .map(|v| Value::Real(v.into())),
+            Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => {
+                row.try_get::<_, Option<String>>(index)?.map(Value::Text)
+            }
+            Type::BYTEA => row.try_get::<_, Option<Vec<u8>>>(index)?.map(Value::Blob),
+            _ => {
+                return Err(Error::Column {
+                    index,
+                    expected: "a column type Beacon reads",
+                    found: format!("PostgreSQL type {ty} (CAST it in the query)"),
+                })
+            }
+        };
+        values.push(value.unwrap_or(Value::Null));
+    }
+    Ok(Row::new(values))
+}
+
+/// Binds by the type the server inferred for the parameter, so the one SQL text serves both
+/// engines (an integer into an `INT4` context, a flag into a `BOOL` one, text anywhere).
+impl ToSql for Value {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match (self, ty) {
+            (Value::Null, _) => Ok(IsNull::Yes),
+            (Value::Int(i), &Type::INT8) => i.to_sql(ty, out),
+            (Value::Int(i), &Type::INT4) => i32::try_from(*i)?.to_sql(ty, out),
+            (Value::Int(i), &Type::INT2) => i16::try_from(*i)?.to_sql(ty, out),
+            (Value::Int(i), &Type::BOOL) => (*i != 0).to_sql(ty, out),
+            (Value::Int(i), &Type::FLOAT8) => (*i as f64).to_sql(ty, out),
+            (Value::Int(i), &Type::TEXT | &Type::VARCHAR) => i.to_string().to_sql(ty, out),
+            (Value::Real(r), &Type::FLOAT8) => r.to_sql(ty, out),
+            (Value::Real(r), &Type::FLOAT4) => (*r as f32).to_sql(ty, out),
+            (Value::Text(t), &Type::TEXT | &Type::VARCHAR | &Type::BPCHAR | &Type::NAME) => {
+                t.as_str().to_sql(ty, out)
+            }
+            (Value::Blob(b), &Type::BYTEA) => b.as_slice().to_sql(ty, out),
+            (value, ty) => Err(format!("cannot bind {value:?} to a parameter of type {ty}").into()),
+        }
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+impl From<postgres::Error> for Error {
+    fn from(e: postgres::Error) -> Self {
+        Error::Postgres(message(&e))
+    }
+}
+
+/// The server's own message when it sent one (`ERROR: ...`, a trigger's refusal), else the
+/// driver's.
+fn message(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => db.message().to_owned(),
+        None => {
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(inner) = source {
+                text = format!("{text}: {inner}");
+                source = inner.source();
+            }
+            text
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_become_dollars_outside_quotes() {
+        let cases = [
+            ("SELECT ?1", "SELECT $1"),
+            ("a = ?1 AND b = ?12", "a = $1 AND b = $12"),
+            ("x = '?1' AND y = ?2", "x = '?1' AND y = $2"),
+            ("it''s ?3", "it''s $3"),
+            ("no params ? here", "no params ? here"),
+        ];
+        for (sql, expected) in cases {
+            assert_eq!(placeholders(sql), expected, "{sql}");
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! PostgreSQL's versioned migrations (`migrations/NNN_name.sql`, numbered as SQLite's so a
+//! version means the same schema on both); the version is the one row of `beacon_schema`.
+
+use crate::store::{database, Error, Result};
+
+/// Every migration in order; index + 1 is the schema version it produces.
+const MIGRATIONS: &[&str] = &[];
+
+/// The schema version this build writes (equal to SQLite's).
+pub const LATEST: i64 = MIGRATIONS.len() as i64;
+
+/// Any fixed number: the advisory lock that lets one node at a time migrate, so nodes started
+/// together never apply a migration twice.
+const MIGRATION_LOCK: i64 = 0x6265_6163_6f6e_0001;
+
+/// Applies the migrations this database has not seen, each in its own transaction under the
+/// migration lock; refuses a database a newer Beacon wrote.
+pub(super) fn migrate(client: &mut postgres::Client, url: &str) -> Result<()> {
+    client.batch_execute(
+        "CREATE TABLE IF NOT EXISTS beacon_schema (version BIGINT NOT NULL);
+         INSERT INTO beacon_schema (version)
+             SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM beacon_schema);",
+    )?;
+    loop {
+        let mut tx = client.transaction()?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+        let found: i64 = tx
+            .query_one("SELECT version FROM beacon_schema", &[])?
+            .get(0);
+        if found > LATEST {
+            return Err(Error::TooNew {
+                database: database::redact(url),
+                found,
+                supported: LATEST,
+            });
+        }
+        let Some(sql) = MIGRATIONS.get(found as usize) else {
+            return Ok(());
+        };
+        tx.batch_execute(sql)?;
+        tx.execute("UPDATE beacon_schema SET version = $1", &[&(found + 1)])?;
+        tx.commit()?;
+        tracing::info!(version = found + 1, "applied database migration");
+    }
+}
