@@ -3,6 +3,7 @@
 use super::{report, runtime};
 use crate::domain::{Config, SystemClock};
 use crate::store;
+use crate::store::Database;
 use anyhow::Context;
 use std::path::Path;
 use std::process::ExitCode;
@@ -10,7 +11,7 @@ use std::process::ExitCode;
 /// Builds and writes one month's report; exit 2 for a malformed or future month.
 pub(super) fn report_month(
     config: &Config,
-    db: &Path,
+    db: &Database,
     month: &str,
     format: crate::report::Format,
     out: Option<&Path>,
@@ -26,7 +27,7 @@ pub(super) fn report_month(
         Err(e) => return report(Err(e)),
     };
     let built = rt.block_on(async {
-        let store = store::Store::open(db)?;
+        let store = store::Store::connect(db)?;
         let result = build_with_tickets(&store, config, month, now).await;
         store.close().await?;
         Ok::<_, anyhow::Error>(result)
@@ -53,7 +54,7 @@ pub(super) fn report_month(
 }
 
 /// Exit 2 when the file is refused (bad lines: nothing imported), 1 on runtime failures.
-pub(super) fn import_observations(file: &Path, config: &Config, db: &Path) -> ExitCode {
+pub(super) fn import_observations(file: &Path, config: &Config, db: &Database) -> ExitCode {
     use crate::probe::import;
     let text = match std::fs::read_to_string(file) {
         Ok(t) => t,
@@ -72,7 +73,7 @@ pub(super) fn import_observations(file: &Path, config: &Config, db: &Path) -> Ex
     let total = observations.len();
     report(runtime().and_then(|rt| {
         rt.block_on(async {
-            let store = store::Store::open(db)?;
+            let store = store::Store::connect(db)?;
             let result = import::import(&store, config, observations).await;
             store.close().await?;
             let inserted = result?;

@@ -1,6 +1,7 @@
 //! `beacon import observations|tickets|incidents`: history from other tools.
 
 use super::{history, operator, with_config};
+use crate::store::Database;
 use clap::Subcommand;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -18,9 +19,9 @@ pub(super) enum ImportCommand {
         /// The configuration file, naming the channels.
         #[arg(long, env = "BEACON_CONFIG", default_value = "probes.toml")]
         config: PathBuf,
-        /// The SQLite database file.
+        /// The database: a SQLite file (created if missing) or a `postgres://` URL.
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
-        db: PathBuf,
+        db: Database,
     },
     /// Tickets from a helpdesk export (CSV: external_id, source, severity, channels,
     /// subject, received_at, first_reply_at); all or nothing, idempotent per source and id.
@@ -33,9 +34,9 @@ pub(super) enum ImportCommand {
         /// The configuration file, naming the channels.
         #[arg(long, env = "BEACON_CONFIG", default_value = "probes.toml")]
         config: PathBuf,
-        /// The SQLite database file.
+        /// The database: a SQLite file (created if missing) or a `postgres://` URL.
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
-        db: PathBuf,
+        db: Database,
     },
     /// Incidents from a Statuspage `incidents.json` and maintenance windows from its
     /// `scheduled-maintenances.json` (v2), keeping their publication and planned times;
@@ -52,9 +53,9 @@ pub(super) enum ImportCommand {
         /// The configuration file, naming the channels.
         #[arg(long, env = "BEACON_CONFIG", default_value = "probes.toml")]
         config: PathBuf,
-        /// The SQLite database file.
+        /// The database: a SQLite file (created if missing) or a `postgres://` URL.
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
-        db: PathBuf,
+        db: Database,
     },
 }
 

@@ -8,6 +8,7 @@ use crate::domain::{
     Affected, Clock, Config, DeclaredStatus, Impact, IncidentKind, NewIncident, NewUpdate,
     SystemClock, Timestamp, UpdateStatus,
 };
+use crate::store::Database;
 use crate::store::Store;
 use crate::web::IncidentView;
 use clap::Subcommand;
@@ -366,18 +367,18 @@ fn block(future: impl Future<Output = Result<Value, Failure>>) -> Result<Value, 
 }
 
 /// Runs `f` on the store at `db`, closing it afterwards.
-async fn on_store<F, Fut>(db: &Path, f: F) -> Result<Value, Failure>
+async fn on_store<F, Fut>(db: &Database, f: F) -> Result<Value, Failure>
 where
     F: FnOnce(Store) -> Fut,
     Fut: Future<Output = Result<Value, Failure>>,
 {
-    let store = Store::open(db)?;
+    let store = Store::connect(db)?;
     let result = f(store.clone()).await;
     store.close().await?;
     result
 }
 
-async fn create(db: &Path, config: &Config, new: NewIncident) -> Result<Value, Failure> {
+async fn create(db: &Database, config: &Config, new: NewIncident) -> Result<Value, Failure> {
     let config = config.clone();
     on_store(db, |store| async move {
         store

@@ -16,9 +16,11 @@ mod init;
 mod operator;
 mod probe_node;
 mod remote;
+mod store_copy;
 mod users;
 
 use crate::domain::{Config, SystemClock};
+use crate::store::Database;
 use crate::{config, store};
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -56,9 +58,9 @@ enum Command {
         /// The configuration file (TOML).
         #[arg(long, env = "BEACON_CONFIG", default_value = "probes.toml")]
         config: PathBuf,
-        /// The SQLite database file, created if missing.
+        /// The database: a SQLite file (created if missing) or a `postgres://` URL.
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
-        db: PathBuf,
+        db: Database,
         /// Address to serve on, `HOST:PORT` (`0.0.0.0:8080` for every interface).
         #[arg(long, env = "BEACON_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
@@ -90,7 +92,7 @@ enum Command {
         file: PathBuf,
         /// The database to copy.
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
-        db: PathBuf,
+        db: Database,
     },
     /// Create or rotate the token of a push (heartbeat) probe; prints it once.
     #[command(
@@ -109,9 +111,9 @@ enum Command {
         /// The configuration file, naming the channels.
         #[arg(long, env = "BEACON_CONFIG", default_value = "probes.toml")]
         config: PathBuf,
-        /// The SQLite database file.
+        /// The database: a SQLite file (created if missing) or a `postgres://` URL.
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
-        db: PathBuf,
+        db: Database,
     },
     /// Write a month's uptime report (exit 2 for a malformed or future month).
     #[command(after_help = "Examples:
@@ -130,9 +132,9 @@ enum Command {
         /// The configuration file, naming the channels.
         #[arg(long, env = "BEACON_CONFIG", default_value = "probes.toml")]
         config: PathBuf,
-        /// The SQLite database file.
+        /// The database: a SQLite file (created if missing) or a `postgres://` URL.
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
-        db: PathBuf,
+        db: Database,
     },
     /// API tokens for the operator API.
     Token {
@@ -158,6 +160,11 @@ enum Command {
     Import {
         #[command(subcommand)]
         what: import::ImportCommand,
+    },
+    /// Move a history between databases (SQLite and PostgreSQL, either way).
+    Store {
+        #[command(subcommand)]
+        what: store_copy::StoreCommand,
     },
     /// Benchmarks, printing figures (not part of CI).
     Bench {
@@ -219,13 +226,7 @@ pub fn main() -> ExitCode {
         }
         Command::Backup { file, db } => report(
             store::backup(&db, &file)
-                .map(|()| {
-                    println!(
-                        "wrote a consistent copy of {} to {}",
-                        db.display(),
-                        file.display()
-                    )
-                })
+                .map(|()| println!("wrote a consistent copy of {} to {}", db, file.display()))
                 .map_err(anyhow::Error::from),
         ),
         Command::PushToken {
@@ -253,6 +254,7 @@ pub fn main() -> ExitCode {
             history::report_month(&config, &db, &month, format.into(), out.as_deref())
         }),
         Command::Import { what } => import::import(what),
+        Command::Store { what } => store_copy::store(what),
         Command::Bench { what } => bench::bench(what),
         Command::BenchUpstream => report(runtime().and_then(|rt| rt.block_on(bench::upstream()))),
         Command::Healthcheck { listen } => {
@@ -335,10 +337,10 @@ fn load_config(path: &Path) -> Result<Config, ExitCode> {
 async fn serve(
     config: Config,
     file: crate::app::ConfigFile,
-    db: &Path,
+    db: &Database,
     listen: &str,
 ) -> anyhow::Result<()> {
-    let store = store::Store::open(db)?;
+    let store = store::Store::connect(db)?;
     let listener = crate::web::listen(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;

@@ -4,6 +4,7 @@
 use super::{report, runtime};
 use crate::account::{ScopeError, TokenScope};
 use crate::domain::{Actor, Clock, SystemClock};
+use crate::store::Database;
 use crate::store::Store;
 use anyhow::Context;
 use clap::Subcommand;
@@ -35,25 +36,25 @@ A prober token, after declaring its location in probes.toml:
         /// The configuration file declaring the locations (read for `--role prober` only).
         #[arg(long, env = "BEACON_CONFIG", default_value = "probes.toml")]
         config: PathBuf,
-        /// The SQLite database file.
+        /// The database: a SQLite file (created if missing) or a `postgres://` URL.
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
-        db: PathBuf,
+        db: Database,
     },
     /// List tokens with their last use.
     #[command(after_help = "Example:\n  beacon token list --db beacon.db")]
     List {
-        /// The SQLite database file.
+        /// The database: a SQLite file (created if missing) or a `postgres://` URL.
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
-        db: PathBuf,
+        db: Database,
     },
     /// Revoke a token by name; it stops working at once.
     #[command(after_help = "Example:\n  beacon token revoke deploy-bot")]
     Revoke {
         /// The token's name, as `beacon token list` shows it (every active token of that name).
         name: String,
-        /// The SQLite database file.
+        /// The database: a SQLite file (created if missing) or a `postgres://` URL.
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
-        db: PathBuf,
+        db: Database,
     },
 }
 
@@ -69,14 +70,14 @@ pub(super) fn cli_actor() -> Actor {
 }
 
 /// Runs `f` on the store at `db`, closing it afterwards.
-pub(super) fn with_store<F, Fut>(db: &Path, f: F) -> ExitCode
+pub(super) fn with_store<F, Fut>(db: &Database, f: F) -> ExitCode
 where
     F: FnOnce(Store) -> Fut,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
     report(runtime().and_then(|rt| {
         rt.block_on(async {
-            let store = Store::open(db)?;
+            let store = Store::connect(db)?;
             let result = f(store.clone()).await;
             store.close().await?;
             result
@@ -176,7 +177,7 @@ pub(super) fn import_incidents(
     file: &Path,
     map: &[String],
     config: &crate::domain::Config,
-    db: &Path,
+    db: &Database,
 ) -> ExitCode {
     let mut names = std::collections::BTreeMap::new();
     for pair in map {
@@ -225,7 +226,11 @@ pub(super) fn import_incidents(
 }
 
 /// `beacon import tickets`: exit 2 for a bad file (nothing imported).
-pub(super) fn import_tickets(file: &Path, config: &crate::domain::Config, db: &Path) -> ExitCode {
+pub(super) fn import_tickets(
+    file: &Path,
+    config: &crate::domain::Config,
+    db: &Database,
+) -> ExitCode {
     let text = match std::fs::read_to_string(file) {
         Ok(t) => t,
         Err(e) => {
@@ -263,7 +268,7 @@ pub(super) fn import_tickets(file: &Path, config: &crate::domain::Config, db: &P
 /// `beacon push-token`: creates or rotates a push probe's token and prints it once.
 pub(super) async fn push_token(
     config: crate::domain::Config,
-    db: &Path,
+    db: &Database,
     channel: String,
     probe: String,
 ) -> anyhow::Result<()> {
@@ -281,7 +286,7 @@ pub(super) async fn push_token(
         "probe \"{probe}\" of channel \"{channel}\" is a {} probe, not a push probe",
         spec.target.kind()
     );
-    let store = Store::open(db)?;
+    let store = Store::connect(db)?;
     store
         .sync_config(
             &config,

@@ -4,7 +4,6 @@
 
 use clap::Args;
 use serde_json::Value;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// The options every incident and maintenance command shares.
@@ -17,9 +16,9 @@ pub(super) struct Target {
     /// API token for --url (see `beacon token create`).
     #[arg(long, env = "BEACON_TOKEN", hide_env_values = true)]
     token: Option<String>,
-    /// The SQLite database file, used when --url is not given.
+    /// The database (a SQLite file or a `postgres://` URL), used when --url is not given.
     #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
-    pub db: PathBuf,
+    pub db: crate::store::Database,
     /// Print the JSON answer instead of lines.
     #[arg(long)]
     pub json: bool,

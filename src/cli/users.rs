@@ -6,6 +6,7 @@ use super::operator::{cli_actor, with_store};
 use super::with_config;
 use crate::account;
 use crate::domain::{AuthSettings, Clock, SystemClock};
+use crate::store::Database;
 use anyhow::Context;
 use clap::Subcommand;
 use std::io::{BufRead, IsTerminal};
@@ -27,16 +28,16 @@ pub(super) enum UserCommand {
         /// For the password hashing cost (`[auth]`).
         #[arg(long, env = "BEACON_CONFIG", default_value = "probes.toml")]
         config: PathBuf,
-        /// The SQLite database file.
+        /// The database: a SQLite file (created if missing) or a `postgres://` URL.
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
-        db: PathBuf,
+        db: Database,
     },
     /// List accounts.
     #[command(after_help = "Example:\n  beacon user list --db beacon.db")]
     List {
-        /// The SQLite database file.
+        /// The database: a SQLite file (created if missing) or a `postgres://` URL.
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
-        db: PathBuf,
+        db: Database,
     },
     /// Set a new password (ends the account's sessions).
     #[command(after_help = "Example:\n  beacon user password alice")]
@@ -46,27 +47,27 @@ pub(super) enum UserCommand {
         /// For the password hashing cost (`[auth]`).
         #[arg(long, env = "BEACON_CONFIG", default_value = "probes.toml")]
         config: PathBuf,
-        /// The SQLite database file.
+        /// The database: a SQLite file (created if missing) or a `postgres://` URL.
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
-        db: PathBuf,
+        db: Database,
     },
     /// Disable an account (ends its sessions at once); `enable` undoes it.
     #[command(after_help = "Example:\n  beacon user disable bob")]
     Disable {
         /// The account's login name.
         name: String,
-        /// The SQLite database file.
+        /// The database: a SQLite file (created if missing) or a `postgres://` URL.
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
-        db: PathBuf,
+        db: Database,
     },
     /// Enable a disabled account again; it logs in with its old password.
     #[command(after_help = "Example:\n  beacon user enable bob")]
     Enable {
         /// The account's login name.
         name: String,
-        /// The SQLite database file.
+        /// The database: a SQLite file (created if missing) or a `postgres://` URL.
         #[arg(long, env = "BEACON_DB", default_value = "beacon.db")]
-        db: PathBuf,
+        db: Database,
     },
 }
 
@@ -125,7 +126,7 @@ pub(super) fn user(command: UserCommand) -> ExitCode {
     }
 }
 
-fn set_disabled(name: String, disabled: bool, db: PathBuf) -> ExitCode {
+fn set_disabled(name: String, disabled: bool, db: Database) -> ExitCode {
     let now = SystemClock.now();
     with_store(&db, |store| async move {
         store

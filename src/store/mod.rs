@@ -8,6 +8,7 @@
 //! their own pooled connections on the blocking thread pool, never on the async runtime.
 
 mod accounts;
+pub mod copy;
 mod database;
 mod history;
 mod incident_rows;
@@ -70,6 +71,8 @@ pub enum Error {
     Write(String),
     #[error("background task failed: {0}")]
     Task(String),
+    #[error("copy: {0}")]
+    Copy(String),
     #[error("database: {0}")]
     Sql(rusqlite::Error),
     #[error("database: {0}")]
@@ -114,6 +117,30 @@ enum Readers {
     Postgres(postgres::Readers),
 }
 
+impl Readers {
+    /// Runs `query` on a pooled connection, blocking the calling thread.
+    fn read<T>(&self, query: impl FnOnce(&dyn Db) -> Result<T>) -> Result<T> {
+        match self {
+            Readers::Sqlite(pool) => sqlite::read(pool, query),
+            Readers::Postgres(pool) => postgres::read(pool, query),
+        }
+    }
+}
+
+/// Opens `database` on its engine, migrated: the writer's connection and the readers' pool.
+fn engine(database: &Database) -> Result<(Box<dyn sql::Connection>, Readers)> {
+    Ok(match database {
+        Database::Sqlite(path) => {
+            let (conn, readers) = sqlite::open(path)?;
+            (conn, Readers::Sqlite(readers))
+        }
+        Database::Postgres(url) => {
+            let (conn, readers) = postgres::open(url)?;
+            (conn, Readers::Postgres(readers))
+        }
+    })
+}
+
 impl Store {
     /// Opens (creating if needed) the SQLite database at `path`, applies migrations and starts
     /// the writer thread. Refuses a database written by a newer Beacon.
@@ -124,16 +151,7 @@ impl Store {
     /// Opens the database `--db` names, SQLite file or PostgreSQL server, applies migrations
     /// and starts the writer thread. Refuses a database written by a newer Beacon.
     pub fn connect(database: &Database) -> Result<Store> {
-        let (conn, readers) = match database {
-            Database::Sqlite(path) => {
-                let (conn, readers) = sqlite::open(path)?;
-                (conn, Readers::Sqlite(readers))
-            }
-            Database::Postgres(url) => {
-                let (conn, readers) = postgres::open(url)?;
-                (conn, Readers::Postgres(readers))
-            }
-        };
+        let (conn, readers) = engine(database)?;
         let writable = Arc::new(AtomicBool::new(true));
         let writes = writer::spawn(conn, writable.clone())?;
         Ok(Store {
@@ -277,12 +295,9 @@ impl Store {
     {
         self.reads.fetch_add(1, Ordering::Relaxed);
         let readers = self.readers.clone();
-        tokio::task::spawn_blocking(move || match &readers {
-            Readers::Sqlite(pool) => sqlite::read(pool, query),
-            Readers::Postgres(pool) => postgres::read(pool, query),
-        })
-        .await
-        .unwrap_or_else(|join| Err(Error::Task(join.to_string())))
+        tokio::task::spawn_blocking(move || readers.read(query))
+            .await
+            .unwrap_or_else(|join| Err(Error::Task(join.to_string())))
     }
 
     /// Runs `work` on the writer thread in a transaction of its own, after every write queued
@@ -323,8 +338,20 @@ impl Store {
     }
 }
 
-/// Writes a consistent copy of the SQLite database at `db` to `dest` (which must not exist),
-/// safe while Beacon runs.
-pub fn backup(db: &Path, dest: &Path) -> Result<()> {
-    sqlite::backup(db, dest)
+/// Writes a consistent copy of `db` to the SQLite file `dest` (which must not exist), safe
+/// while Beacon runs: SQLite's `VACUUM INTO` reads one snapshot; a PostgreSQL database is
+/// copied table by table into a new file (`copy`), which `--db` can open as it is.
+pub fn backup(db: &Database, dest: &Path) -> Result<()> {
+    match db {
+        Database::Sqlite(path) => sqlite::backup(path, dest),
+        Database::Postgres(_) => {
+            if dest.exists() {
+                return Err(Error::Backup {
+                    path: dest.display().to_string(),
+                    reason: "file exists; choose a new name".into(),
+                });
+            }
+            copy::copy(db, &Database::Sqlite(dest.to_owned()), false, &mut |_| {}).map(drop)
+        }
+    }
 }

@@ -175,6 +175,13 @@ impl FromValue for Vec<u8> {
     }
 }
 
+impl FromValue for Value {
+    const EXPECTED: &'static str = "any value";
+    fn from_value(value: &Value) -> Option<Self> {
+        Some(value.clone())
+    }
+}
+
 impl<T: FromValue> FromValue for Option<T> {
     const EXPECTED: &'static str = T::EXPECTED;
     fn from_value(value: &Value) -> Option<Self> {
