@@ -3,4 +3,5 @@
 
 mod engines;
 
+mod copy;
 mod observations;
