@@ -16,7 +16,7 @@ pub const PASSWORD: &str = "correct horse battery staple";
 
 /// Creates an account on a running Beacon's database.
 pub async fn add_user(beacon: &Beacon, name: &str, role: &str) {
-    let store = Store::open(&beacon.db).expect("open store");
+    let store = Store::connect(&beacon.database).expect("open store");
     let hash = beacon::account::hash_password(PASSWORD, &beacon.config.auth).expect("hash");
     let actor = Actor {
         who: "test".into(),

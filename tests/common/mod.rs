@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod dns;
+pub mod postgres;
 pub mod prober_api;
 pub mod prometheus;
 pub mod raw;
@@ -107,7 +108,9 @@ impl Upstream {
 /// A Beacon running in this process on a temporary database.
 pub struct Beacon {
     pub addr: SocketAddr,
+    /// The SQLite file (empty on PostgreSQL: use `database`).
     pub db: std::path::PathBuf,
+    pub database: beacon::store::Database,
     pub config: Arc<Config>,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<Result<(), beacon::app::RunError>>>,
@@ -126,9 +129,18 @@ impl Beacon {
 
     /// Starts Beacon on an existing database file (for restarts).
     pub async fn start_on(config_text: &str, db: &std::path::Path) -> Beacon {
+        Beacon::start_on_database(config_text, beacon::store::Database::Sqlite(db.to_owned())).await
+    }
+
+    /// Starts Beacon on any database, SQLite or PostgreSQL.
+    pub async fn start_on_database(config_text: &str, database: beacon::store::Database) -> Beacon {
         let config =
             Arc::new(beacon::config::parse("test.toml", config_text).expect("valid config"));
-        let store = Store::open(db).expect("open store");
+        let store = Store::connect(&database).expect("open store");
+        let db = match &database {
+            beacon::store::Database::Sqlite(path) => path.clone(),
+            beacon::store::Database::Postgres(_) => std::path::PathBuf::new(),
+        };
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind beacon");
         let addr = listener.local_addr().expect("beacon addr");
         let (stop, stopped) = oneshot::channel::<()>();
@@ -144,7 +156,8 @@ impl Beacon {
         ));
         Beacon {
             addr,
-            db: db.to_owned(),
+            db,
+            database,
             config,
             stop: Some(stop),
             task: Some(task),
@@ -358,7 +371,7 @@ pub fn stored_observations(db: &std::path::Path, channel: &str) -> Vec<StoredObs
 /// Creates an API token with `role` on a running Beacon's database (a second store handle;
 /// SQLite serialises the two writers) and returns the token.
 pub async fn api_token(beacon: &Beacon, role: &str) -> String {
-    let store = Store::open(&beacon.db).expect("open store");
+    let store = Store::connect(&beacon.database).expect("open store");
     let (token, hash) = beacon::probe::new_token().expect("new token");
     let actor = beacon::domain::Actor {
         who: "test".into(),

@@ -2,7 +2,8 @@
 //! names a server (set by `.ci/run`, which starts one). With `BEACON_PG_URL` set, a server
 //! that cannot be reached fails the tests; it is never skipped.
 
-use beacon::store::{Database, Store};
+pub use crate::postgres::fresh_postgres;
+use beacon::store::Store;
 
 /// One fresh, empty store on one engine.
 pub struct Engine {
@@ -32,30 +33,6 @@ pub fn engines() -> Vec<Engine> {
     }
     engines
 }
-
-/// A new, empty schema on the `BEACON_PG_URL` server, as a URL whose `search_path` is that
-/// schema, so each test starts from nothing and tests run in parallel. `None` without
-/// `BEACON_PG_URL`.
-pub fn fresh_postgres() -> Option<Database> {
-    let url = std::env::var("BEACON_PG_URL").ok()?;
-    let schema = format!(
-        "t_{}_{}",
-        std::process::id(),
-        SCHEMAS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    );
-    let mut admin = postgres::Client::connect(&url, postgres::NoTls)
-        .unwrap_or_else(|e| panic!("BEACON_PG_URL={url}: {e}"));
-    admin
-        .batch_execute(&format!(
-            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-        ))
-        .expect("create schema");
-    let separator = if url.contains('?') { '&' } else { '?' };
-    let scoped = format!("{url}{separator}options=-c%20search_path%3D{schema}");
-    Some(scoped.parse().expect("scoped URL"))
-}
-
-static SCHEMAS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Runs `test` once per engine, naming the engine in any failure.
 pub async fn on_each_engine<F, Fut>(test: F)

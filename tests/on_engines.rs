@@ -1,0 +1,143 @@
+//! A whole Beacon on each engine: SQLite always, PostgreSQL too when `BEACON_PG_URL` is set
+//! (`.ci/run` starts a real server). This is the named subset of the integration tests that
+//! runs on PostgreSQL (see the README): one journey per module that writes or reads the
+//! store — the prober's states and their restart, incidents and the public page, tickets and
+//! their clocks, the admin's sessions and CSRF, the notification outbox, and the report.
+
+mod common;
+
+use beacon::store::Database;
+use common::admin::{add_user, AdminClient, AUTH, PASSWORD};
+use common::webhook::Receiver;
+use common::{api, api_token, fast_config, Beacon, Mode, Upstream};
+use serde_json::json;
+use std::time::Duration;
+
+const WITHIN: Duration = Duration::from_secs(10);
+
+/// A fresh SQLite file, and a fresh PostgreSQL schema when configured.
+fn databases(dir: &tempfile::TempDir) -> Vec<Database> {
+    let mut out = vec![Database::Sqlite(dir.path().join("beacon.db"))];
+    out.extend(common::postgres::fresh_postgres());
+    out
+}
+
+fn config(upstream: &str, receiver: &str) -> String {
+    let mut text = fast_config(&[("chat", upstream)], 2, 1);
+    text.push_str(AUTH);
+    text.push_str(&format!(
+        "\n[notify]\nretry_base = \"100ms\"\nretry_max = \"400ms\"\ntimeout = \"2s\"\n\n\
+         [[notify.webhook]]\nname = \"ops\"\nurl = \"{receiver}\"\n"
+    ));
+    text
+}
+
+#[tokio::test]
+async fn states_notifications_and_a_restart() {
+    let dir = tempfile::tempdir().expect("dir");
+    for database in databases(&dir) {
+        let upstream = Upstream::start().await;
+        let receiver = Receiver::start().await;
+        let text = config(&upstream.url(), &receiver.url());
+        let beacon = Beacon::start_on_database(&text, database.clone()).await;
+        beacon.wait_for_state("chat", "up", WITHIN).await;
+        upstream.set(Mode::Down);
+        let down = beacon.wait_for_state("chat", "down", WITHIN).await;
+        let sent = receiver
+            .wait_for(WITHIN, "a down notification", |b| b["state"] == "down")
+            .await;
+        assert_eq!(sent.json()["since"], down["since"], "{database}");
+        beacon.stop().await;
+
+        // Restarted on the same database: the outage is still dated as it was.
+        let beacon = Beacon::start_on_database(&text, database.clone()).await;
+        let again = beacon.channel("chat").await;
+        assert_eq!(again["since"], down["since"], "{database}: {again}");
+        let sla = beacon.get_json("/api/v1/channels/chat/sla").await;
+        assert_eq!(sla["commitment"], 0.995, "{database}: {sla}");
+        assert!(
+            sla["down_ms"].as_i64().unwrap_or(0) > 0,
+            "{database}: {sla}"
+        );
+        beacon.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn incidents_tickets_and_the_admin() {
+    let dir = tempfile::tempdir().expect("dir");
+    for database in databases(&dir) {
+        let upstream = Upstream::start().await;
+        let receiver = Receiver::start().await;
+        let beacon =
+            Beacon::start_on_database(&config(&upstream.url(), &receiver.url()), database.clone())
+                .await;
+        let token = api_token(&beacon, "operator").await;
+
+        let (code, created) = api(
+            reqwest::Method::POST,
+            beacon.url("/api/v1/incidents"),
+            Some(&token),
+            Some(json!({"title": "Chat is slow", "impact": "minor",
+                "channels": {"chat": "degraded_performance"}, "publish": true,
+                "message": "Looking into it"})),
+        )
+        .await;
+        assert_eq!(code, 201, "{database}: {created}");
+        let id = created["id"].as_str().expect("id").to_owned();
+        beacon.wait_for_page("/", &["Chat is slow"], WITHIN).await;
+        let (code, v2) = api(
+            reqwest::Method::GET,
+            beacon.url("/api/v2/incidents.json"),
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(code, 200);
+        assert_eq!(v2["incidents"][0]["name"], "Chat is slow", "{database}");
+
+        let (code, ticket) = api(
+            reqwest::Method::POST,
+            beacon.url("/api/v1/tickets"),
+            Some(&token),
+            Some(
+                json!({"source": "desk", "external_id": "T-1", "severity": "high",
+                "channels": ["chat"], "subject": "Chat is slow"}),
+            ),
+        )
+        .await;
+        assert_eq!(code, 201, "{database}: {ticket}");
+        let ticket_id = ticket["id"].as_str().expect("ticket id").to_owned();
+        let (code, read) = api(
+            reqwest::Method::GET,
+            beacon.url("/api/v1/tickets?severity=high"),
+            Some(&token),
+            None,
+        )
+        .await;
+        assert_eq!(code, 200, "{database}: {read}");
+        assert_eq!(
+            read["tickets"][0]["id"],
+            ticket_id.as_str(),
+            "{database}: {read}"
+        );
+        assert_eq!(
+            read["tickets"][0]["external_id"], "T-1",
+            "{database}: {read}"
+        );
+
+        // The admin: a session stored in the database, and a form checked against its CSRF.
+        add_user(&beacon, "ana", "admin").await;
+        let admin = AdminClient::new(&beacon);
+        let login = admin.login("ana", PASSWORD).await;
+        assert_eq!(login.status, 303, "{database}: {}", login.body);
+        let page = admin.get(&format!("/admin/incidents/{id}")).await;
+        assert_eq!(page.status, 200, "{database}");
+        assert!(page.body.contains("Chat is slow"), "{database}");
+        let forged = admin
+            .post("/admin/logout", &[("csrf", "not-the-token")])
+            .await;
+        assert_eq!(forged.status, 403, "{database}: {}", forged.body);
+        beacon.stop().await;
+    }
+}
