@@ -13,13 +13,16 @@ pub fn fresh_postgres() -> Option<Database> {
         std::process::id(),
         SCHEMAS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     );
-    let mut admin = postgres::Client::connect(&url, postgres::NoTls)
-        .unwrap_or_else(|e| panic!("BEACON_PG_URL={url}: {e}"));
-    admin
-        .batch_execute(&format!(
-            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-        ))
-        .expect("create schema");
+    // The blocking client cannot run on an async test's thread: a thread of its own.
+    let create = format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}");
+    let admin_url = url.clone();
+    std::thread::spawn(move || {
+        let mut admin = postgres::Client::connect(&admin_url, postgres::NoTls)
+            .unwrap_or_else(|e| panic!("BEACON_PG_URL={admin_url}: {e}"));
+        admin.batch_execute(&create).expect("create schema");
+    })
+    .join()
+    .expect("schema thread");
     let separator = if url.contains('?') { '&' } else { '?' };
     let scoped = format!("{url}{separator}options=-c%20search_path%3D{schema}");
     Some(scoped.parse().expect("scoped URL"))

@@ -3,6 +3,7 @@
 
 use crate::engines::fresh_postgres;
 use beacon::domain::{Config, ProbeKey, State, Timestamp, Transition};
+use beacon::store::copy::TableCopied;
 use beacon::store::{copy, Database, ImportBatch, ProbeRecompute, Store};
 
 const DAY: i64 = 86_400_000;
@@ -85,6 +86,18 @@ async fn reports(database: &Database, config: &Config, now: Timestamp) -> Vec<St
     out
 }
 
+/// `copy` blocks (it is a command of its own): off the test's runtime threads.
+async fn run_copy(
+    from: &Database,
+    to: &Database,
+    append: bool,
+) -> Result<Vec<TableCopied>, beacon::store::Error> {
+    let (from, to) = (from.clone(), to.clone());
+    tokio::task::spawn_blocking(move || copy::copy(&from, &to, append, &mut |_| {}))
+        .await
+        .expect("copy task")
+}
+
 #[tokio::test]
 async fn a_year_copied_gives_equal_reports_and_a_full_target_is_refused() {
     let dir = tempfile::tempdir().expect("dir");
@@ -101,7 +114,7 @@ async fn a_year_copied_gives_equal_reports_and_a_full_target_is_refused() {
     let mut targets = vec![Database::Sqlite(dir.path().join("target.db"))];
     targets.extend(fresh_postgres());
     for target in targets {
-        let copied = copy::copy(&source, &target, false, &mut |_| {}).expect("copy");
+        let copied = run_copy(&source, &target, false).await.expect("copy");
         let transitions = copied
             .iter()
             .find(|t| t.table == "channel_transitions")
@@ -113,9 +126,9 @@ async fn a_year_copied_gives_equal_reports_and_a_full_target_is_refused() {
         );
         assert_eq!(reports(&target, &config, now).await, expected, "{target}");
 
-        let again = copy::copy(&source, &target, false, &mut |_| {}).expect_err("not empty");
+        let again = run_copy(&source, &target, false).await.expect_err("not empty");
         assert!(again.to_string().contains("not empty"), "{again}");
-        let appended = copy::copy(&source, &target, true, &mut |_| {}).expect("append");
+        let appended = run_copy(&source, &target, true).await.expect("append");
         assert!(appended.iter().all(|t| t.copied == 0), "{appended:?}");
         assert_eq!(reports(&target, &config, now).await, expected, "{target}");
     }

@@ -21,11 +21,41 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 /// How long a connection attempt may take when the URL does not say (`connect_timeout`).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-pub(super) type Readers = r2d2::Pool<PostgresConnectionManager<MakeRustlsConnect>>;
+type Pool = r2d2::Pool<PostgresConnectionManager<MakeRustlsConnect>>;
+
+/// The readers' pool. Its connections are blocking clients, which must not be dropped on a
+/// thread that drives async tasks (closing one blocks on its runtime), and the last `Store`
+/// clone may well be dropped on one: the pool is dropped on a thread of its own.
+#[derive(Clone)]
+pub(super) struct Readers(Arc<DropOffRuntime>);
+
+struct DropOffRuntime(Option<Pool>);
+
+impl Drop for DropOffRuntime {
+    fn drop(&mut self) {
+        if let Some(pool) = self.0.take() {
+            let _ = std::thread::Builder::new()
+                .name("beacon-pg-close".into())
+                .spawn(move || drop(pool));
+        }
+    }
+}
 
 /// Connects to the server `url` names, applies the migrations it has not seen and builds the
 /// readers' pool; returns the writer's connection and the pool.
 pub(super) fn open(url: &str) -> Result<(Box<dyn Connection>, Readers)> {
+    // The blocking client runs a small runtime of its own, which cannot start on a thread
+    // that drives async tasks (`serve` opens the store from one): connect on a thread of our
+    // own, as SQLite's open blocks on its file.
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| open_here(url))
+            .join()
+            .unwrap_or_else(|_| Err(Error::Task("the PostgreSQL connection thread panicked".into())))
+    })
+}
+
+fn open_here(url: &str) -> Result<(Box<dyn Connection>, Readers)> {
     let config = config(url)?;
     let tls = tls();
     let mut client = connect(&config, &tls, url)?;
@@ -36,6 +66,7 @@ pub(super) fn open(url: &str) -> Result<(Box<dyn Connection>, Readers)> {
         .min_idle(Some(0))
         .connection_timeout(CONNECT_TIMEOUT)
         .build_unchecked(manager);
+    let readers = Readers(Arc::new(DropOffRuntime(Some(readers))));
     Ok((
         Box::new(Writer {
             config,
@@ -91,7 +122,8 @@ pub(super) fn connect(
 
 /// Runs a read on a pooled connection (called on the blocking pool).
 pub(super) fn read<T>(readers: &Readers, query: impl FnOnce(&dyn Db) -> Result<T>) -> Result<T> {
-    let mut conn = readers.get()?;
+    let pool = readers.0 .0.as_ref().ok_or(Error::Closed)?;
+    let mut conn = pool.get()?;
     let mut statements = HashMap::new();
     let db = PgDb::new(&mut *conn, &mut statements);
     query(&db)

@@ -4,7 +4,17 @@
 use crate::store::{database, Error, Result};
 
 /// Every migration in order; index + 1 is the schema version it produces.
-const MIGRATIONS: &[&str] = &[];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/001_initial.sql"),
+    include_str!("migrations/002_incidents.sql"),
+    include_str!("migrations/003_outbox.sql"),
+    include_str!("migrations/004_tickets.sql"),
+    include_str!("migrations/005_accounts.sql"),
+    include_str!("migrations/006_recurring_maintenance.sql"),
+    include_str!("migrations/007_channel_created.sql"),
+    include_str!("migrations/008_locations.sql"),
+    include_str!("migrations/009_prober_tokens.sql"),
+];
 
 /// The schema version this build writes (equal to SQLite's).
 pub const LATEST: i64 = MIGRATIONS.len() as i64;
@@ -41,5 +51,14 @@ pub(super) fn migrate(client: &mut postgres::Client, url: &str) -> Result<()> {
         tx.execute("UPDATE beacon_schema SET version = $1", &[&(found + 1)])?;
         tx.commit()?;
         tracing::info!(version = found + 1, "applied database migration");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Both engines number their migrations alike, so a version is one schema.
+    #[test]
+    fn as_many_migrations_as_sqlite() {
+        assert_eq!(super::LATEST, crate::store::sqlite::schema::LATEST);
     }
 }
