@@ -4,3 +4,6 @@
 mod engines;
 
 mod observations;
+mod import;
+mod locations;
+mod outbox;
