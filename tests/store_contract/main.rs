@@ -4,6 +4,7 @@
 mod engines;
 
 mod observations;
+
 mod import;
 mod locations;
 mod outbox;
