@@ -1,9 +1,9 @@
 //! Read queries for history: channels as recorded, probe timelines over a period.
 
 use super::read::transition_from_row as transition;
+use super::sql::{args, Db};
 use super::{Result, Store};
 use crate::domain::{ProbeKey, Timestamp, Transition};
-use rusqlite::params;
 
 /// A channel as stored (current configuration or, if inactive, as last configured).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,22 +35,22 @@ pub struct ProbeHistory {
 impl Store {
     /// Every channel ever configured: active ones in configuration order, then the others.
     pub async fn channel_records(&self) -> Result<Vec<ChannelRecord>> {
-        self.read_sqlite(|conn| {
-            let mut stmt = conn.prepare_cached(
+        self.read(|db: &dyn Db| {
+            db.query_map(
                 "SELECT id, name, group_name, in_commitment, active, created_at_ms FROM channels
                  ORDER BY active DESC, position, id",
-            )?;
-            let rows = stmt.query_map([], |r| {
-                Ok(ChannelRecord {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    group: r.get(2)?,
-                    in_commitment: r.get(3)?,
-                    active: r.get(4)?,
-                    created_at: Timestamp(r.get(5)?),
-                })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+                args![],
+                |r| {
+                    Ok(ChannelRecord {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                        group: r.get(2)?,
+                        in_commitment: r.get(3)?,
+                        active: r.get(4)?,
+                        created_at: Timestamp::from_millis(r.get(5)?),
+                    })
+                },
+            )
         })
         .await
     }
@@ -61,47 +61,42 @@ impl Store {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<Vec<ProbeHistory>> {
-        self.read_sqlite(move |conn| {
-            let mut probes = conn.prepare_cached(
+        self.read(move |db: &dyn Db| {
+            let list = db.query_map(
                 "SELECT p.id, p.channel_id, p.name, c.machine, c.coverage_end_ms
                  FROM probes p LEFT JOIN probe_checkpoints c ON c.probe_id = p.id ORDER BY p.id",
-            )?;
-            let list: Vec<(i64, ProbeKey, Option<String>, Option<i64>)> = probes
-                .query_map([], |r| {
+                args![],
+                |r| {
                     Ok((
-                        r.get(0)?,
+                        r.get::<i64>(0)?,
                         ProbeKey {
                             channel: r.get(1)?,
                             probe: r.get(2)?,
                         },
-                        r.get(3)?,
-                        r.get(4)?,
+                        r.get::<Option<String>>(3)?,
+                        r.get::<Option<i64>>(4)?,
                     ))
-                })?
-                .collect::<rusqlite::Result<_>>()?;
-            let mut before = conn.prepare_cached(
-                "SELECT at_ms, state FROM probe_transitions WHERE probe_id = ?1 AND at_ms < ?2
-                 ORDER BY at_ms DESC LIMIT 1",
-            )?;
-            let mut inside = conn.prepare_cached(
-                "SELECT at_ms, state FROM probe_transitions WHERE probe_id = ?1 AND at_ms >= ?2 AND at_ms < ?3
-                 ORDER BY at_ms",
+                },
             )?;
             let mut out = Vec::with_capacity(list.len());
             for (id, probe, checkpoint, coverage_end) in list {
-                let mut transitions: Vec<Transition> = before
-                    .query_map(params![id, from.millis()], transition)?
-                    .collect::<rusqlite::Result<_>>()?;
-                transitions.extend(
-                    inside
-                        .query_map(params![id, from.millis(), to.millis()], transition)?
-                        .collect::<rusqlite::Result<Vec<_>>>()?,
-                );
+                let mut transitions = db.query_map(
+                    "SELECT at_ms, state FROM probe_transitions WHERE probe_id = ?1 AND at_ms < ?2
+                     ORDER BY at_ms DESC LIMIT 1",
+                    args![id, from.millis()],
+                    transition,
+                )?;
+                transitions.extend(db.query_map(
+                    "SELECT at_ms, state FROM probe_transitions WHERE probe_id = ?1 AND at_ms >= ?2 AND at_ms < ?3
+                     ORDER BY at_ms",
+                    args![id, from.millis(), to.millis()],
+                    transition,
+                )?);
                 out.push(ProbeHistory {
                     probe,
                     transitions,
                     checkpoint,
-                    coverage_end: coverage_end.map(Timestamp),
+                    coverage_end: coverage_end.map(Timestamp::from_millis),
                 });
             }
             Ok(out)
@@ -111,13 +106,13 @@ impl Store {
 
     /// All stored transitions of one probe, oldest first.
     pub async fn probe_transitions(&self, probe: ProbeKey) -> Result<Vec<Transition>> {
-        self.read_sqlite(move |conn| {
-            let mut stmt = conn.prepare_cached(
+        self.read(move |db: &dyn Db| {
+            db.query_map(
                 "SELECT t.at_ms, t.state FROM probe_transitions t JOIN probes p ON p.id = t.probe_id
                  WHERE p.channel_id = ?1 AND p.name = ?2 ORDER BY t.at_ms",
-            )?;
-            let rows = stmt.query_map(params![probe.channel, probe.probe], transition)?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+                args![probe.channel, probe.probe],
+                transition,
+            )
         })
         .await
     }

@@ -3,9 +3,9 @@
 //! tracking, to recompute an import and to show each location's view.
 
 use super::read::transition_from_row;
+use super::sql::{args, Db};
 use super::{Error, Result, Store};
 use crate::domain::{ProbeKey, State, Timestamp, Transition};
-use rusqlite::{params, Connection};
 use std::collections::{BTreeMap, HashMap};
 
 /// Recent transitions per location loaded to continue live tracking.
@@ -32,19 +32,24 @@ pub struct LocationRestore {
     pub transitions: Vec<Transition>,
 }
 
+/// Keeps a location's machine unless the stored one is more recent (an import of older
+/// history never rolls it back).
+const UPSERT_LOCATION_CHECKPOINT: &str =
+    "INSERT INTO location_checkpoints (probe_id, location, at_ms, machine) VALUES (?1, ?2, ?3, ?4)
+     ON CONFLICT (probe_id, location) DO UPDATE SET at_ms = excluded.at_ms, machine = excluded.machine
+     WHERE excluded.at_ms >= location_checkpoints.at_ms";
+
 pub(super) fn write_located(
-    tx: &rusqlite::Connection,
+    tx: &dyn Db,
     probe_id: i64,
     at: Timestamp,
     write: &LocatedWrite,
 ) -> Result<()> {
     if let Some((location, machine)) = &write.checkpoint {
-        tx.prepare_cached(
-            "INSERT INTO location_checkpoints (probe_id, location, at_ms, machine) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (probe_id, location) DO UPDATE SET at_ms = excluded.at_ms, machine = excluded.machine
-             WHERE excluded.at_ms >= location_checkpoints.at_ms",
-        )?
-        .execute(params![probe_id, location, at.millis(), machine])?;
+        tx.execute(
+            UPSERT_LOCATION_CHECKPOINT,
+            args![probe_id, location, at.millis(), machine],
+        )?;
     }
     for (location, from, transitions) in &write.locations {
         replace_location_transitions(tx, probe_id, location, *from, transitions)?;
@@ -57,40 +62,44 @@ pub(super) fn write_located(
 
 /// Drops a location's transitions of a probe at or after `from` and appends `transitions`.
 fn replace_location_transitions(
-    tx: &rusqlite::Connection,
+    tx: &dyn Db,
     probe_id: i64,
     location: &str,
     from: Timestamp,
     transitions: &[Transition],
 ) -> Result<()> {
-    tx.prepare_cached(
+    tx.execute(
         "DELETE FROM location_transitions WHERE probe_id = ?1 AND location = ?2 AND at_ms >= ?3",
-    )?
-    .execute(params![probe_id, location, from.millis()])?;
+        args![probe_id, location, from.millis()],
+    )?;
     for t in transitions {
-        tx.prepare_cached(
-            "INSERT OR REPLACE INTO location_transitions (probe_id, location, at_ms, state)
-             VALUES (?1, ?2, ?3, ?4)",
-        )?
-        .execute(params![probe_id, location, t.at.millis(), t.state.as_str()])?;
+        tx.execute(
+            "INSERT INTO location_transitions (probe_id, location, at_ms, state)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (probe_id, location, at_ms) DO UPDATE SET state = excluded.state",
+            args![probe_id, location, t.at.millis(), t.state.as_str()],
+        )?;
     }
     Ok(())
 }
 
 /// Drops a probe's transitions at or after `from` and appends `transitions`.
 pub(super) fn replace_probe_transitions(
-    tx: &rusqlite::Connection,
+    tx: &dyn Db,
     probe_id: i64,
     from: Timestamp,
     transitions: &[Transition],
 ) -> Result<()> {
-    tx.prepare_cached("DELETE FROM probe_transitions WHERE probe_id = ?1 AND at_ms >= ?2")?
-        .execute(params![probe_id, from.millis()])?;
+    tx.execute(
+        "DELETE FROM probe_transitions WHERE probe_id = ?1 AND at_ms >= ?2",
+        args![probe_id, from.millis()],
+    )?;
     for t in transitions {
-        tx.prepare_cached(
-            "INSERT OR REPLACE INTO probe_transitions (probe_id, at_ms, state) VALUES (?1, ?2, ?3)",
-        )?
-        .execute(params![probe_id, t.at.millis(), t.state.as_str()])?;
+        tx.execute(
+            "INSERT INTO probe_transitions (probe_id, at_ms, state) VALUES (?1, ?2, ?3)
+             ON CONFLICT (probe_id, at_ms) DO UPDATE SET state = excluded.state",
+            args![probe_id, t.at.millis(), t.state.as_str()],
+        )?;
     }
     Ok(())
 }
@@ -99,82 +108,83 @@ pub(super) fn replace_probe_transitions(
 /// are per location) and where its coverage ends. A multi-location probe's silence check
 /// moves only the coverage, never back in time.
 pub(super) fn write_probe_coverage(
-    tx: &rusqlite::Connection,
+    tx: &dyn Db,
     probe_id: i64,
     at: Timestamp,
     machine: &str,
     coverage_end: Option<Timestamp>,
 ) -> Result<()> {
-    tx.prepare_cached(
+    // The later of the two instants, as a CASE: SQLite's scalar max() is GREATEST() on
+    // PostgreSQL and neither engine knows the other's.
+    tx.execute(
         "INSERT INTO probe_checkpoints (probe_id, at_ms, machine, coverage_end_ms) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (probe_id) DO UPDATE SET at_ms = max(excluded.at_ms, probe_checkpoints.at_ms),
+         ON CONFLICT (probe_id) DO UPDATE SET
+             at_ms = CASE WHEN excluded.at_ms > probe_checkpoints.at_ms
+                          THEN excluded.at_ms ELSE probe_checkpoints.at_ms END,
              machine = excluded.machine, coverage_end_ms = excluded.coverage_end_ms",
-    )?
-    .execute(params![
-        probe_id,
-        at.millis(),
-        machine,
-        coverage_end.map(Timestamp::millis)
-    ])?;
+        args![
+            probe_id,
+            at.millis(),
+            machine,
+            coverage_end.map(Timestamp::millis)
+        ],
+    )?;
     Ok(())
 }
 
 /// An import's recomputed probe: its checkpoint and coverage (unless a more recent one is
 /// stored) and each location's timeline and machine.
 pub(super) fn import_recompute(
-    tx: &rusqlite::Connection,
+    tx: &dyn Db,
     probe_id: i64,
     p: &super::ProbeRecompute,
 ) -> Result<()> {
-    tx.prepare_cached(
+    tx.execute(
         "INSERT INTO probe_checkpoints (probe_id, at_ms, machine, coverage_end_ms) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (probe_id) DO UPDATE SET at_ms = excluded.at_ms, machine = excluded.machine,
              coverage_end_ms = excluded.coverage_end_ms
          WHERE excluded.at_ms >= probe_checkpoints.at_ms",
-    )?
-    .execute(params![
-        probe_id,
-        p.checkpoint_at.millis(),
-        p.checkpoint,
-        p.coverage_end.map(Timestamp::millis)
-    ])?;
+        args![
+            probe_id,
+            p.checkpoint_at.millis(),
+            p.checkpoint,
+            p.coverage_end.map(Timestamp::millis)
+        ],
+    )?;
     for l in &p.locations {
         replace_location_transitions(tx, probe_id, &l.location, l.from, &l.transitions)?;
-        tx.prepare_cached(
-            "INSERT INTO location_checkpoints (probe_id, location, at_ms, machine) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT (probe_id, location) DO UPDATE SET at_ms = excluded.at_ms, machine = excluded.machine
-             WHERE excluded.at_ms >= location_checkpoints.at_ms",
-        )?
-        .execute(params![probe_id, l.location, l.checkpoint_at.millis(), l.checkpoint])?;
+        tx.execute(
+            UPSERT_LOCATION_CHECKPOINT,
+            args![probe_id, l.location, l.checkpoint_at.millis(), l.checkpoint],
+        )?;
     }
     Ok(())
 }
 
 /// Every location's checkpoint and recent transitions of one probe.
 pub(super) fn load_locations(
-    conn: &Connection,
+    db: &dyn Db,
     probe_id: i64,
 ) -> Result<BTreeMap<String, LocationRestore>> {
     let mut out: BTreeMap<String, LocationRestore> = BTreeMap::new();
-    let mut checkpoints = conn
-        .prepare_cached("SELECT location, machine FROM location_checkpoints WHERE probe_id = ?1")?;
-    for row in checkpoints.query_map([probe_id], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))? {
-        let (location, machine) = row?;
-        out.entry(location).or_default().checkpoint = Some(machine);
+    for r in db.query(
+        "SELECT location, machine FROM location_checkpoints WHERE probe_id = ?1",
+        args![probe_id],
+    )? {
+        out.entry(r.get::<String>(0)?).or_default().checkpoint = Some(r.get(1)?);
     }
-    let mut known = conn
-        .prepare_cached("SELECT DISTINCT location FROM location_transitions WHERE probe_id = ?1")?;
-    let locations: Vec<String> = known
-        .query_map([probe_id], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut recent = conn.prepare_cached(
-        "SELECT at_ms, state FROM location_transitions WHERE probe_id = ?1 AND location = ?2
-         ORDER BY at_ms DESC LIMIT ?3",
+    let locations = db.query_map(
+        "SELECT DISTINCT location FROM location_transitions WHERE probe_id = ?1",
+        args![probe_id],
+        |r| r.get::<String>(0),
     )?;
     for location in locations {
-        let mut transitions: Vec<Transition> = recent
-            .query_map(params![probe_id, location, RECENT], transition_from_row)?
-            .collect::<rusqlite::Result<_>>()?;
+        let mut transitions = db.query_map(
+            "SELECT at_ms, state FROM location_transitions WHERE probe_id = ?1 AND location = ?2
+             ORDER BY at_ms DESC LIMIT ?3",
+            args![probe_id, location, RECENT],
+            transition_from_row,
+        )?;
         transitions.reverse();
         out.entry(location).or_default().transitions = transitions;
     }
@@ -188,13 +198,13 @@ impl Store {
         probe: ProbeKey,
         location: String,
     ) -> Result<Vec<Transition>> {
-        self.read_sqlite(move |conn| {
-            let mut stmt = conn.prepare_cached(
+        self.read(move |db: &dyn Db| {
+            db.query_map(
                 "SELECT t.at_ms, t.state FROM location_transitions t JOIN probes p ON p.id = t.probe_id
                  WHERE p.channel_id = ?1 AND p.name = ?2 AND t.location = ?3 ORDER BY t.at_ms",
-            )?;
-            let rows = stmt.query_map(params![probe.channel, probe.probe, location], transition_from_row)?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+                args![probe.channel, probe.probe, location],
+                transition_from_row,
+            )
         })
         .await
     }
@@ -207,59 +217,46 @@ impl Store {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<HashMap<ProbeKey, BTreeMap<String, LocationRestore>>> {
-        self.read_sqlite(move |conn| {
-            let mut stmt = conn.prepare_cached(
+        self.read(move |db: &dyn Db| {
+            let mut out: HashMap<ProbeKey, BTreeMap<String, LocationRestore>> = HashMap::new();
+            for r in db.query(
                 "SELECT p.channel_id, p.name, t.location, t.at_ms, t.state
                  FROM location_transitions t JOIN probes p ON p.id = t.probe_id
                  WHERE t.at_ms < ?2 AND (t.at_ms >= ?1 OR t.at_ms = (
                      SELECT max(b.at_ms) FROM location_transitions b
                      WHERE b.probe_id = t.probe_id AND b.location = t.location AND b.at_ms < ?1))
                  ORDER BY t.probe_id, t.location, t.at_ms",
-            )?;
-            let mut out: HashMap<ProbeKey, BTreeMap<String, LocationRestore>> = HashMap::new();
-            let rows = stmt.query_map(params![from.millis(), to.millis()], |r| {
-                Ok((
-                    ProbeKey {
-                        channel: r.get(0)?,
-                        probe: r.get(1)?,
-                    },
-                    r.get::<_, String>(2)?,
-                    Transition {
-                        at: Timestamp(r.get(3)?),
-                        state: State::parse(&r.get::<_, String>(4)?).unwrap_or(State::Unknown),
-                    },
-                ))
-            });
-            for row in rows? {
-                let (key, location, t) = row?;
+                args![from.millis(), to.millis()],
+            )? {
+                let key = ProbeKey {
+                    channel: r.get(0)?,
+                    probe: r.get(1)?,
+                };
+                let t = Transition {
+                    at: Timestamp::from_millis(r.get(3)?),
+                    state: State::parse(&r.get::<String>(4)?).unwrap_or(State::Unknown),
+                };
                 out.entry(key)
                     .or_default()
-                    .entry(location)
+                    .entry(r.get::<String>(2)?)
                     .or_default()
                     .transitions
                     .push(t);
             }
-            let mut checkpoints = conn.prepare_cached(
+            for r in db.query(
                 "SELECT p.channel_id, p.name, c.location, c.machine
                  FROM location_checkpoints c JOIN probes p ON p.id = c.probe_id",
-            )?;
-            let rows = checkpoints.query_map([], |r| {
-                Ok((
-                    ProbeKey {
-                        channel: r.get(0)?,
-                        probe: r.get(1)?,
-                    },
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
-            })?;
-            for row in rows {
-                let (key, location, machine) = row?;
+                args![],
+            )? {
+                let key = ProbeKey {
+                    channel: r.get(0)?,
+                    probe: r.get(1)?,
+                };
                 out.entry(key)
                     .or_default()
-                    .entry(location)
+                    .entry(r.get::<String>(2)?)
                     .or_default()
-                    .checkpoint = Some(machine);
+                    .checkpoint = Some(r.get(3)?);
             }
             Ok(out)
         })

@@ -1,10 +1,10 @@
 //! The notification outbox (`notify_outbox`): rows written before anything is sent, each
 //! webhook's queue read oldest first, every attempt recorded on its row.
 
+use super::sql::{args, Db, Row};
 use super::writer::WriteOp;
 use super::{Error, Result, Store};
 use crate::domain::Timestamp;
-use rusqlite::{params, Row};
 use tokio::sync::oneshot;
 
 /// A notification to add to the outbox, already rendered for its webhook.
@@ -120,47 +120,43 @@ impl OutboxOp {
 }
 
 /// Applies one outbox write; returns the rows it changed.
-pub(super) fn apply(tx: &rusqlite::Connection, op: &OutboxOp) -> Result<usize> {
+pub(super) fn apply(tx: &dyn Db, op: &OutboxOp) -> Result<usize> {
     match op {
         OutboxOp::Enqueue { entries, .. } => {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO notify_outbox (webhook, event, body, created_ms, next_attempt_ms)
-                 VALUES (?1, ?2, ?3, ?4, ?4)",
-            )?;
             for e in entries {
-                insert.execute(params![e.webhook, e.event, e.body, e.created_at.millis()])?;
+                tx.execute(
+                    "INSERT INTO notify_outbox (webhook, event, body, created_ms, next_attempt_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?4)",
+                    args![e.webhook, e.event, e.body, e.created_at.millis()],
+                )?;
             }
             Ok(entries.len())
         }
-        OutboxOp::Attempt { id, attempt, .. } => Ok(match attempt {
-            DeliveryAttempt::Delivered { at } => tx
-                .prepare_cached(
-                    "UPDATE notify_outbox SET status = 'delivered', attempts = attempts + 1,
-                         last_attempt_ms = ?2, delivered_ms = ?2
-                     WHERE id = ?1 AND status = 'pending'",
-                )?
-                .execute(params![id, at.millis()])?,
-            DeliveryAttempt::Retry { at, error, next_at } => tx
-                .prepare_cached(
-                    "UPDATE notify_outbox SET attempts = attempts + 1, last_attempt_ms = ?2,
-                         last_error = ?3, next_attempt_ms = ?4
-                     WHERE id = ?1 AND status = 'pending'",
-                )?
-                .execute(params![id, at.millis(), error, next_at.millis()])?,
-            DeliveryAttempt::Failed { at, error } => tx
-                .prepare_cached(
-                    "UPDATE notify_outbox SET status = 'failed', attempts = attempts + 1,
-                         last_attempt_ms = ?2, last_error = ?3
-                     WHERE id = ?1 AND status = 'pending'",
-                )?
-                .execute(params![id, at.millis(), error])?,
-            DeliveryAttempt::Abandoned { reason } => tx
-                .prepare_cached(
-                    "UPDATE notify_outbox SET status = 'failed', last_error = ?2
-                     WHERE id = ?1 AND status = 'pending'",
-                )?
-                .execute(params![id, reason])?,
-        }),
+        OutboxOp::Attempt { id, attempt, .. } => match attempt {
+            DeliveryAttempt::Delivered { at } => tx.execute(
+                "UPDATE notify_outbox SET status = 'delivered', attempts = attempts + 1,
+                     last_attempt_ms = ?2, delivered_ms = ?2
+                 WHERE id = ?1 AND status = 'pending'",
+                args![id, at.millis()],
+            ),
+            DeliveryAttempt::Retry { at, error, next_at } => tx.execute(
+                "UPDATE notify_outbox SET attempts = attempts + 1, last_attempt_ms = ?2,
+                     last_error = ?3, next_attempt_ms = ?4
+                 WHERE id = ?1 AND status = 'pending'",
+                args![id, at.millis(), error, next_at.millis()],
+            ),
+            DeliveryAttempt::Failed { at, error } => tx.execute(
+                "UPDATE notify_outbox SET status = 'failed', attempts = attempts + 1,
+                     last_attempt_ms = ?2, last_error = ?3
+                 WHERE id = ?1 AND status = 'pending'",
+                args![id, at.millis(), error],
+            ),
+            DeliveryAttempt::Abandoned { reason } => tx.execute(
+                "UPDATE notify_outbox SET status = 'failed', last_error = ?2
+                 WHERE id = ?1 AND status = 'pending'",
+                args![id, reason],
+            ),
+        },
     }
 }
 
@@ -181,14 +177,18 @@ impl Store {
             .await?
     }
 
-    /// The webhooks with at least one pending notification.
+    /// The webhooks with at least one pending notification, by name. Sorted here rather than
+    /// by `ORDER BY`: a PostgreSQL database's collation may order text otherwise than
+    /// SQLite's bytewise one.
     pub async fn pending_webhooks(&self) -> Result<Vec<String>> {
-        self.read_sqlite(|conn| {
-            let mut stmt = conn.prepare_cached(
-                "SELECT DISTINCT webhook FROM notify_outbox WHERE status = 'pending' ORDER BY webhook",
+        self.read(|db: &dyn Db| {
+            let mut webhooks = db.query_map(
+                "SELECT DISTINCT webhook FROM notify_outbox WHERE status = 'pending'",
+                args![],
+                |r| r.get::<String>(0),
             )?;
-            let rows = stmt.query_map([], |r| r.get(0))?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            webhooks.sort();
+            Ok(webhooks)
         })
         .await
     }
@@ -196,22 +196,23 @@ impl Store {
     /// The oldest pending notification of `webhook`: each webhook's queue is sent in order,
     /// so a receiver never sees "up" before the "down" it follows.
     pub async fn next_notification(&self, webhook: String) -> Result<Option<PendingNotification>> {
-        self.read_sqlite(move |conn| {
-            let mut stmt = conn.prepare_cached(
+        self.read(move |db: &dyn Db| {
+            db.query_opt(
                 "SELECT id, webhook, event, body, attempts, next_attempt_ms FROM notify_outbox
                  WHERE status = 'pending' AND webhook = ?1 ORDER BY id LIMIT 1",
-            )?;
-            let mut rows = stmt.query_map([webhook], |r| {
+                args![webhook],
+            )?
+            .map(|r| {
                 Ok(PendingNotification {
                     id: r.get(0)?,
                     webhook: r.get(1)?,
                     event: r.get(2)?,
                     body: r.get(3)?,
                     attempts: r.get(4)?,
-                    next_attempt_at: Timestamp(r.get(5)?),
+                    next_attempt_at: Timestamp::from_millis(r.get(5)?),
                 })
-            })?;
-            Ok(rows.next().transpose()?)
+            })
+            .transpose()
         })
         .await
     }
@@ -219,16 +220,16 @@ impl Store {
     /// Deletes the delivered and failed notifications that ended before `before` (delivered,
     /// or last tried; created if never tried), so the outbox does not grow for ever. Pending
     /// ones are kept whatever their age: they have not been sent yet. Ids are never reused
-    /// (AUTOINCREMENT), so `X-Beacon-Delivery` stays unique. Returns how many were deleted.
+    /// (AUTOINCREMENT on SQLite, a sequence on PostgreSQL), so `X-Beacon-Delivery` stays
+    /// unique. Returns how many were deleted.
     pub async fn prune_notifications(&self, before: Timestamp) -> Result<usize> {
-        self.job_sqlite(move |tx| {
-            let deleted = tx.execute(
+        self.job(move |tx: &dyn Db| {
+            tx.execute(
                 "DELETE FROM notify_outbox
                  WHERE status IN ('delivered', 'failed')
                    AND COALESCE(delivered_ms, last_attempt_ms, created_ms) < ?1",
-                [before.millis()],
-            )?;
-            Ok(deleted)
+                args![before.millis()],
+            )
         })
         .await
     }
@@ -236,20 +237,20 @@ impl Store {
     /// The latest `limit` notifications, newest first, whatever their status.
     pub async fn notify_deliveries(&self, limit: usize) -> Result<Vec<NotifyDelivery>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.read_sqlite(move |conn| {
-            let mut stmt = conn.prepare_cached(
+        self.read(move |db: &dyn Db| {
+            db.query_map(
                 "SELECT id, webhook, event, status, attempts, last_error, created_ms, delivered_ms,
                         next_attempt_ms
                  FROM notify_outbox ORDER BY id DESC LIMIT ?1",
-            )?;
-            let rows = stmt.query_map([limit], delivery_from_row)?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+                args![limit],
+                delivery_from_row,
+            )
         })
         .await
     }
 }
 
-fn delivery_from_row(r: &Row<'_>) -> rusqlite::Result<NotifyDelivery> {
+fn delivery_from_row(r: &Row) -> Result<NotifyDelivery> {
     let status: String = r.get(3)?;
     Ok(NotifyDelivery {
         id: r.get(0)?,
@@ -258,9 +259,9 @@ fn delivery_from_row(r: &Row<'_>) -> rusqlite::Result<NotifyDelivery> {
         status: DeliveryStatus::parse(&status),
         attempts: r.get(4)?,
         last_error: r.get(5)?,
-        created_at: Timestamp(r.get(6)?),
-        delivered_at: r.get::<_, Option<i64>>(7)?.map(Timestamp),
-        next_attempt_at: Timestamp(r.get(8)?),
+        created_at: Timestamp::from_millis(r.get(6)?),
+        delivered_at: r.get::<Option<i64>>(7)?.map(Timestamp::from_millis),
+        next_attempt_at: Timestamp::from_millis(r.get(8)?),
     })
 }
 

@@ -1,8 +1,8 @@
 //! Read queries, each on a pooled read-only connection.
 
+use super::sql::{args, Db, Row, Value};
 use super::{Result, Store};
 use crate::domain::{Observation, Outcome, ProbeKey, State, Thresholds, Timestamp, Transition};
-use rusqlite::{params, Connection, Row};
 use std::collections::HashMap;
 
 /// Transitions per probe and channel loaded to continue live tracking after a restart.
@@ -32,48 +32,47 @@ pub struct ProbeRestore {
 impl Store {
     /// Loads checkpoints, recent transitions and the latest observation of every active probe.
     pub async fn load_live(&self) -> Result<LiveRestore> {
-        self.read_sqlite(|conn| {
+        self.read(|db: &dyn Db| {
             let mut live = LiveRestore::default();
-            let mut probes = conn.prepare(
+            let probes = db.query_map(
                 "SELECT p.id, p.channel_id, p.name, c.machine
                  FROM probes p LEFT JOIN probe_checkpoints c ON c.probe_id = p.id
                  WHERE p.active = 1",
+                args![],
+                |r| {
+                    Ok((
+                        r.get::<i64>(0)?,
+                        ProbeKey {
+                            channel: r.get(1)?,
+                            probe: r.get(2)?,
+                        },
+                        r.get::<Option<String>>(3)?,
+                    ))
+                },
             )?;
-            let rows = probes.query_map([], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    ProbeKey {
-                        channel: r.get(1)?,
-                        probe: r.get(2)?,
-                    },
-                    r.get::<_, Option<String>>(3)?,
-                ))
-            })?;
-            for row in rows {
-                let (id, key, checkpoint) = row?;
+            for (id, key, checkpoint) in probes {
                 let restore = ProbeRestore {
                     checkpoint,
                     transitions: recent_transitions(
-                        conn,
+                        db,
                         "SELECT at_ms, state FROM probe_transitions WHERE probe_id = ?1
                          ORDER BY at_ms DESC LIMIT ?2",
-                        params![id, RECENT],
+                        args![id, RECENT],
                     )?,
-                    last_observations: latest_observations(conn, id, &key)?,
-                    locations: super::locations::load_locations(conn, id)?,
+                    last_observations: latest_observations(db, id, &key)?,
+                    locations: super::locations::load_locations(db, id)?,
                 };
                 live.probes.insert(key, restore);
             }
-            let mut channels = conn.prepare("SELECT id FROM channels WHERE active = 1")?;
-            let ids: Vec<String> = channels
-                .query_map([], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
+            let ids = db.query_map("SELECT id FROM channels WHERE active = 1", args![], |r| {
+                r.get::<String>(0)
+            })?;
             for id in ids {
                 let transitions = recent_transitions(
-                    conn,
+                    db,
                     "SELECT at_ms, state FROM channel_transitions WHERE channel_id = ?1
                      ORDER BY at_ms DESC LIMIT ?2",
-                    params![id, RECENT],
+                    args![id, RECENT],
                 )?;
                 live.channels.insert(id, transitions);
             }
@@ -82,45 +81,40 @@ impl Store {
         .await
     }
 
-    /// A probe's observations with `from <= at < to`, oldest first.
+    /// A probe's observations with `from <= at < to`, oldest first (locations of one instant
+    /// by name).
     pub async fn observations(
         &self,
         probe: ProbeKey,
         from: Timestamp,
         to: Timestamp,
     ) -> Result<Vec<Observation>> {
-        self.read_sqlite(move |conn| {
-            let mut stmt = conn.prepare_cached(
+        self.read(move |db: &dyn Db| {
+            db.query_map(
                 "SELECT o.at_ms, o.location, o.outcome, o.status_code, o.response_ms, o.reason,
                         o.interval_ms, o.failure_threshold, o.success_threshold, o.lateness_ms
                  FROM observations o JOIN probes p ON p.id = o.probe_id
                  WHERE p.channel_id = ?1 AND p.name = ?2 AND o.at_ms >= ?3 AND o.at_ms < ?4
-                 ORDER BY o.at_ms",
-            )?;
-            let rows = stmt.query_map(
-                params![probe.channel, probe.probe, from.millis(), to.millis()],
+                 ORDER BY o.at_ms, o.location",
+                args![probe.channel, probe.probe, from.millis(), to.millis()],
                 |r| observation_from_row(r, &probe),
-            )?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            )
         })
         .await
     }
 
     /// The probe a push token (by its hash) belongs to.
     pub async fn probe_for_push_token(&self, token_hash: String) -> Result<ProbeKey> {
-        self.read_sqlite(move |conn| {
-            let key = conn
-                .prepare_cached(
-                    "SELECT p.channel_id, p.name FROM push_tokens t JOIN probes p ON p.id = t.probe_id
-                     WHERE t.token_hash = ?1 AND p.active = 1",
-                )?
-                .query_row([token_hash], |r| {
-                    Ok(ProbeKey {
-                        channel: r.get(0)?,
-                        probe: r.get(1)?,
-                    })
-                })?;
-            Ok(key)
+        self.read(move |db: &dyn Db| {
+            let r = db.query_one(
+                "SELECT p.channel_id, p.name FROM push_tokens t JOIN probes p ON p.id = t.probe_id
+                 WHERE t.token_hash = ?1 AND p.active = 1",
+                args![token_hash],
+            )?;
+            Ok(ProbeKey {
+                channel: r.get(0)?,
+                probe: r.get(1)?,
+            })
         })
         .await
     }
@@ -132,42 +126,29 @@ impl Store {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<Vec<Transition>> {
-        self.read_sqlite(move |conn| {
-            let mut stmt = conn.prepare_cached(
+        self.read(move |db: &dyn Db| {
+            db.query_map(
                 "SELECT at_ms, state FROM channel_transitions
                  WHERE channel_id = ?1 AND at_ms >= ?2 AND at_ms < ?3 ORDER BY at_ms",
-            )?;
-            let rows = stmt.query_map(
-                params![channel, from.millis(), to.millis()],
+                args![channel, from.millis(), to.millis()],
                 transition_from_row,
-            )?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            )
         })
         .await
     }
 }
 
-fn recent_transitions(
-    conn: &Connection,
-    sql: &str,
-    params: impl rusqlite::Params,
-) -> Result<Vec<Transition>> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let mut out: Vec<Transition> = stmt
-        .query_map(params, transition_from_row)?
-        .collect::<rusqlite::Result<_>>()?;
+/// The newest transitions a `... ORDER BY at_ms DESC LIMIT n` query returns, oldest first.
+fn recent_transitions(db: &dyn Db, sql: &str, args: &[Value]) -> Result<Vec<Transition>> {
+    let mut out = db.query_map(sql, args, transition_from_row)?;
     out.reverse();
     Ok(out)
 }
 
 /// The latest observation of a probe from each location that made one in its latest day of
-/// observations (a location's latest older than that is not worth showing).
-fn latest_observations(
-    conn: &Connection,
-    probe_id: i64,
-    key: &ProbeKey,
-) -> Result<Vec<Observation>> {
-    let mut stmt = conn.prepare_cached(
+/// observations (a location's latest older than that is not worth showing), by location.
+fn latest_observations(db: &dyn Db, probe_id: i64, key: &ProbeKey) -> Result<Vec<Observation>> {
+    db.query_map(
         "SELECT o.at_ms, o.location, o.outcome, o.status_code, o.response_ms, o.reason,
                 o.interval_ms, o.failure_threshold, o.success_threshold, o.lateness_ms
          FROM observations o
@@ -175,26 +156,28 @@ fn latest_observations(
                WHERE probe_id = ?1 AND at_ms >= (SELECT max(at_ms) FROM observations WHERE probe_id = ?1) - 86400000
                GROUP BY location) l
            ON l.location = o.location AND l.at_ms = o.at_ms
-         WHERE o.probe_id = ?1",
-    )?;
-    let rows = stmt.query_map([probe_id], |r| observation_from_row(r, key))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+         WHERE o.probe_id = ?1
+         ORDER BY o.location",
+        args![probe_id],
+        |r| observation_from_row(r, key),
+    )
 }
 
-pub(super) fn transition_from_row(r: &Row<'_>) -> rusqlite::Result<Transition> {
+/// A transition from its `(at_ms, state)` columns; an unknown state reads as `Unknown`.
+pub(super) fn transition_from_row(r: &Row) -> Result<Transition> {
     let state: String = r.get(1)?;
     Ok(Transition {
-        at: Timestamp(r.get(0)?),
+        at: Timestamp::from_millis(r.get(0)?),
         state: State::parse(&state).unwrap_or(State::Unknown),
     })
 }
 
-fn observation_from_row(r: &Row<'_>, key: &ProbeKey) -> rusqlite::Result<Observation> {
+fn observation_from_row(r: &Row, key: &ProbeKey) -> Result<Observation> {
     let outcome: String = r.get(2)?;
     let interval: i64 = r.get(6)?;
     Ok(Observation {
         probe: key.clone(),
-        at: Timestamp(r.get(0)?),
+        at: Timestamp::from_millis(r.get(0)?),
         location: r.get(1)?,
         outcome: Outcome::parse(&outcome).unwrap_or(Outcome::Down),
         status_code: r.get(3)?,

@@ -1,7 +1,7 @@
 //! The single writer: one thread owns the read-write connection and commits queued writes in
 //! batches, one transaction per batch.
 
-use super::sql::{self, args, compat, Connection, Db};
+use super::sql::{self, args, Connection, Db};
 use super::{Error, Result};
 use crate::domain::{Channel, Observation, ProbeKey, Timestamp, Transition};
 use std::collections::HashMap;
@@ -315,7 +315,7 @@ fn apply(tx: &dyn Db, probe_ids: &mut HashMap<ProbeKey, i64>, op: &WriteOp) -> R
             channel_update,
         } => {
             let probe_id = super::locations::probe_id(probe_ids, probe)?;
-            super::locations::write_located(compat(tx)?, probe_id, *at, write)?;
+            super::locations::write_located(tx, probe_id, *at, write)?;
             if let Some((from, transitions)) = channel_update {
                 replace_channel_transitions(tx, &probe.channel, *from, transitions)?;
             }
@@ -336,7 +336,7 @@ fn apply(tx: &dyn Db, probe_ids: &mut HashMap<ProbeKey, i64>, op: &WriteOp) -> R
             )?;
             Ok(1)
         }
-        WriteOp::Outbox(op) => super::outbox::apply(compat(tx)?, op),
+        WriteOp::Outbox(op) => super::outbox::apply(tx, op),
         WriteOp::Ping { .. } | WriteOp::Shutdown { .. } | WriteOp::Job(_) => Ok(0),
     }
 }
@@ -351,8 +351,8 @@ fn import(tx: &dyn Db, probe_ids: &HashMap<ProbeKey, i64>, batch: &ImportBatch) 
     }
     for p in &batch.probes {
         let probe_id = *probe_ids.get(&p.probe).ok_or(Error::NotFound)?;
-        super::locations::replace_probe_transitions(compat(tx)?, probe_id, p.from, &p.transitions)?;
-        super::locations::import_recompute(compat(tx)?, probe_id, p)?;
+        super::locations::replace_probe_transitions(tx, probe_id, p.from, &p.transitions)?;
+        super::locations::import_recompute(tx, probe_id, p)?;
     }
     for (channel, from, transitions) in &batch.channels {
         replace_channel_transitions(tx, channel, *from, transitions)?;
@@ -422,10 +422,10 @@ fn insert_record(
     let probe_id = *probe_ids.get(&obs.probe).ok_or(Error::NotFound)?;
     insert_observation(tx, probe_id, obs, OnConflict::Replace)?;
     if let Some(located) = &record.located {
-        super::locations::write_located(compat(tx)?, probe_id, obs.at, located)?;
+        super::locations::write_located(tx, probe_id, obs.at, located)?;
     } else {
         super::locations::write_probe_coverage(
-            compat(tx)?,
+            tx,
             probe_id,
             obs.at,
             &record.checkpoint,

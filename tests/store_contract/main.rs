@@ -8,3 +8,7 @@ mod engines;
 
 mod copy;
 mod observations;
+
+mod import;
+mod locations;
+mod outbox;
