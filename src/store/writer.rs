@@ -154,11 +154,23 @@ pub(super) fn spawn(
         probe_ids: HashMap::new(),
         writable,
     };
-    writer.reload_probe_ids()?;
+    // The first read runs on the writer's own thread too: a PostgreSQL connection blocks,
+    // which it must not do on the async thread that opens the store.
+    let (started, start) = std::sync::mpsc::sync_channel(1);
     std::thread::Builder::new()
         .name("beacon-writer".into())
-        .spawn(move || writer.run(rx))
+        .spawn(move || {
+            let loaded = writer.reload_probe_ids();
+            let ok = loaded.is_ok();
+            let _ = started.send(loaded);
+            if ok {
+                writer.run(rx);
+            }
+        })
         .map_err(|e| Error::Task(format!("cannot start the writer thread: {e}")))?;
+    start
+        .recv()
+        .map_err(|_| Error::Task("the writer thread stopped at start".into()))??;
     Ok(tx)
 }
 

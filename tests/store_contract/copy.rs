@@ -126,7 +126,9 @@ async fn a_year_copied_gives_equal_reports_and_a_full_target_is_refused() {
         );
         assert_eq!(reports(&target, &config, now).await, expected, "{target}");
 
-        let again = run_copy(&source, &target, false).await.expect_err("not empty");
+        let again = run_copy(&source, &target, false)
+            .await
+            .expect_err("not empty");
         assert!(again.to_string().contains("not empty"), "{again}");
         let appended = run_copy(&source, &target, true).await.expect("append");
         assert!(appended.iter().all(|t| t.copied == 0), "{appended:?}");

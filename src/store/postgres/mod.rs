@@ -48,10 +48,11 @@ pub(super) fn open(url: &str) -> Result<(Box<dyn Connection>, Readers)> {
     // that drives async tasks (`serve` opens the store from one): connect on a thread of our
     // own, as SQLite's open blocks on its file.
     std::thread::scope(|scope| {
-        scope
-            .spawn(|| open_here(url))
-            .join()
-            .unwrap_or_else(|_| Err(Error::Task("the PostgreSQL connection thread panicked".into())))
+        scope.spawn(|| open_here(url)).join().unwrap_or_else(|_| {
+            Err(Error::Task(
+                "the PostgreSQL connection thread panicked".into(),
+            ))
+        })
     })
 }
 
