@@ -297,6 +297,9 @@ pub(super) enum BenchCommand {
         /// Channels, each with a year of synthetic 1-minute observations.
         #[arg(long, default_value_t = 100)]
         channels: usize,
+        /// An empty database to fill (e.g. a PostgreSQL URL); default a temporary SQLite file.
+        #[arg(long)]
+        db: Option<crate::store::Database>,
     },
     /// N HTTP probes through the real scheduler and store against a local upstream.
     #[command(
@@ -347,10 +350,10 @@ pub(super) fn bench(what: BenchCommand) -> std::process::ExitCode {
                 Ok(())
             })
         })),
-        BenchCommand::Report { channels } => report(runtime().and_then(|rt| {
+        BenchCommand::Report { channels, db } => report(runtime().and_then(|rt| {
             rt.block_on(async {
                 println!("beacon bench report: a year of data for {channels} channels");
-                println!("{}", super::bench_report::report(channels).await?);
+                println!("{}", super::bench_report::report(channels, db).await?);
                 Ok(())
             })
         })),

@@ -7,7 +7,7 @@ use crate::domain::{
     State, Thresholds, Timestamp, Transition,
 };
 use crate::sla::ProbeMachine;
-use crate::store::{ImportBatch, ProbeRecompute, Store};
+use crate::store::{Database, ImportBatch, ProbeRecompute, Store};
 use std::time::{Duration, Instant};
 
 const MINUTE: i64 = 60_000;
@@ -22,7 +22,9 @@ pub struct ReportFigures {
     pub fill: Duration,
     pub one_month: Duration,
     pub twelve_months: Duration,
-    pub database_mib: f64,
+    /// The file's size (SQLite only).
+    pub database_mib: Option<f64>,
+    pub engine: &'static str,
 }
 
 impl std::fmt::Display for ReportFigures {
@@ -34,11 +36,19 @@ impl std::fmt::Display for ReportFigures {
             "raw observations         {} (last 90 days, 1-minute)",
             self.observations
         )?;
+        writeln!(f, "engine                   {}", self.engine)?;
+        let size = self
+            .database_mib
+            .map_or_else(|| "n/a".to_owned(), |mib| format!("{mib:.1} MiB"));
         writeln!(
             f,
-            "database size            {:.1} MiB (filled in {:.1} s)",
-            self.database_mib,
+            "database size            {size} (filled in {:.1} s)",
             self.fill.as_secs_f64()
+        )?;
+        writeln!(
+            f,
+            "observations written     {:.0}/s (imported, one transaction per channel)",
+            self.observations as f64 / self.fill.as_secs_f64().max(1e-9)
         )?;
         writeln!(
             f,
@@ -53,21 +63,26 @@ impl std::fmt::Display for ReportFigures {
     }
 }
 
-pub async fn report(channels: usize) -> anyhow::Result<ReportFigures> {
+/// Runs on a temporary SQLite file, or on `database` (which must be empty: a PostgreSQL
+/// database made for the benchmark).
+pub async fn report(channels: usize, database: Option<Database>) -> anyhow::Result<ReportFigures> {
+    if let Some(database) = database {
+        return run(&database, channels).await;
+    }
     let dir = std::env::temp_dir().join(format!("beacon-bench-report-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
-    let db = dir.join("bench.db");
+    let db = Database::Sqlite(dir.join("bench.db"));
     let result = run(&db, channels).await;
     let _ = std::fs::remove_dir_all(&dir);
     result
 }
 
-async fn run(db: &std::path::Path, count: usize) -> anyhow::Result<ReportFigures> {
+async fn run(db: &Database, count: usize) -> anyhow::Result<ReportFigures> {
     // A year ending at the start of 2026-12, so all of 2026-01 .. 2026-11 are whole.
     let end = Timestamp::parse("2026-12-01T00:00:00Z").unwrap_or(Timestamp(0));
     let start = end.plus_ms(-365 * DAY);
     let config = config(count);
-    let store = Store::open(db)?;
+    let store = Store::connect(db)?;
     store
         .sync_config(
             &config,
@@ -107,9 +122,12 @@ async fn run(db: &std::path::Path, count: usize) -> anyhow::Result<ReportFigures
     }
     let twelve_months = all.elapsed();
     store.close().await?;
-    let database_mib = std::fs::metadata(db)
-        .map(|m| m.len() as f64 / 1024.0 / 1024.0)
-        .unwrap_or(0.0);
+    let database_mib = match db {
+        Database::Sqlite(path) => std::fs::metadata(path)
+            .map(|m| m.len() as f64 / 1024.0 / 1024.0)
+            .ok(),
+        Database::Postgres(_) => None,
+    };
     Ok(ReportFigures {
         channels: count,
         transitions,
@@ -118,6 +136,11 @@ async fn run(db: &std::path::Path, count: usize) -> anyhow::Result<ReportFigures
         one_month,
         twelve_months,
         database_mib,
+        engine: if db.is_postgres() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
     })
 }
 
