@@ -3,4 +3,5 @@
 
 mod engines;
 
+mod incidents;
 mod observations;
