@@ -3,5 +3,8 @@
 
 mod engines;
 
+mod accounts;
 mod incidents;
 mod observations;
+mod recurring;
+mod tickets;
