@@ -134,7 +134,7 @@ async fn events_are_appended_and_read_in_time_order() {
             .add_ticket_event(id.clone(), reply.clone(), intake())
             .await
             .expect("reply");
-        assert_eq!(first.ticket.events, [reply.clone()]);
+        assert_eq!(first.ticket.events, std::slice::from_ref(&reply));
         // Recorded later but earlier in time; then one at the very same time as the reply.
         let triage = event(
             NEW_YEAR + 1_000,
