@@ -3,8 +3,9 @@
 
 mod engines;
 
+mod observations;
+
 mod accounts;
 mod incidents;
-mod observations;
 mod recurring;
 mod tickets;
