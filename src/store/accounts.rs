@@ -2,9 +2,9 @@
 //! sessions are looked up by the hash of the cookie, never by the cookie itself.
 
 use super::incidents::audit;
+use super::sql::{args, Db, Row};
 use super::{Error, Result, Store};
 use crate::domain::{Actor, Timestamp};
-use rusqlite::{params, OptionalExtension, Row};
 
 /// An account as stored. `password_hash` is an argon2id PHC string.
 #[derive(Clone, PartialEq, Eq)]
@@ -49,19 +49,15 @@ impl Store {
         now: Timestamp,
         actor: Actor,
     ) -> Result<i64> {
-        self.job_sqlite(move |tx| {
-            let taken: bool = tx
-                .query_row("SELECT 1 FROM users WHERE name = ?1", [&name], |_| Ok(true))
-                .optional()?
-                .unwrap_or(false);
-            if taken {
+        self.job(move |tx: &dyn Db| {
+            if tx.exists("SELECT 1 FROM users WHERE name = ?1", args![name])? {
                 return Err(Error::Conflict);
             }
-            tx.execute(
-                "INSERT INTO users (name, role, password_hash, created_ms) VALUES (?1, ?2, ?3, ?4)",
-                params![name, role, password_hash, now.millis()],
+            let id = tx.insert_id(
+                "INSERT INTO users (name, role, password_hash, created_ms) VALUES (?1, ?2, ?3, ?4)
+                 RETURNING id",
+                args![name, role, password_hash, now.millis()],
             )?;
-            let id = tx.last_insert_rowid();
             audit(
                 tx,
                 now,
@@ -83,13 +79,13 @@ impl Store {
         now: Timestamp,
         actor: Actor,
     ) -> Result<()> {
-        self.job_sqlite(move |tx| {
+        self.job(move |tx: &dyn Db| {
             let id = user_id(tx, &name)?;
             tx.execute(
                 "UPDATE users SET password_hash = ?2 WHERE id = ?1",
-                params![id, password_hash],
+                args![id, password_hash],
             )?;
-            tx.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?;
+            tx.execute("DELETE FROM sessions WHERE user_id = ?1", args![id])?;
             audit(
                 tx,
                 now,
@@ -110,15 +106,15 @@ impl Store {
         now: Timestamp,
         actor: Actor,
     ) -> Result<()> {
-        self.job_sqlite(move |tx| {
+        self.job(move |tx: &dyn Db| {
             let id = user_id(tx, &name)?;
             let at = disabled.then_some(now.millis());
             tx.execute(
                 "UPDATE users SET disabled_ms = ?2 WHERE id = ?1",
-                params![id, at],
+                args![id, at],
             )?;
             if disabled {
-                tx.execute("DELETE FROM sessions WHERE user_id = ?1", [id])?;
+                tx.execute("DELETE FROM sessions WHERE user_id = ?1", args![id])?;
             }
             let action = if disabled {
                 "disable account"
@@ -132,22 +128,27 @@ impl Store {
 
     /// The account with this name, enabled or not.
     pub async fn user(&self, name: String) -> Result<UserRecord> {
-        self.read_sqlite(move |conn| {
-            Ok(conn
-                .prepare_cached(&format!("{USER_COLUMNS} WHERE name = ?1"))?
-                .query_row([name], user_from_row)?)
+        self.read(move |db: &dyn Db| {
+            user_from_row(&db.query_one(&format!("{USER_COLUMNS} WHERE name = ?1"), args![name])?)
         })
         .await
     }
 
     /// Every account, by name.
     pub async fn users(&self) -> Result<Vec<UserRecord>> {
-        self.read_sqlite(|conn| {
-            let mut stmt = conn.prepare_cached(&format!("{USER_COLUMNS} ORDER BY name"))?;
-            let rows = stmt.query_map([], user_from_row)?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
-        })
-        .await
+        // Sorted here, not by `ORDER BY name`: PostgreSQL orders text by the database's
+        // collation (often case-insensitive), SQLite by bytes; Rust's order is SQLite's.
+        let mut users = self
+            .read(|db: &dyn Db| {
+                db.query_map(
+                    &format!("{USER_COLUMNS} ORDER BY id"),
+                    args![],
+                    user_from_row,
+                )
+            })
+            .await?;
+        users.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(users)
     }
 
     /// Opens a session for an account (audited as a login).
@@ -160,12 +161,12 @@ impl Store {
         expires_at: Timestamp,
         source: String,
     ) -> Result<()> {
-        self.job_sqlite(move |tx| {
+        self.job(move |tx: &dyn Db| {
             let id = user_id(tx, &user)?;
             tx.execute(
                 "INSERT INTO sessions (id_hash, user_id, csrf, created_ms, expires_ms, source)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![id_hash, id, csrf, now.millis(), expires_at.millis(), source],
+                args![id_hash, id, csrf, now.millis(), expires_at.millis(), source],
             )?;
             let actor = Actor {
                 who: format!("user:{user}"),
@@ -178,29 +179,27 @@ impl Store {
 
     /// The unexpired session with this hash, of an enabled account.
     pub async fn session(&self, id_hash: String, now: Timestamp) -> Result<SessionRecord> {
-        self.read_sqlite(move |conn| {
-            Ok(conn
-                .prepare_cached(
-                    "SELECT u.name, u.role, s.csrf, s.expires_ms FROM sessions s
-                     JOIN users u ON u.id = s.user_id
-                     WHERE s.id_hash = ?1 AND s.expires_ms > ?2 AND u.disabled_ms IS NULL",
-                )?
-                .query_row(params![id_hash, now.millis()], |r| {
-                    Ok(SessionRecord {
-                        user: r.get(0)?,
-                        role: r.get(1)?,
-                        csrf: r.get(2)?,
-                        expires_at: Timestamp(r.get(3)?),
-                    })
-                })?)
+        self.read(move |db: &dyn Db| {
+            let r = db.query_one(
+                "SELECT u.name, u.role, s.csrf, s.expires_ms FROM sessions s
+                 JOIN users u ON u.id = s.user_id
+                 WHERE s.id_hash = ?1 AND s.expires_ms > ?2 AND u.disabled_ms IS NULL",
+                args![id_hash, now.millis()],
+            )?;
+            Ok(SessionRecord {
+                user: r.get(0)?,
+                role: r.get(1)?,
+                csrf: r.get(2)?,
+                expires_at: Timestamp::from_millis(r.get(3)?),
+            })
         })
         .await
     }
 
     /// Ends a session (audited as a logout); ending an unknown one is not an error.
     pub async fn end_session(&self, id_hash: String, now: Timestamp, actor: Actor) -> Result<()> {
-        self.job_sqlite(move |tx| {
-            if tx.execute("DELETE FROM sessions WHERE id_hash = ?1", [id_hash])? > 0 {
+        self.job(move |tx: &dyn Db| {
+            if tx.execute("DELETE FROM sessions WHERE id_hash = ?1", args![id_hash])? > 0 {
                 audit(tx, now, &actor, "log out", &actor.who.clone(), "")?;
             }
             Ok(())
@@ -210,11 +209,11 @@ impl Store {
 
     /// Forgets expired sessions; returns how many.
     pub async fn prune_sessions(&self, now: Timestamp) -> Result<usize> {
-        self.job_sqlite(move |tx| {
-            Ok(tx.execute(
+        self.job(move |tx: &dyn Db| {
+            tx.execute(
                 "DELETE FROM sessions WHERE expires_ms <= ?1",
-                [now.millis()],
-            )?)
+                args![now.millis()],
+            )
         })
         .await
     }
@@ -223,19 +222,19 @@ impl Store {
 const USER_COLUMNS: &str =
     "SELECT id, name, role, password_hash, created_ms, disabled_ms FROM users";
 
-fn user_from_row(r: &Row<'_>) -> rusqlite::Result<UserRecord> {
+fn user_from_row(r: &Row) -> Result<UserRecord> {
     Ok(UserRecord {
         id: r.get(0)?,
         name: r.get(1)?,
         role: r.get(2)?,
         password_hash: r.get(3)?,
-        created_at: Timestamp(r.get(4)?),
-        disabled_at: r.get::<_, Option<i64>>(5)?.map(Timestamp),
+        created_at: Timestamp::from_millis(r.get(4)?),
+        disabled_at: r.get::<Option<i64>>(5)?.map(Timestamp::from_millis),
     })
 }
 
-fn user_id(tx: &rusqlite::Connection, name: &str) -> Result<i64> {
-    tx.query_row("SELECT id FROM users WHERE name = ?1", [name], |r| r.get(0))
-        .optional()?
-        .ok_or(Error::NotFound)
+/// The id of the account `name`; [`Error::NotFound`] if there is none.
+fn user_id(tx: &dyn Db, name: &str) -> Result<i64> {
+    tx.query_one("SELECT id FROM users WHERE name = ?1", args![name])?
+        .get(0)
 }

@@ -1,13 +1,13 @@
 //! Incidents, maintenance windows, API tokens and the audit log. Every write runs as one
 //! job (its own transaction) and appends its audit entry in that same transaction.
 
-use super::incident_rows::insert_incident;
+use super::incident_rows::{incident_from_row, insert_incident, token_from_row, update_from_row};
+use super::sql::{args, Db, Value};
 use super::{Error, Result, Store};
 use crate::domain::{
-    Actor, Affected, Impact, Incident, IncidentKind, IncidentUpdate, NewIncident, NewUpdate,
-    Timestamp, UpdateStatus,
+    Actor, Affected, Impact, Incident, IncidentKind, NewIncident, NewUpdate, Timestamp,
+    UpdateStatus,
 };
-use rusqlite::{params, Connection, OptionalExtension, Row};
 
 /// An incident from another status page, with its original times.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,7 +75,7 @@ impl Store {
         actor: Actor,
     ) -> Result<Incident> {
         let id = self
-            .job_sqlite(move |tx| insert_incident(tx, &new, now, &actor))
+            .job(move |tx: &dyn Db| insert_incident(tx, &new, now, &actor))
             .await?;
         self.incident(id).await
     }
@@ -88,15 +88,13 @@ impl Store {
         now: Timestamp,
         actor: Actor,
     ) -> Result<Incident> {
-        self.job_sqlite(move |tx| {
+        self.job(move |tx: &dyn Db| {
             let published: Option<i64> = tx
-                .query_row(
+                .query_one(
                     "SELECT published_at_ms FROM incidents WHERE id = ?1",
-                    [id],
-                    |r| r.get(0),
-                )
-                .optional()?
-                .ok_or(Error::NotFound)?;
+                    args![id],
+                )?
+                .get(0)?;
             let at = published.map(|_| now.millis());
             insert_update(
                 tx,
@@ -130,16 +128,15 @@ impl Store {
         now: Timestamp,
         actor: Actor,
     ) -> Result<Incident> {
-        self.job_sqlite(move |tx| {
+        self.job(move |tx: &dyn Db| {
             let published: Option<i64> = tx
-                .query_row("SELECT published_at_ms FROM incidents WHERE id = ?1", [id], |r| r.get(0))
-                .optional()?
-                .ok_or(Error::NotFound)?;
+                .query_one("SELECT published_at_ms FROM incidents WHERE id = ?1", args![id])?
+                .get(0)?;
             if published.is_none() {
-                tx.execute("UPDATE incidents SET published_at_ms = ?2 WHERE id = ?1", params![id, now.millis()])?;
+                tx.execute("UPDATE incidents SET published_at_ms = ?2 WHERE id = ?1", args![id, now.millis()])?;
                 tx.execute(
                     "UPDATE incident_updates SET published_at_ms = ?2 WHERE incident_id = ?1 AND published_at_ms IS NULL",
-                    params![id, now.millis()],
+                    args![id, now.millis()],
                 )?;
                 audit(tx, now, &actor, "publish", &format!("incident {id}"), "")?;
             }
@@ -158,23 +155,25 @@ impl Store {
         now: Timestamp,
         actor: Actor,
     ) -> Result<usize> {
-        self.job_sqlite(move |tx| {
+        self.job(move |tx: &dyn Db| {
             let mut added = 0;
             for i in &incidents {
-                let exists: bool = tx
-                    .prepare_cached("SELECT 1 FROM incidents WHERE external_id = ?1")?
-                    .exists([&i.external_id])?;
+                let exists = tx.exists(
+                    "SELECT 1 FROM incidents WHERE external_id = ?1",
+                    args![i.external_id],
+                )?;
                 if exists {
                     continue;
                 }
                 let first = i.updates.first().map(|u| u.published_at.millis());
                 let kind = if i.window.is_some() { "maintenance" } else { "incident" };
                 let w = i.window.as_ref();
-                tx.execute(
+                let id = tx.insert_id(
                     "INSERT INTO incidents (kind, title, impact, started_at_ms, created_at_ms, published_at_ms,
                          origin, external_id, auto_start, auto_end, scheduled_for_ms, scheduled_until_ms)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'imported', ?7, ?8, ?9, ?10, ?11)",
-                    params![
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'imported', ?7, ?8, ?9, ?10, ?11)
+                     RETURNING id",
+                    args![
                         kind,
                         i.title,
                         i.impact.as_str(),
@@ -188,7 +187,6 @@ impl Store {
                         w.map(|w| w.scheduled_until.millis())
                     ],
                 )?;
-                let id = tx.last_insert_rowid();
                 for u in &i.updates {
                     insert_update(tx, id, u.status, &u.message, u.affected.as_ref(), u.published_at, Some(u.published_at.millis()), "import")?;
                 }
@@ -202,8 +200,8 @@ impl Store {
 
     /// Hides an incident from the public page; its record and times stay.
     pub async fn hide_incident(&self, id: i64, now: Timestamp, actor: Actor) -> Result<()> {
-        self.job_sqlite(move |tx| {
-            let n = tx.execute("UPDATE incidents SET hidden = 1 WHERE id = ?1", [id])?;
+        self.job(move |tx: &dyn Db| {
+            let n = tx.execute("UPDATE incidents SET hidden = 1 WHERE id = ?1", args![id])?;
             if n == 0 {
                 return Err(Error::NotFound);
             }
@@ -214,8 +212,8 @@ impl Store {
 
     /// One incident with its updates.
     pub async fn incident(&self, id: i64) -> Result<Incident> {
-        self.read_sqlite(move |conn| {
-            load(conn, "WHERE i.id = ?1", params![id])?
+        self.read(move |db: &dyn Db| {
+            load(db, "WHERE i.id = ?1", args![id])?
                 .pop()
                 .ok_or(Error::NotFound)
         })
@@ -224,7 +222,7 @@ impl Store {
 
     /// Every incident and maintenance window, newest first.
     pub async fn incidents(&self) -> Result<Vec<Incident>> {
-        self.read_sqlite(|conn| load(conn, "", params![])).await
+        self.read(|db: &dyn Db| load(db, "", args![])).await
     }
 
     /// Stores a new API token's hash; returns its id.
@@ -236,13 +234,20 @@ impl Store {
         now: Timestamp,
         actor: Actor,
     ) -> Result<i64> {
-        self.job_sqlite(move |tx| {
-            tx.execute(
-                "INSERT INTO api_tokens (name, role, token_hash, created_ms) VALUES (?1, ?2, ?3, ?4)",
-                params![name, role, token_hash, now.millis()],
+        self.job(move |tx: &dyn Db| {
+            let id = tx.insert_id(
+                "INSERT INTO api_tokens (name, role, token_hash, created_ms) VALUES (?1, ?2, ?3, ?4)
+                 RETURNING id",
+                args![name, role, token_hash, now.millis()],
             )?;
-            let id = tx.last_insert_rowid();
-            audit(tx, now, &actor, "create token", &format!("token {id}"), &format!("{name} ({role})"))?;
+            audit(
+                tx,
+                now,
+                &actor,
+                "create token",
+                &format!("token {id}"),
+                &format!("{name} ({role})"),
+            )?;
             Ok(id)
         })
         .await
@@ -258,13 +263,13 @@ impl Store {
         now: Timestamp,
         actor: Actor,
     ) -> Result<i64> {
-        self.job_sqlite(move |tx| {
-            tx.execute(
+        self.job(move |tx: &dyn Db| {
+            let id = tx.insert_id(
                 "INSERT INTO api_tokens (name, role, token_hash, created_ms, location)
-                 VALUES (?1, 'prober', ?2, ?3, ?4)",
-                params![name, token_hash, now.millis(), location],
+                 VALUES (?1, 'prober', ?2, ?3, ?4)
+                 RETURNING id",
+                args![name, token_hash, now.millis(), location],
             )?;
-            let id = tx.last_insert_rowid();
             let detail = format!("{name} (prober at {location})");
             audit(
                 tx,
@@ -281,10 +286,10 @@ impl Store {
 
     /// Revokes a token by name; it stops working at once.
     pub async fn revoke_token(&self, name: String, now: Timestamp, actor: Actor) -> Result<()> {
-        self.job_sqlite(move |tx| {
+        self.job(move |tx: &dyn Db| {
             let n = tx.execute(
                 "UPDATE api_tokens SET revoked_ms = ?2 WHERE name = ?1 AND revoked_ms IS NULL",
-                params![name, now.millis()],
+                args![name, now.millis()],
             )?;
             if n == 0 {
                 return Err(Error::NotFound);
@@ -297,22 +302,21 @@ impl Store {
     /// The live (unrevoked) token with this hash, if any; notes its use.
     pub async fn use_token(&self, token_hash: String, now: Timestamp) -> Result<TokenRecord> {
         let record = self
-            .read_sqlite(move |conn| {
-                Ok(conn
-                    .prepare_cached(
-                        "SELECT id, name, role, created_ms, last_used_ms, revoked_ms, location FROM api_tokens
-                         WHERE token_hash = ?1 AND revoked_ms IS NULL",
-                    )?
-                    .query_row([token_hash], token_from_row)?)
+            .read(move |db: &dyn Db| {
+                token_from_row(&db.query_one(
+                    "SELECT id, name, role, created_ms, last_used_ms, revoked_ms, location FROM api_tokens
+                     WHERE token_hash = ?1 AND revoked_ms IS NULL",
+                    args![token_hash],
+                )?)
             })
             .await?;
         let id = record.id;
         // Last use is informative; a failure to note it must not fail the request.
         let _ = self
-            .job_sqlite(move |tx| {
+            .job(move |tx: &dyn Db| {
                 tx.execute(
                     "UPDATE api_tokens SET last_used_ms = ?2 WHERE id = ?1",
-                    params![id, now.millis()],
+                    args![id, now.millis()],
                 )?;
                 Ok(())
             })
@@ -322,33 +326,33 @@ impl Store {
 
     /// Every token, newest first.
     pub async fn tokens(&self) -> Result<Vec<TokenRecord>> {
-        self.read_sqlite(|conn| {
-            let mut stmt = conn.prepare_cached(
+        self.read(|db: &dyn Db| {
+            db.query_map(
                 "SELECT id, name, role, created_ms, last_used_ms, revoked_ms, location FROM api_tokens ORDER BY id DESC",
-            )?;
-            let rows = stmt.query_map([], token_from_row)?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+                args![],
+                token_from_row,
+            )
         })
         .await
     }
 
     /// The latest audit entries, newest first.
     pub async fn audit_log(&self, limit: u32) -> Result<Vec<AuditEntry>> {
-        self.read_sqlite(move |conn| {
-            let mut stmt = conn.prepare_cached(
+        self.read(move |db: &dyn Db| {
+            db.query_map(
                 "SELECT at_ms, actor, action, target, detail, source FROM audit_log ORDER BY id DESC LIMIT ?1",
-            )?;
-            let rows = stmt.query_map([limit], |r| {
-                Ok(AuditEntry {
-                    at: Timestamp(r.get(0)?),
-                    actor: r.get(1)?,
-                    action: r.get(2)?,
-                    target: r.get(3)?,
-                    detail: r.get(4)?,
-                    source: r.get(5)?,
-                })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+                args![limit],
+                |r| {
+                    Ok(AuditEntry {
+                        at: Timestamp::from_millis(r.get(0)?),
+                        actor: r.get(1)?,
+                        action: r.get(2)?,
+                        target: r.get(3)?,
+                        detail: r.get(4)?,
+                        source: r.get(5)?,
+                    })
+                },
+            )
         })
         .await
     }
@@ -356,7 +360,7 @@ impl Store {
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn insert_update(
-    tx: &rusqlite::Connection,
+    tx: &dyn Db,
     incident: i64,
     status: UpdateStatus,
     message: &str,
@@ -372,13 +376,13 @@ pub(super) fn insert_update(
     tx.execute(
         "INSERT INTO incident_updates (incident_id, status, message, affected, created_at_ms, published_at_ms, author)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![incident, status.as_str(), message, affected, now.millis(), published, author],
+        args![incident, status.as_str(), message, affected, now.millis(), published, author],
     )?;
     Ok(())
 }
 
 pub(super) fn audit(
-    tx: &rusqlite::Connection,
+    tx: &dyn Db,
     now: Timestamp,
     actor: &Actor,
     action: &str,
@@ -387,85 +391,29 @@ pub(super) fn audit(
 ) -> Result<()> {
     tx.execute(
         "INSERT INTO audit_log (at_ms, actor, action, target, detail, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![now.millis(), actor.who, action, target, detail, actor.source],
+        args![now.millis(), actor.who, action, target, detail, actor.source],
     )?;
     Ok(())
 }
 
 /// Incidents matching `filter` (a WHERE clause on `i`), newest first, with their updates.
-fn load(conn: &Connection, filter: &str, args: impl rusqlite::Params) -> Result<Vec<Incident>> {
+fn load(db: &dyn Db, filter: &str, args: &[Value]) -> Result<Vec<Incident>> {
     let sql = format!(
         "SELECT i.id, i.kind, i.title, i.impact, i.service_wide, i.started_at_ms, i.created_at_ms,
                 i.published_at_ms, i.hidden, i.origin, i.scheduled_for_ms, i.scheduled_until_ms,
                 i.auto_start, i.auto_end
          FROM incidents i {filter} ORDER BY i.id DESC"
     );
-    let mut stmt = conn.prepare(&sql)?;
-    let mut incidents: Vec<Incident> = stmt
-        .query_map(args, incident_from_row)?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut updates = conn.prepare_cached(
-        "SELECT id, status, message, affected, created_at_ms, published_at_ms, author
-         FROM incident_updates WHERE incident_id = ?1 ORDER BY id",
-    )?;
+    let mut incidents = db.query_map(&sql, args, incident_from_row)?;
     for incident in &mut incidents {
-        incident.updates = updates
-            .query_map([incident.id], update_from_row)?
-            .collect::<rusqlite::Result<_>>()?;
+        incident.updates = db.query_map(
+            "SELECT id, status, message, affected, created_at_ms, published_at_ms, author
+             FROM incident_updates WHERE incident_id = ?1 ORDER BY id",
+            args![incident.id],
+            update_from_row,
+        )?;
     }
     Ok(incidents)
-}
-
-fn incident_from_row(r: &Row<'_>) -> rusqlite::Result<Incident> {
-    let kind: String = r.get(1)?;
-    let impact: String = r.get(3)?;
-    Ok(Incident {
-        id: r.get(0)?,
-        kind: if kind == "maintenance" {
-            IncidentKind::Maintenance
-        } else {
-            IncidentKind::Incident
-        },
-        title: r.get(2)?,
-        impact: Impact::parse(&impact).unwrap_or(Impact::None),
-        service_wide: r.get(4)?,
-        started_at: r.get::<_, Option<i64>>(5)?.map(Timestamp),
-        created_at: Timestamp(r.get(6)?),
-        published_at: r.get::<_, Option<i64>>(7)?.map(Timestamp),
-        hidden: r.get(8)?,
-        origin: r.get(9)?,
-        scheduled_for: r.get::<_, Option<i64>>(10)?.map(Timestamp),
-        scheduled_until: r.get::<_, Option<i64>>(11)?.map(Timestamp),
-        auto_start: r.get(12)?,
-        auto_end: r.get(13)?,
-        updates: Vec::new(),
-    })
-}
-
-fn update_from_row(r: &Row<'_>) -> rusqlite::Result<IncidentUpdate> {
-    let status: String = r.get(1)?;
-    let affected: Option<String> = r.get(3)?;
-    Ok(IncidentUpdate {
-        id: r.get(0)?,
-        status: UpdateStatus::parse(&status).unwrap_or(UpdateStatus::Investigating),
-        message: r.get(2)?,
-        affected: affected.and_then(|a| serde_json::from_str(&a).ok()),
-        created_at: Timestamp(r.get(4)?),
-        published_at: r.get::<_, Option<i64>>(5)?.map(Timestamp),
-        author: r.get(6)?,
-    })
-}
-
-fn token_from_row(r: &Row<'_>) -> rusqlite::Result<TokenRecord> {
-    Ok(TokenRecord {
-        id: r.get(0)?,
-        name: r.get(1)?,
-        role: r.get(2)?,
-        created_at: Timestamp(r.get(3)?),
-        last_used_at: r.get::<_, Option<i64>>(4)?.map(Timestamp),
-        revoked_at: r.get::<_, Option<i64>>(5)?.map(Timestamp),
-        location: r.get(6)?,
-    })
 }
 
 pub(super) fn kind_str(kind: IncidentKind) -> &'static str {

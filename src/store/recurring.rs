@@ -4,9 +4,9 @@
 
 use super::incident_rows::insert_incident;
 use super::incidents::audit;
+use super::sql::{args, Db, Row};
 use super::{Error, Result, Store};
 use crate::domain::{Actor, NewIncident, RecurringMaintenance, Repeat, Timestamp, WeeklyAt};
-use rusqlite::{params, OptionalExtension, Row};
 
 /// One window a rule wants published: the rule's key and the window as a new maintenance.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,12 +32,13 @@ impl Store {
             Repeat::Weekly(at) => (None, Some(at.to_string())),
         };
         let id = self
-            .job_sqlite(move |tx| {
-                tx.execute(
+            .job(move |tx: &dyn Db| {
+                let id = tx.insert_id(
                     "INSERT INTO recurring_maintenances (title, message, channels, cron, weekly,
                          duration_ms, auto_start, auto_end, created_at_ms)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                    params![
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                     RETURNING id",
+                    args![
                         rule.title,
                         rule.message,
                         channels,
@@ -49,7 +50,6 @@ impl Store {
                         now.millis()
                     ],
                 )?;
-                let id = tx.last_insert_rowid();
                 audit(
                     tx,
                     now,
@@ -61,21 +61,20 @@ impl Store {
                 Ok(id)
             })
             .await?;
-        self.read_sqlite(move |conn| {
-            Ok(conn
-                .prepare_cached(&format!("{SELECT} WHERE id = ?1"))?
-                .query_row([id], rule_from_row)?)
+        self.read(move |db: &dyn Db| {
+            rule_from_row(&db.query_one(&format!("{SELECT} WHERE id = ?1"), args![id])?)
         })
         .await
     }
 
     /// The API's rules that are not deleted, oldest first.
     pub async fn recurring_rules(&self) -> Result<Vec<RecurringMaintenance>> {
-        self.read_sqlite(|conn| {
-            let mut stmt =
-                conn.prepare_cached(&format!("{SELECT} WHERE deleted_at_ms IS NULL ORDER BY id"))?;
-            let rows = stmt.query_map([], rule_from_row)?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        self.read(|db: &dyn Db| {
+            db.query_map(
+                &format!("{SELECT} WHERE deleted_at_ms IS NULL ORDER BY id"),
+                args![],
+                rule_from_row,
+            )
         })
         .await
     }
@@ -83,11 +82,11 @@ impl Store {
     /// Deletes an API rule: it publishes no new window; its record and the windows it already
     /// published stay. Audited; `NotFound` if there is no such live rule.
     pub async fn delete_recurring(&self, id: i64, now: Timestamp, actor: Actor) -> Result<()> {
-        self.job_sqlite(move |tx| {
+        self.job(move |tx: &dyn Db| {
             let n = tx.execute(
                 "UPDATE recurring_maintenances SET deleted_at_ms = ?2
                  WHERE id = ?1 AND deleted_at_ms IS NULL",
-                params![id, now.millis()],
+                args![id, now.millis()],
             )?;
             if n == 0 {
                 return Err(Error::NotFound);
@@ -113,7 +112,7 @@ impl Store {
         now: Timestamp,
         actor: Actor,
     ) -> Result<Vec<i64>> {
-        self.job_sqlite(move |tx| {
+        self.job(move |tx: &dyn Db| {
             let mut created = Vec::new();
             for o in &occurrences {
                 let start = o
@@ -121,20 +120,17 @@ impl Store {
                     .scheduled_for
                     .ok_or_else(|| Error::Write("an occurrence needs its start".into()))?
                     .millis();
-                let known = tx
-                    .prepare_cached(
-                        "SELECT 1 FROM maintenance_occurrences WHERE rule_key = ?1 AND starts_at_ms = ?2",
-                    )?
-                    .query_row(params![o.rule_key, start], |_| Ok(()))
-                    .optional()?
-                    .is_some();
+                let known = tx.exists(
+                    "SELECT 1 FROM maintenance_occurrences WHERE rule_key = ?1 AND starts_at_ms = ?2",
+                    args![o.rule_key, start],
+                )?;
                 if known {
                     continue;
                 }
                 let id = insert_incident(tx, &o.window, now, &actor)?;
                 tx.execute(
                     "INSERT INTO maintenance_occurrences (rule_key, starts_at_ms, incident_id) VALUES (?1, ?2, ?3)",
-                    params![o.rule_key, start, id],
+                    args![o.rule_key, start, id],
                 )?;
                 created.push(id);
             }
@@ -148,7 +144,7 @@ const SELECT: &str =
     "SELECT id, title, message, channels, cron, weekly, duration_ms, auto_start, auto_end
                       FROM recurring_maintenances";
 
-fn rule_from_row(r: &Row<'_>) -> rusqlite::Result<RecurringMaintenance> {
+fn rule_from_row(r: &Row) -> Result<RecurringMaintenance> {
     let id: i64 = r.get(0)?;
     let channels: String = r.get(3)?;
     let cron: Option<String> = r.get(4)?;
@@ -159,11 +155,11 @@ fn rule_from_row(r: &Row<'_>) -> rusqlite::Result<RecurringMaintenance> {
         // The table's check and the API's validation make this unreachable; fail the read
         // rather than invent a schedule.
         (None, None) => {
-            return Err(rusqlite::Error::InvalidColumnType(
-                5,
-                "weekly".into(),
-                rusqlite::types::Type::Text,
-            ))
+            return Err(Error::Column {
+                index: 5,
+                expected: "a weekly rule when cron is NULL",
+                found: format!("{weekly:?}"),
+            })
         }
     };
     Ok(RecurringMaintenance {

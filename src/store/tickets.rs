@@ -1,8 +1,8 @@
 //! Tickets: intake (idempotent per source and external id) and their append-only events.
 
+use super::sql::{args, Db, Row};
 use super::{Error, Result, Store};
 use crate::domain::{Actor, Severity, Ticket, TicketEvent, TicketEventKind, Timestamp};
-use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::collections::HashSet;
 
 /// A new ticket as received.
@@ -47,7 +47,7 @@ impl Store {
         tickets: Vec<NewTicket>,
         actor: Actor,
     ) -> Result<Vec<(TicketRecord, bool)>> {
-        self.job_sqlite(move |tx| {
+        self.job(move |tx: &dyn Db| {
             let mut out = Vec::with_capacity(tickets.len());
             for new in &tickets {
                 let (row, created) = receive(tx, new, &actor)?;
@@ -68,7 +68,7 @@ impl Store {
         tickets: Vec<(NewTicket, Vec<TicketEvent>)>,
         actor: Actor,
     ) -> Result<usize> {
-        self.job_sqlite(move |tx| {
+        self.job(move |tx: &dyn Db| {
             let mut seen = HashSet::with_capacity(tickets.len());
             let mut added = 0;
             for (new, events) in &tickets {
@@ -98,12 +98,9 @@ impl Store {
         event: TicketEvent,
         actor: Actor,
     ) -> Result<TicketRecord> {
-        self.job_sqlite(move |tx| {
+        self.job(move |tx: &dyn Db| {
             let row = row_of(&request_id).ok_or(Error::NotFound)?;
-            let exists: bool = tx
-                .prepare_cached("SELECT 1 FROM tickets WHERE id = ?1")?
-                .exists([row])?;
-            if !exists {
+            if !tx.exists("SELECT 1 FROM tickets WHERE id = ?1", args![row])? {
                 return Err(Error::NotFound);
             }
             append_event(tx, row, &event, &actor)?;
@@ -114,11 +111,12 @@ impl Store {
 
     /// Claims the one due-soon warning of a ticket: true the first time only.
     pub async fn claim_ticket_warning(&self, request_id: String, now: Timestamp) -> Result<bool> {
-        self.job_sqlite(move |tx| {
+        self.job(move |tx: &dyn Db| {
             let row = row_of(&request_id).ok_or(Error::NotFound)?;
             let inserted = tx.execute(
-                "INSERT OR IGNORE INTO ticket_warnings (ticket_id, at_ms) VALUES (?1, ?2)",
-                params![row, now.millis()],
+                "INSERT INTO ticket_warnings (ticket_id, at_ms) VALUES (?1, ?2)
+                 ON CONFLICT DO NOTHING",
+                args![row, now.millis()],
             )?;
             Ok(inserted == 1)
         })
@@ -127,9 +125,9 @@ impl Store {
 
     /// One ticket by its request id.
     pub async fn ticket(&self, request_id: String) -> Result<TicketRecord> {
-        self.read_sqlite(move |conn| {
+        self.read(move |db: &dyn Db| {
             let row = row_of(&request_id).ok_or(Error::NotFound)?;
-            let record = load_one(conn, row)?;
+            let record = load_one(db, row)?;
             if record.ticket.id == request_id {
                 Ok(record)
             } else {
@@ -145,23 +143,27 @@ impl Store {
         source: String,
         external_id: String,
     ) -> Result<TicketRecord> {
-        self.read_sqlite(move |conn| {
-            let row: i64 = conn
-                .prepare_cached("SELECT id FROM tickets WHERE source = ?1 AND external_id = ?2")?
-                .query_row(params![source, external_id], |r| r.get(0))?;
-            load_one(conn, row)
+        self.read(move |db: &dyn Db| {
+            let row: i64 = db
+                .query_one(
+                    "SELECT id FROM tickets WHERE source = ?1 AND external_id = ?2",
+                    args![source, external_id],
+                )?
+                .get(0)?;
+            load_one(db, row)
         })
         .await
     }
 
     /// Tickets received in `[from, to)`, oldest first.
     pub async fn tickets(&self, from: Timestamp, to: Timestamp) -> Result<Vec<TicketRecord>> {
-        self.read_sqlite(move |conn| {
-            let rows: Vec<i64> = conn
-                .prepare_cached("SELECT id FROM tickets WHERE received_at_ms >= ?1 AND received_at_ms < ?2 ORDER BY received_at_ms, id")?
-                .query_map(params![from.millis(), to.millis()], |r| r.get(0))?
-                .collect::<rusqlite::Result<_>>()?;
-            rows.into_iter().map(|row| load_one(conn, row)).collect()
+        self.read(move |db: &dyn Db| {
+            let rows: Vec<i64> = db.query_map(
+                "SELECT id FROM tickets WHERE received_at_ms >= ?1 AND received_at_ms < ?2 ORDER BY received_at_ms, id",
+                args![from.millis(), to.millis()],
+                |r| r.get(0),
+            )?;
+            rows.into_iter().map(|row| load_one(db, row)).collect()
         })
         .await
     }
@@ -169,22 +171,23 @@ impl Store {
 
 /// The row of the ticket with `new`'s source and external id, inserted (with its audit entry)
 /// if there is none; the flag says whether it is new.
-fn receive(tx: &rusqlite::Connection, new: &NewTicket, actor: &Actor) -> Result<(i64, bool)> {
+fn receive(tx: &dyn Db, new: &NewTicket, actor: &Actor) -> Result<(i64, bool)> {
     let existing: Option<i64> = tx
-        .query_row(
+        .query_opt(
             "SELECT id FROM tickets WHERE source = ?1 AND external_id = ?2",
-            params![new.source, new.external_id],
-            |r| r.get(0),
-        )
-        .optional()?;
+            args![new.source, new.external_id],
+        )?
+        .map(|r| r.get(0))
+        .transpose()?;
     if let Some(row) = existing {
         return Ok((row, false));
     }
     let channels = serde_json::to_string(&new.channels).map_err(|e| Error::Write(e.to_string()))?;
-    tx.execute(
+    let row = tx.insert_id(
         "INSERT INTO tickets (source, external_id, severity, channels, subject, received_at_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         RETURNING id",
+        args![
             new.source,
             new.external_id,
             new.severity.as_str(),
@@ -193,42 +196,41 @@ fn receive(tx: &rusqlite::Connection, new: &NewTicket, actor: &Actor) -> Result<
             new.received_at.millis()
         ],
     )?;
-    let row = tx.last_insert_rowid();
     tx.execute(
         "INSERT INTO audit_log (at_ms, actor, action, target, detail, source) VALUES (?1, ?2, 'receive ticket', ?3, ?4, ?5)",
-        params![new.received_at.millis(), actor.who, request_id(row, new.received_at), new.external_id, actor.source],
+        args![new.received_at.millis(), actor.who, request_id(row, new.received_at), new.external_id, actor.source],
     )?;
     Ok((row, true))
 }
 
 /// Appends one event to the log of ticket `row`.
-fn append_event(
-    tx: &rusqlite::Connection,
-    row: i64,
-    event: &TicketEvent,
-    actor: &Actor,
-) -> Result<()> {
+fn append_event(tx: &dyn Db, row: i64, event: &TicketEvent, actor: &Actor) -> Result<()> {
     let kind = serde_json::to_string(&event.kind).map_err(|e| Error::Write(e.to_string()))?;
-    tx.prepare_cached(
+    tx.execute(
         "INSERT INTO ticket_events (ticket_id, at_ms, kind, actor) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![row, event.at.millis(), kind, actor.who])?;
+        args![row, event.at.millis(), kind, actor.who],
+    )?;
     Ok(())
 }
 
-fn load_one(conn: &Connection, row: i64) -> Result<TicketRecord> {
-    let mut record = conn
-        .prepare_cached("SELECT id, source, external_id, severity, channels, subject, received_at_ms FROM tickets WHERE id = ?1")?
-        .query_row([row], ticket_from_row)?;
-    let events: Vec<TicketEvent> = conn
-        .prepare_cached(
+/// Ticket `row` with its events in time order; an event whose kind no longer parses is
+/// skipped rather than failing the whole ticket.
+fn load_one(db: &dyn Db, row: i64) -> Result<TicketRecord> {
+    let mut record = ticket_from_row(&db.query_one(
+        "SELECT id, source, external_id, severity, channels, subject, received_at_ms FROM tickets WHERE id = ?1",
+        args![row],
+    )?)?;
+    let events: Vec<TicketEvent> = db
+        .query(
             "SELECT at_ms, kind FROM ticket_events WHERE ticket_id = ?1 ORDER BY at_ms, id",
+            args![row],
         )?
-        .query_map([row], |r| {
-            let kind: String = r.get(1)?;
-            Ok((Timestamp(r.get(0)?), kind))
-        })?
-        .filter_map(|e| e.ok())
+        .iter()
+        .filter_map(|r| {
+            let at: i64 = r.get(0).ok()?;
+            let kind: String = r.get(1).ok()?;
+            Some((Timestamp::from_millis(at), kind))
+        })
         .filter_map(|(at, kind)| {
             serde_json::from_str::<TicketEventKind>(&kind)
                 .ok()
@@ -239,11 +241,11 @@ fn load_one(conn: &Connection, row: i64) -> Result<TicketRecord> {
     Ok(record)
 }
 
-fn ticket_from_row(r: &Row<'_>) -> rusqlite::Result<TicketRecord> {
+fn ticket_from_row(r: &Row) -> Result<TicketRecord> {
     let row: i64 = r.get(0)?;
     let severity: String = r.get(3)?;
     let channels: String = r.get(4)?;
-    let received_at = Timestamp(r.get(6)?);
+    let received_at = Timestamp::from_millis(r.get(6)?);
     Ok(TicketRecord {
         ticket: Ticket {
             id: request_id(row, received_at),

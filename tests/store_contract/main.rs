@@ -9,6 +9,10 @@ mod engines;
 mod copy;
 mod observations;
 
+mod accounts;
 mod import;
+mod incidents;
 mod locations;
 mod outbox;
+mod recurring;
+mod tickets;
