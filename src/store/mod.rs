@@ -318,24 +318,6 @@ impl Store {
             .map_err(|_| Error::Closed)?;
         answer.await.map_err(|_| Error::Closed)?
     }
-
-    /// During the move to [`sql::Db`]: a read written for rusqlite (SQLite only).
-    async fn read_sqlite<T, F>(&self, query: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&rusqlite::Connection) -> Result<T> + Send + 'static,
-    {
-        self.read(move |db| query(sql::compat(db)?)).await
-    }
-
-    /// During the move to [`sql::Db`]: a job written for rusqlite (SQLite only).
-    async fn job_sqlite<T, F>(&self, work: F) -> Result<T>
-    where
-        T: Send + 'static,
-        F: FnOnce(&rusqlite::Connection) -> Result<T> + Send + 'static,
-    {
-        self.job(move |db| work(sql::compat(db)?)).await
-    }
 }
 
 /// Writes a consistent copy of `db` to the SQLite file `dest` (which must not exist), safe

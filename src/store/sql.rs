@@ -226,18 +226,6 @@ pub trait Db {
     /// Runs one query and reads all its rows.
     fn query(&self, sql: &str, args: &[Value]) -> Result<Vec<Row>>;
     fn engine(&self) -> Engine;
-    /// During the move of the store's files to this interface: the rusqlite connection under
-    /// a SQLite `Db`, for code not moved yet.
-    fn as_sqlite(&self) -> Option<&rusqlite::Connection> {
-        None
-    }
-}
-
-/// See [`Db::as_sqlite`]: code not moved yet runs on SQLite only.
-pub fn compat(db: &dyn Db) -> Result<&rusqlite::Connection> {
-    db.as_sqlite().ok_or_else(|| {
-        Error::Postgres("this store operation is not yet available on PostgreSQL".into())
-    })
 }
 
 impl dyn Db + '_ {

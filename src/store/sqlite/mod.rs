@@ -108,10 +108,6 @@ impl Db for rusqlite::Connection {
     fn engine(&self) -> Engine {
         Engine::Sqlite
     }
-
-    fn as_sqlite(&self) -> Option<&rusqlite::Connection> {
-        Some(self)
-    }
 }
 
 /// Writes a consistent copy of the database at `db` to `dest` (which must not exist), safe
