@@ -1,4 +1,4 @@
--- PostgreSQL twin of src/store/migrations/001_initial.sql: same tables, columns, keys and
+-- PostgreSQL twin of src/store/sqlite/migrations/001_initial.sql: same tables, columns, keys and
 -- checks, so schema version 1 means the same on both engines. Every integer is BIGINT (flags
 -- hold 0/1, never boolean, so `active = 1` reads the same on both). Every text column is
 -- COLLATE "C": SQLite compares and sorts text by its bytes (BINARY), and so does "C", whatever

@@ -1,4 +1,4 @@
--- PostgreSQL twin of src/store/migrations/002_incidents.sql. Each SQLite trigger is a plpgsql
+-- PostgreSQL twin of src/store/sqlite/migrations/002_incidents.sql. Each SQLite trigger is a plpgsql
 -- function of the same name and a trigger with the same condition (`IS NOT` is written
 -- `IS DISTINCT FROM`) raising the same message.
 -- Incidents and maintenance windows, with append-only updates. The publication time of the

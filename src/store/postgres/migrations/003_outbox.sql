@@ -1,4 +1,4 @@
--- PostgreSQL twin of src/store/migrations/003_outbox.sql.
+-- PostgreSQL twin of src/store/sqlite/migrations/003_outbox.sql.
 -- The notification outbox: one row per webhook per event, committed before anything is sent,
 -- so a crash or restart never loses a notification (delivery is at least once; receivers
 -- deduplicate on the id, sent as X-Beacon-Delivery). Rows are kept after delivery or

@@ -1,4 +1,4 @@
--- PostgreSQL twin of src/store/migrations/005_accounts.sql.
+-- PostgreSQL twin of src/store/sqlite/migrations/005_accounts.sql.
 -- Operator accounts and their web sessions. Passwords are argon2id PHC strings; sessions are
 -- kept by the SHA-256 of their cookie value, so a database leak opens no session.
 CREATE TABLE users (

@@ -1,4 +1,4 @@
--- PostgreSQL twin of src/store/migrations/006_recurring_maintenance.sql.
+-- PostgreSQL twin of src/store/sqlite/migrations/006_recurring_maintenance.sql.
 -- Recurring maintenance: rules created through the API (rules from probes.toml live in the
 -- configuration), and the windows every rule has published, one per rule and start.
 -- An id is never reused: SQLite's AUTOINCREMENT, here the identity's sequence.

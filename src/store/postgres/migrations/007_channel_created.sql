@@ -1,4 +1,4 @@
--- PostgreSQL twin of src/store/migrations/007_channel_created.sql.
+-- PostgreSQL twin of src/store/sqlite/migrations/007_channel_created.sql.
 -- When each channel was first stored: the v2 API's components' `created_at`. Channels
 -- stored before this migration take their first recorded transition (when their history
 -- begins), or the migration's time if they have none: whole seconds in milliseconds, as

@@ -1,4 +1,4 @@
--- PostgreSQL twin of src/store/migrations/008_locations.sql.
+-- PostgreSQL twin of src/store/sqlite/migrations/008_locations.sql.
 -- Probes run from several locations (sla-rules section 3 rule 10). A multi-location probe
 -- keeps one timeline and one state machine checkpoint per location; its probe_transitions
 -- are the quorum of those, as the recorder derived them with the quorum in force.

@@ -1,4 +1,4 @@
--- PostgreSQL twin of src/store/migrations/009_prober_tokens.sql.
+-- PostgreSQL twin of src/store/sqlite/migrations/009_prober_tokens.sql.
 -- Prober tokens (sla-rules section 3 rule 10): a third role, `prober`, bound to the one
 -- location whose probes it may fetch and whose observations it may post; the old roles never
 -- carry a location, a prober token always does. SQLite recreates the table because it cannot
