@@ -179,7 +179,7 @@ fn an_unwritable_database_path_is_a_one_line_error_and_exit_1() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     assert!(
-        stderr.contains("error: database /nonexistent/dir/b.db: unable to open database file"),
+        stderr.contains("error: database /nonexistent/dir/b.db: cannot open its lock file"),
         "{stderr}"
     );
     assert!(!stderr.contains("panicked"));

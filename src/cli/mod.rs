@@ -340,6 +340,12 @@ async fn serve(
     db: &Database,
     listen: &str,
 ) -> anyhow::Result<()> {
+    // Before the store opens: a second serve on this SQLite file is refused before it migrates
+    // or probes anything. Held until serve returns. (PostgreSQL: several nodes by design.)
+    let _single_node = match db {
+        Database::Sqlite(path) => Some(store::lock_file::acquire(path)?),
+        Database::Postgres(_) => None,
+    };
     let store = store::Store::connect(db)?;
     let listener = crate::web::listen(listen)
         .await

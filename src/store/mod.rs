@@ -14,6 +14,7 @@ mod history;
 mod incident_rows;
 mod incidents;
 mod locations;
+pub mod lock_file;
 mod outbox;
 pub mod postgres;
 mod read;
