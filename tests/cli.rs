@@ -206,7 +206,9 @@ fn a_database_from_a_newer_beacon_is_refused() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     // One schema version per migration file.
-    let supported = std::fs::read_dir("src/store/sqlite/migrations").unwrap().count();
+    let supported = std::fs::read_dir("src/store/sqlite/migrations")
+        .unwrap()
+        .count();
     assert!(
         stderr.contains(&format!(
             "has schema version 999, newer than this Beacon supports ({supported})"

@@ -141,3 +141,44 @@ async fn incidents_tickets_and_the_admin() {
         beacon.stop().await;
     }
 }
+
+/// PostgreSQL only: every connection of a node cut by the server (a failover, a restart of
+/// the database) is replaced at the next use; nothing written after the cut is lost.
+#[tokio::test]
+async fn a_node_reconnects_after_the_server_drops_its_connections() {
+    let Some(database) = common::postgres::fresh_postgres() else {
+        return; // SQLite has no server to lose; BEACON_PG_URL unset.
+    };
+    let name = format!("beacon-reconnect-{}", std::process::id());
+    let url = match &database {
+        Database::Postgres(url) => format!("{url}&application_name={name}"),
+        Database::Sqlite(_) => unreachable!("fresh_postgres gives a URL"),
+    };
+    let database: Database = url.parse().expect("url");
+    let upstream = Upstream::start().await;
+    let receiver = Receiver::start().await;
+    let beacon =
+        Beacon::start_on_database(&config(&upstream.url(), &receiver.url()), database).await;
+    beacon.wait_for_state("chat", "up", WITHIN).await;
+    let token = api_token(&beacon, "operator").await;
+
+    let cut = common::postgres::terminate(&name);
+    assert!(cut >= 1, "the node's connections were cut ({cut})");
+
+    let (code, created) = api(
+        reqwest::Method::POST,
+        beacon.url("/api/v1/incidents"),
+        Some(&token),
+        Some(json!({"title": "After the cut", "impact": "minor",
+            "channels": {"chat": "partial_outage"}, "publish": true})),
+    )
+    .await;
+    assert_eq!(code, 201, "{created}");
+    beacon.wait_for_page("/", &["After the cut"], WITHIN).await;
+    common::wait_for(WITHIN, "healthz ok again", || async {
+        let health = beacon.get_json("/healthz").await;
+        (health["database"] == "ok").then_some(())
+    })
+    .await;
+    beacon.stop().await;
+}

@@ -301,6 +301,22 @@ pub(super) enum BenchCommand {
         #[arg(long)]
         db: Option<crate::store::Database>,
     },
+    /// The store's ingest rate: observation records as the recorder queues them, committed in
+    /// batches, on a temporary SQLite file or an empty PostgreSQL database.
+    #[command(after_help = "Examples:
+  beacon bench store --observations 200000
+  beacon bench store --db postgres://beacon@127.0.0.1/bench")]
+    Store {
+        /// Probes (one channel each) the observations are spread over.
+        #[arg(long, default_value_t = 100)]
+        probes: usize,
+        /// Observations to record.
+        #[arg(long, default_value_t = 200_000)]
+        observations: usize,
+        /// An empty database to fill; default a temporary SQLite file.
+        #[arg(long)]
+        db: Option<crate::store::Database>,
+    },
     /// N HTTP probes through the real scheduler and store against a local upstream.
     #[command(
         after_help = "Example:\n  beacon bench probes --count 1000 --every 10s --duration 60s"
@@ -347,6 +363,20 @@ pub(super) fn bench(what: BenchCommand) -> std::process::ExitCode {
                 );
                 let figures = probes(count, every, duration).await?;
                 println!("{figures}");
+                Ok(())
+            })
+        })),
+        BenchCommand::Store {
+            probes,
+            observations,
+            db,
+        } => report(runtime().and_then(|rt| {
+            rt.block_on(async {
+                println!("beacon bench store: {observations} observations of {probes} probes");
+                println!(
+                    "{}",
+                    super::bench_store::ingest(probes, observations, db).await?
+                );
                 Ok(())
             })
         })),

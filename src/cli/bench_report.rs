@@ -256,7 +256,7 @@ pub(super) fn raw_minutes(
     out
 }
 
-fn config(count: usize) -> Config {
+pub(super) fn config(count: usize) -> Config {
     super::bench::with_channels(
         (0..count)
             .map(|i| Channel {

@@ -9,6 +9,7 @@ mod bench_load;
 mod bench_locations;
 mod bench_page;
 mod bench_report;
+mod bench_store;
 mod history;
 mod import;
 mod incidents;

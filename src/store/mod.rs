@@ -8,6 +8,7 @@
 //! their own pooled connections on the blocking thread pool, never on the async runtime.
 
 mod accounts;
+mod bulk;
 pub mod copy;
 mod database;
 mod history;

@@ -1,6 +1,7 @@
 //! The single writer: one thread owns the read-write connection and commits queued writes in
 //! batches, one transaction per batch.
 
+use super::bulk::{self, OnConflict};
 use super::sql::{self, args, Connection, Db};
 use super::{Error, Result};
 use crate::domain::{Channel, Observation, ProbeKey, Timestamp, Transition};
@@ -259,7 +260,27 @@ impl Writer {
     fn commit(&mut self, batch: &[WriteOp]) -> Result<Vec<usize>> {
         let probe_ids = &mut self.probe_ids;
         sql::transaction(self.conn.as_mut(), |db| {
-            batch.iter().map(|op| apply(db, probe_ids, op)).collect()
+            let mut counts = Vec::with_capacity(batch.len());
+            let mut rest = batch;
+            while !rest.is_empty() {
+                // A run of single-location observation records goes in bulk.
+                let run: Vec<&ObservationRecord> = rest
+                    .iter()
+                    .map_while(|op| match op {
+                        WriteOp::Record(r) if r.located.is_none() => Some(&**r),
+                        _ => None,
+                    })
+                    .collect();
+                if run.is_empty() {
+                    counts.push(apply(db, probe_ids, &rest[0])?);
+                    rest = &rest[1..];
+                } else {
+                    bulk::record_run(db, probe_ids, &run)?;
+                    counts.extend(std::iter::repeat_n(1, run.len()));
+                    rest = &rest[run.len()..];
+                }
+            }
+            Ok(counts)
         })
     }
 
@@ -304,7 +325,10 @@ impl Writer {
 
 fn apply(tx: &dyn Db, probe_ids: &mut HashMap<ProbeKey, i64>, op: &WriteOp) -> Result<usize> {
     match op {
-        WriteOp::Record(record) => insert_record(tx, probe_ids, record).map(|()| 1),
+        WriteOp::Record(record) => match &record.located {
+            Some(located) => insert_located(tx, probe_ids, record, located).map(|()| 1),
+            None => bulk::record_run(tx, probe_ids, &[record]).map(|()| 1),
+        },
         WriteOp::SyncConfig {
             channels,
             created_at,
@@ -356,11 +380,12 @@ fn apply(tx: &dyn Db, probe_ids: &mut HashMap<ProbeKey, i64>, op: &WriteOp) -> R
 /// Inserts the observations that are new (same probe, time and location: kept as is), then
 /// replaces the recomputed timelines. Returns the number of observations inserted.
 fn import(tx: &dyn Db, probe_ids: &HashMap<ProbeKey, i64>, batch: &ImportBatch) -> Result<usize> {
-    let mut inserted = 0;
-    for obs in &batch.observations {
-        let probe_id = *probe_ids.get(&obs.probe).ok_or(Error::NotFound)?;
-        inserted += insert_observation(tx, probe_id, obs, OnConflict::Keep)?;
-    }
+    let rows = batch
+        .observations
+        .iter()
+        .map(|obs| Ok((*probe_ids.get(&obs.probe).ok_or(Error::NotFound)?, obs)))
+        .collect::<Result<Vec<_>>>()?;
+    let inserted = bulk::insert_observations(tx, &rows, OnConflict::Keep)?;
     for p in &batch.probes {
         let probe_id = *probe_ids.get(&p.probe).ok_or(Error::NotFound)?;
         super::locations::replace_probe_transitions(tx, probe_id, p.from, &p.transitions)?;
@@ -372,78 +397,18 @@ fn import(tx: &dyn Db, probe_ids: &HashMap<ProbeKey, i64>, batch: &ImportBatch) 
     Ok(inserted)
 }
 
-/// What to do with an observation already stored for the same probe, time and location.
-#[derive(Clone, Copy)]
-enum OnConflict {
-    /// Live writes: the latest word wins.
-    Replace,
-    /// Imports: what is stored stays, so importing twice adds nothing.
-    Keep,
-}
-
-/// Inserts one observation; returns 1 if a row was written.
-fn insert_observation(
-    tx: &dyn Db,
-    probe_id: i64,
-    obs: &Observation,
-    on_conflict: OnConflict,
-) -> Result<usize> {
-    let sql = match on_conflict {
-        OnConflict::Replace => {
-            "INSERT INTO observations (probe_id, at_ms, location, outcome, status_code,
-                 response_ms, reason, interval_ms, lateness_ms, failure_threshold, success_threshold)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-             ON CONFLICT (probe_id, at_ms, location) DO UPDATE SET outcome = excluded.outcome,
-                 status_code = excluded.status_code, response_ms = excluded.response_ms,
-                 reason = excluded.reason, interval_ms = excluded.interval_ms,
-                 lateness_ms = excluded.lateness_ms,
-                 failure_threshold = excluded.failure_threshold,
-                 success_threshold = excluded.success_threshold"
-        }
-        OnConflict::Keep => {
-            "INSERT INTO observations (probe_id, at_ms, location, outcome, status_code,
-                 response_ms, reason, interval_ms, lateness_ms, failure_threshold, success_threshold)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-             ON CONFLICT (probe_id, at_ms, location) DO NOTHING"
-        }
-    };
-    tx.execute(
-        sql,
-        args![
-            probe_id,
-            obs.at.millis(),
-            obs.location,
-            obs.outcome.as_str(),
-            obs.status_code,
-            obs.response_ms,
-            obs.reason,
-            i64::try_from(obs.interval_ms).unwrap_or(i64::MAX),
-            obs.lateness_ms,
-            obs.thresholds.failure,
-            obs.thresholds.success,
-        ],
-    )
-}
-
-fn insert_record(
+/// A multi-location probe's record (its single-location siblings go through
+/// `bulk::record_run`).
+fn insert_located(
     tx: &dyn Db,
     probe_ids: &HashMap<ProbeKey, i64>,
     record: &ObservationRecord,
+    located: &super::LocatedWrite,
 ) -> Result<()> {
     let obs = &record.observation;
     let probe_id = *probe_ids.get(&obs.probe).ok_or(Error::NotFound)?;
-    insert_observation(tx, probe_id, obs, OnConflict::Replace)?;
-    if let Some(located) = &record.located {
-        super::locations::write_located(tx, probe_id, obs.at, located)?;
-    } else {
-        super::locations::write_probe_coverage(
-            tx,
-            probe_id,
-            obs.at,
-            &record.checkpoint,
-            record.coverage_end,
-        )?;
-    }
+    bulk::insert_observations(tx, &[(probe_id, obs)], OnConflict::Replace)?;
+    super::locations::write_located(tx, probe_id, obs.at, located)?;
     for t in &record.probe_transitions {
         tx.execute(
             "INSERT INTO probe_transitions (probe_id, at_ms, state) VALUES (?1, ?2, ?3)
@@ -458,7 +423,7 @@ fn insert_record(
 }
 
 /// Drops a channel's transitions at or after `from` and appends `transitions`.
-fn replace_channel_transitions(
+pub(super) fn replace_channel_transitions(
     tx: &dyn Db,
     channel: &str,
     from: Timestamp,

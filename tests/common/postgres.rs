@@ -29,3 +29,23 @@ pub fn fresh_postgres() -> Option<Database> {
 }
 
 static SCHEMAS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Ends every connection whose `application_name` is `name` on the `BEACON_PG_URL` server,
+/// as a failover or a restart of the database would; returns how many.
+pub fn terminate(name: &str) -> i64 {
+    let url = std::env::var("BEACON_PG_URL").expect("BEACON_PG_URL");
+    let name = name.to_owned();
+    std::thread::spawn(move || {
+        let mut admin = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+        let row = admin
+            .query_one(
+                "SELECT COUNT(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE application_name = $1) AS cut",
+                &[&name],
+            )
+            .expect("terminate");
+        row.get::<_, i64>(0)
+    })
+    .join()
+    .expect("terminate thread")
+}

@@ -10,6 +10,7 @@ mod copy;
 mod observations;
 
 mod accounts;
+mod batches;
 mod import;
 mod incidents;
 mod locations;

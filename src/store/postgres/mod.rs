@@ -89,7 +89,10 @@ pub(super) fn config(url: &str) -> Result<postgres::Config> {
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(CONNECT_TIMEOUT);
     }
-    config.application_name("beacon");
+    if config.get_application_name().is_none() {
+        // What `pg_stat_activity` shows for Beacon's connections (the URL may name another).
+        config.application_name("beacon");
+    }
     Ok(config)
 }
 
