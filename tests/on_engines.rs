@@ -182,3 +182,75 @@ async fn a_node_reconnects_after_the_server_drops_its_connections() {
     .await;
     beacon.stop().await;
 }
+
+/// Runs `sql` beside the running Beacon, on either engine.
+fn beside(database: &Database, sql: &str) {
+    match database {
+        Database::Sqlite(path) => rusqlite::Connection::open(path)
+            .and_then(|c| c.execute_batch(sql))
+            .expect("sqlite"),
+        Database::Postgres(url) => common::postgres::execute(url, sql),
+    }
+}
+
+/// When the pages cannot be rendered (here a table the page reads has gone), the last
+/// rendered page is still served and `/healthz` says since when it is stale; once the
+/// database is whole again the next render clears it.
+#[tokio::test]
+async fn a_node_that_cannot_render_serves_its_last_page_marked_stale() {
+    let dir = tempfile::tempdir().expect("dir");
+    for database in databases(&dir) {
+        let upstream = Upstream::start().await;
+        let receiver = Receiver::start().await;
+        let beacon =
+            Beacon::start_on_database(&config(&upstream.url(), &receiver.url()), database.clone())
+                .await;
+        beacon.wait_for_state("chat", "up", WITHIN).await;
+        let before = beacon.wait_for_page("/", &["Channel chat"], WITHIN).await;
+        assert_eq!(
+            beacon.get_json("/healthz").await["pages"],
+            "ok",
+            "{database}"
+        );
+
+        beside(&database, "ALTER TABLE incidents RENAME TO incidents_away");
+        upstream.set(Mode::Down); // a state change: the pages render again, and fail
+        receiver
+            .wait_for(WITHIN, "the down notification", |b| b["state"] == "down")
+            .await;
+        let health = common::wait_for(WITHIN, "pages marked stale", || async {
+            let health = beacon.get_json("/healthz").await;
+            health["pages"]
+                .as_str()
+                .is_some_and(|p| p.starts_with("stale: serving the pages rendered at"))
+                .then_some(health)
+        })
+        .await;
+        assert!(
+            health["pages"].as_str().unwrap_or("").contains("incidents"),
+            "{database}: the error names what failed: {health}"
+        );
+        let served = beacon.get_text("/").await;
+        assert_eq!(
+            served, before,
+            "{database}: the last rendered page is served"
+        );
+
+        beside(&database, "ALTER TABLE incidents_away RENAME TO incidents");
+        upstream.set(Mode::Up); // and again, now whole
+        beacon.wait_for_state("chat", "up", WITHIN).await;
+        let deadline = tokio::time::Instant::now() + WITHIN;
+        loop {
+            let health = beacon.get_json("/healthz").await;
+            if health["pages"] == "ok" {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{database}: pages not fresh again: {health}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        beacon.stop().await;
+    }
+}

@@ -145,6 +145,9 @@ struct HealthBody {
     scheduler: String,
     /// `ok`, or why the latest reload was refused (the previous config keeps running).
     config: String,
+    /// `ok`, or since when the cached pages are stale (rendering fails, e.g. the database is
+    /// lost: the last rendered pages are still served); never a reason for a 503 by itself.
+    pages: String,
     /// Connections held, the limit, and those refused, evicted or timed out since start.
     connections: super::ServerReading,
     /// Each declared remote location's prober node: `ok`, `silent` (not heard from for 60 s)
@@ -180,6 +183,7 @@ async fn healthz(State(app): State<AppState>) -> impl IntoResponse {
         database,
         scheduler,
         config,
+        pages: app.pages.freshness().describe(),
         connections: app.server.read(),
         probers: super::probers::health(&app.probers, &app.config(), app.clock.now()),
     };

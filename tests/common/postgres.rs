@@ -1,5 +1,6 @@
 //! A fresh PostgreSQL schema per test on the server `BEACON_PG_URL` names (`.ci/run` starts
 //! one). Shared by the store's contract suite and the whole-Beacon tests on both engines.
+#![allow(dead_code)] // each test binary uses a different part
 
 use beacon::store::Database;
 
@@ -48,4 +49,16 @@ pub fn terminate(name: &str) -> i64 {
     })
     .join()
     .expect("terminate thread")
+}
+
+/// Runs `sql` on `database` beside a running Beacon (a test's schema, through its URL), as
+/// an operator with `psql` would.
+pub fn execute(database: &str, sql: &str) {
+    let (url, sql) = (database.to_owned(), sql.to_owned());
+    std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+        client.batch_execute(&sql).expect("execute");
+    })
+    .join()
+    .expect("execute thread");
 }

@@ -34,6 +34,36 @@ use std::sync::{Arc, RwLock};
 #[derive(Default)]
 pub struct PageCache {
     pages: RwLock<Arc<Pages>>,
+    freshness: std::sync::Mutex<Freshness>,
+}
+
+/// When the documents were last rendered, and since when rendering fails.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Freshness {
+    pub rendered_at: Option<crate::domain::Timestamp>,
+    /// The first failure since the last success, and the latest error.
+    pub failing: Option<(crate::domain::Timestamp, String)>,
+}
+
+impl Freshness {
+    /// `/healthz`'s word for it: `ok`, or how stale the served pages are and why.
+    pub fn describe(&self) -> String {
+        match (&self.rendered_at, &self.failing) {
+            (Some(_), None) => "ok".to_owned(),
+            (None, None) => "not rendered yet".to_owned(),
+            (Some(at), Some((since, error))) => format!(
+                "stale: serving the pages rendered at {}; rendering fails since {}: {error}",
+                at.to_rfc3339(),
+                since.to_rfc3339()
+            ),
+            (None, Some((since, error))) => {
+                format!(
+                    "not rendered: rendering fails since {}: {error}",
+                    since.to_rfc3339()
+                )
+            }
+        }
+    }
 }
 
 type Pages = HashMap<&'static str, Arc<Document>>;
@@ -47,6 +77,31 @@ impl PageCache {
             Err(poisoned) => poisoned.into_inner().clone(),
         };
         pages.get(path).cloned()
+    }
+
+    /// How fresh the served documents are.
+    pub fn freshness(&self) -> Freshness {
+        self.lock_freshness().clone()
+    }
+
+    fn rendered(&self, at: crate::domain::Timestamp) {
+        *self.lock_freshness() = Freshness {
+            rendered_at: Some(at),
+            failing: None,
+        };
+    }
+
+    fn failed(&self, at: crate::domain::Timestamp, error: String) {
+        let mut freshness = self.lock_freshness();
+        let since = freshness.failing.as_ref().map_or(at, |(since, _)| *since);
+        freshness.failing = Some((since, error));
+    }
+
+    fn lock_freshness(&self) -> std::sync::MutexGuard<'_, Freshness> {
+        // Poisoned only by a panic mid-assignment of plain values: the value is whole.
+        self.freshness
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Replaces every document at once.

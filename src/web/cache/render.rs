@@ -57,8 +57,20 @@ impl Source {
 }
 
 /// Renders every cached document from the store and the live view, compresses them off the
-/// async workers, and swaps them in together. On an error the previous documents stay.
+/// async workers, and swaps them in together. On an error the previous documents stay, and
+/// the cache notes since when it is stale (`/healthz` says so: a node that lost its database
+/// keeps serving the last page it rendered).
 pub async fn render_once(app: &AppState) -> Result<(), Error> {
+    let outcome = render_all(app).await;
+    let now = app.clock.now();
+    match &outcome {
+        Ok(()) => app.pages.rendered(now),
+        Err(e) => app.pages.failed(now, e.to_string()),
+    }
+    outcome
+}
+
+async fn render_all(app: &AppState) -> Result<(), Error> {
     let mut sources = vec![
         Source {
             csp: crate::web::branding::content_security_policy(&app.config().page),
