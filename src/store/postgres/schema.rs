@@ -26,6 +26,8 @@ const MIGRATION_LOCK: i64 = 0x6265_6163_6f6e_0001;
 /// Applies the migrations this database has not seen, each in its own transaction under the
 /// migration lock; refuses a database a newer Beacon wrote.
 pub(super) fn migrate(client: &mut postgres::Client, url: &str) -> Result<()> {
+    // Without it, every start logs the server's "already exists, skipping" notice.
+    client.batch_execute("SET client_min_messages TO warning")?;
     client.batch_execute(
         "CREATE TABLE IF NOT EXISTS beacon_schema (version BIGINT NOT NULL);
          INSERT INTO beacon_schema (version)
