@@ -138,3 +138,45 @@ async fn a_second_serve_on_the_same_database_is_refused_until_the_first_stops() 
         "the database is free once the first stops"
     );
 }
+
+/// The same on PostgreSQL (one serve per database or schema until several nodes share one):
+/// the second is refused naming the first node's connection; `kill -9` of the first frees the
+/// database at once (the server drops its lock with its connection).
+#[tokio::test]
+async fn a_second_serve_on_one_postgresql_database_is_refused_and_a_killed_one_frees_it() {
+    let Some(beacon::store::Database::Postgres(url)) = common::postgres::fresh_postgres() else {
+        return; // needs a server: BEACON_PG_URL
+    };
+    let db = Path::new(&url);
+    let upstream = Upstream::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = dir.path().join("probes.toml");
+    std::fs::write(&config, fast_config(&[("chat", &upstream.url())], 2, 1)).expect("config");
+
+    let mut first = Serving::start(&config, db).await;
+    let second = refused_serve(&config, db).await;
+    assert_eq!(second.status.code(), Some(1), "refused with exit 1");
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "one error line: {stderr}");
+    assert!(
+        errors[0].contains("another Beacon (beacon from 127.0.0.1, server process "),
+        "{stderr}"
+    );
+    assert!(
+        errors[0].contains("is serving it; one serve per database"),
+        "{stderr}"
+    );
+
+    first.child.kill().expect("kill -9");
+    first.child.wait().expect("reaped");
+    let next = Serving::start(&config, db).await;
+    assert_eq!(
+        next.stop().await.code(),
+        Some(0),
+        "free once the first died"
+    );
+}

@@ -341,11 +341,12 @@ async fn serve(
     db: &Database,
     listen: &str,
 ) -> anyhow::Result<()> {
-    // Before the store opens: a second serve on this SQLite file is refused before it migrates
-    // or probes anything. Held until serve returns. (PostgreSQL: several nodes by design.)
-    let _single_node = match db {
-        Database::Sqlite(path) => Some(store::lock_file::acquire(path)?),
-        Database::Postgres(_) => None,
+    // Before the store opens: a second serve on this database is refused before it migrates
+    // or probes anything. Held until serve returns. (On PostgreSQL too, until several nodes
+    // share one database under a jobs lease.)
+    let _single_node: Box<dyn std::any::Any> = match db {
+        Database::Sqlite(path) => Box::new(store::lock_file::acquire(path)?),
+        Database::Postgres(url) => Box::new(store::postgres::single_serve::acquire(url)?),
     };
     let store = store::Store::connect(db)?;
     let listener = crate::web::listen(listen)

@@ -5,6 +5,7 @@
 //! default) or always (`sslmode=require`).
 
 mod schema;
+pub mod single_serve;
 
 use super::sql::{Connection, Db, Engine, Row, Value};
 use super::{database, Error, Result};
