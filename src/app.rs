@@ -80,7 +80,6 @@ pub async fn run(
     let public = crate::incident::PublicChanged::default();
     let states_for_pages = prober.subscribe();
     let state = AppState {
-        throttle: Arc::default(),
         published: published_tx,
         config: config_rx,
         reload_error: error_rx,

@@ -4,10 +4,11 @@
 //! Owns: how a password is checked and how guessing is slowed down. `store` keeps the
 //! records; `web` and `cli` call in here.
 
-mod throttle;
+/// The login throttle's rules; the store keeps its counts.
+pub mod throttle;
 mod token_scope;
 
-pub use throttle::LoginThrottle;
+pub use throttle::{LoginHistory, Streak};
 pub use token_scope::{remote_ids, token_scope, ScopeError, TokenScope};
 
 use crate::domain::AuthSettings;

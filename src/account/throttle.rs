@@ -1,5 +1,6 @@
 //! Login rate limiting, keyed on the client address and the account name together, with
-//! exponential backoff instead of a lockout.
+//! exponential backoff instead of a lockout. The rules live here; the failures they count are kept
+//! in the database (`store`), so they hold whichever node a login lands on.
 //!
 //! Why this shape: a lockout per name lets anyone lock a colleague out by typing their name
 //! five times, and one per address locks out everybody behind the same proxy or NAT. Keyed on
@@ -9,113 +10,80 @@
 //! one client from spraying names; it never touches other addresses.
 
 use crate::domain::{AuthSettings, Timestamp};
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
 use std::time::Duration;
 
-/// Remembers failed logins; shared by every request (cheap: a mutex around small maps).
-#[derive(Debug, Default)]
-pub struct LoginThrottle {
-    inner: Mutex<Failures>,
+/// What the store remembers of one client address and account name when a login comes in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoginHistory {
+    /// This address's failures in a row for this name.
+    pub streak: Option<Streak>,
+    /// This address's failures over all names after [`window_start`], oldest first.
+    pub address_failures: Vec<Timestamp>,
 }
 
-#[derive(Debug, Default)]
-struct Failures {
-    /// Per address and lower-cased account name: how many failures in a row, and the last.
-    pairs: HashMap<(String, String), Streak>,
-    /// Per address, over all names: the failures within the window, oldest first.
-    addresses: HashMap<String, VecDeque<Timestamp>>,
+/// Failures in a row, and when the last one was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Streak {
+    pub count: u32,
+    pub last: Timestamp,
 }
-
-#[derive(Debug, Clone, Copy)]
-struct Streak {
-    count: u32,
-    last: Timestamp,
-}
-
-/// At most this many keys are remembered per map; beyond that the expired ones are
-/// forgotten and new keys are not added, so a flood of random names cannot grow memory.
-const MAX_KEYS: usize = 10_000;
 
 /// One address may fail this many times `login_attempts` within the window, over any
 /// names, before it waits too.
-const ADDRESS_FACTOR: u32 = 10;
+pub const ADDRESS_FACTOR: u32 = 10;
 
-impl LoginThrottle {
-    /// How long until `address` may try `name` again, if it must wait at all.
-    pub fn wait(
-        &self,
-        address: &str,
-        name: &str,
-        now: Timestamp,
-        auth: &AuthSettings,
-    ) -> Option<Duration> {
-        let mut failures = self.lock();
-        let pair = failures
-            .pairs
-            .get(&pair_key(address, name))
-            .copied()
-            .and_then(|streak| pair_wait(streak, now, auth));
-        let spray = failures.addresses.get_mut(address).and_then(|times| {
-            forget_before(times, now, auth.login_window);
-            let limit = auth.login_attempts.saturating_mul(ADDRESS_FACTOR) as usize;
-            if times.len() < limit {
-                return None;
-            }
-            let until = times
-                .front()?
-                .millis()
-                .saturating_add(millis(auth.login_window));
-            positive(until - now.millis())
-        });
-        pair.max(spray)
-    }
+/// How long until the address may try the name again, if it must wait at all: the streak's
+/// backoff, or the address's cap over all names, whichever ends later.
+pub fn wait(history: &LoginHistory, now: Timestamp, auth: &AuthSettings) -> Option<Duration> {
+    let pair = history
+        .streak
+        .and_then(|streak| pair_wait(streak, now, auth));
+    let horizon = window_start(now, auth.login_window);
+    let recent: Vec<Timestamp> = history
+        .address_failures
+        .iter()
+        .copied()
+        .filter(|t| *t > horizon)
+        .collect();
+    let limit = auth.login_attempts.saturating_mul(ADDRESS_FACTOR) as usize;
+    let spray = if recent.len() < limit {
+        None
+    } else {
+        recent.first().and_then(|first| {
+            positive(first.millis().saturating_add(millis(auth.login_window)) - now.millis())
+        })
+    };
+    pair.max(spray)
+}
 
-    /// Counts a failed login of `address` for `name`.
-    pub fn failed(&self, address: &str, name: &str, now: Timestamp, auth: &AuthSettings) {
-        let mut failures = self.lock();
-        let window = auth.login_window;
-        if failures.pairs.len() >= MAX_KEYS {
-            failures.pairs.retain(|_, s| !streak_over(*s, now, window));
-        }
-        if failures.addresses.len() >= MAX_KEYS {
-            failures.addresses.retain(|_, times| {
-                forget_before(times, now, window);
-                !times.is_empty()
-            });
-        }
-        let key = pair_key(address, name);
-        if failures.pairs.len() < MAX_KEYS || failures.pairs.contains_key(&key) {
-            let streak = failures.pairs.entry(key).or_insert(Streak {
-                count: 0,
-                last: now,
-            });
-            if streak_over(*streak, now, window) {
-                streak.count = 0;
-            }
-            streak.count = streak.count.saturating_add(1);
-            streak.last = now;
-        }
-        if failures.addresses.len() < MAX_KEYS || failures.addresses.contains_key(address) {
-            let times = failures.addresses.entry(address.to_owned()).or_default();
-            forget_before(times, now, window);
-            times.push_back(now);
-        }
-    }
+/// Failures at or before this instant are outside the window and count no more.
+pub fn window_start(now: Timestamp, window: Duration) -> Timestamp {
+    Timestamp(now.millis().saturating_sub(millis(window)))
+}
 
-    /// A successful login ends the streak of this address for this name (the address's
-    /// count over all names stays).
-    pub fn succeeded(&self, address: &str, name: &str) {
-        self.lock().pairs.remove(&pair_key(address, name));
-    }
+/// A streak whose last failure is at or before this instant is over: the next failure counts
+/// from one. Two windows: longer than the longest wait (one window), so a guesser who waits
+/// it out keeps the longest wait rather than starting over.
+pub fn streak_reset_before(now: Timestamp, window: Duration) -> Timestamp {
+    Timestamp(
+        now.millis()
+            .saturating_sub(millis(window).saturating_mul(2)),
+    )
+}
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Failures> {
-        // A poisoned lock only means another request panicked mid-update; the counts are
-        // still usable.
-        self.inner
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
+/// A streak after one more failure at `now` (what the store's upsert computes, in SQL).
+pub fn next_streak(previous: Option<Streak>, now: Timestamp, window: Duration) -> Streak {
+    let reset = streak_reset_before(now, window);
+    let count = match previous {
+        Some(s) if s.last > reset => s.count.saturating_add(1),
+        _ => 1,
+    };
+    Streak { count, last: now }
+}
+
+/// Account names are throttled case-insensitively: `Alice` and `alice` share a streak.
+pub fn name_key(name: &str) -> String {
+    name.to_lowercase()
 }
 
 /// The wait after `streak`: none for the first `login_attempts` failures, then
@@ -132,29 +100,12 @@ fn pair_wait(streak: Streak, now: Timestamp, auth: &AuthSettings) -> Option<Dura
     positive(delay - since)
 }
 
-/// A streak ends after two windows without a failure: longer than the longest wait (one
-/// window), so a guesser who waits it out keeps the longest wait rather than starting over.
-fn streak_over(streak: Streak, now: Timestamp, window: Duration) -> bool {
-    now.millis() - streak.last.millis() >= millis(window).saturating_mul(2)
-}
-
-fn pair_key(address: &str, name: &str) -> (String, String) {
-    (address.to_owned(), name.to_lowercase())
-}
-
 fn millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
 
 fn positive(ms: i64) -> Option<Duration> {
     (ms > 0).then(|| Duration::from_millis(ms.unsigned_abs()))
-}
-
-fn forget_before(times: &mut VecDeque<Timestamp>, now: Timestamp, window: Duration) {
-    let horizon = now.millis().saturating_sub(millis(window));
-    while times.front().is_some_and(|t| t.millis() <= horizon) {
-        times.pop_front();
-    }
 }
 
 #[cfg(test)]
@@ -174,9 +125,85 @@ mod tests {
         Timestamp(ms)
     }
 
+    /// The store's part, in memory: failures in a row per (address, name) and per address.
+    #[derive(Default)]
+    struct Memory {
+        streaks: std::collections::HashMap<(String, String), Streak>,
+        failures: Vec<(String, Timestamp)>,
+    }
+
+    impl Memory {
+        fn history(
+            &self,
+            address: &str,
+            name: &str,
+            now: Timestamp,
+            auth: &AuthSettings,
+        ) -> LoginHistory {
+            let since = window_start(now, auth.login_window);
+            LoginHistory {
+                streak: self.streaks.get(&(address.into(), name_key(name))).copied(),
+                address_failures: self
+                    .failures
+                    .iter()
+                    .filter(|(a, t)| a == address && *t > since)
+                    .map(|(_, t)| *t)
+                    .collect(),
+            }
+        }
+        fn wait(
+            &self,
+            address: &str,
+            name: &str,
+            now: Timestamp,
+            auth: &AuthSettings,
+        ) -> Option<Duration> {
+            wait(&self.history(address, name, now, auth), now, auth)
+        }
+        fn failed(&mut self, address: &str, name: &str, now: Timestamp, auth: &AuthSettings) {
+            let key = (address.to_owned(), name_key(name));
+            let next = next_streak(self.streaks.get(&key).copied(), now, auth.login_window);
+            self.streaks.insert(key, next);
+            self.failures.push((address.to_owned(), now));
+        }
+        fn succeeded(&mut self, address: &str, name: &str) {
+            self.streaks.remove(&(address.to_owned(), name_key(name)));
+        }
+    }
+
+    #[test]
+    fn a_streak_counts_from_one_after_two_quiet_windows() {
+        let window = Duration::from_secs(60);
+        let cases = [
+            (None, 1_000, 1),
+            (Some((1, 0)), 1_000, 2),
+            (Some((7, 0)), 119_999, 8),
+            (Some((7, 0)), 120_000, 1),
+            (Some((u32::MAX, 5)), 6, u32::MAX),
+        ];
+        for (previous, now, expected) in cases {
+            let previous = previous.map(|(count, last)| Streak {
+                count,
+                last: at(last),
+            });
+            let next = next_streak(previous, at(now), window);
+            assert_eq!(
+                next,
+                Streak {
+                    count: expected,
+                    last: at(now)
+                },
+                "{previous:?} at {now}"
+            );
+        }
+        assert_eq!(window_start(at(100_000), window), at(40_000));
+        assert_eq!(streak_reset_before(at(100_000), window), at(-20_000));
+        assert_eq!(name_key("ALICE"), "alice");
+    }
+
     #[test]
     fn after_the_free_attempts_each_failure_doubles_the_wait() {
-        let (t, auth) = (LoginThrottle::default(), auth());
+        let (mut t, auth) = (Memory::default(), auth());
         for ms in 0..3 {
             assert_eq!(t.wait("10.0.0.1", "alice", at(ms), &auth), None);
             t.failed("10.0.0.1", "alice", at(ms), &auth);
@@ -202,7 +229,7 @@ mod tests {
 
     #[test]
     fn a_streak_slows_only_its_own_address_and_name() {
-        let (t, auth) = (LoginThrottle::default(), auth());
+        let (mut t, auth) = (Memory::default(), auth());
         for ms in 0..5 {
             t.failed("10.0.0.1", "alice", at(ms), &auth);
         }
@@ -221,7 +248,7 @@ mod tests {
 
     #[test]
     fn success_ends_the_streak_and_the_window_forgets_it() {
-        let (t, auth) = (LoginThrottle::default(), auth());
+        let (mut t, auth) = (Memory::default(), auth());
         for ms in 0..3 {
             t.failed("10.0.0.1", "alice", at(ms), &auth);
         }
@@ -255,7 +282,7 @@ mod tests {
 
     #[test]
     fn an_address_spraying_names_waits_alone() {
-        let (t, auth) = (LoginThrottle::default(), auth());
+        let (mut t, auth) = (Memory::default(), auth());
         let limit = auth.login_attempts * ADDRESS_FACTOR;
         for i in 0..limit {
             let name = format!("user{i}");
@@ -268,15 +295,5 @@ mod tests {
             "until the first of its failures leaves the window"
         );
         assert_eq!(t.wait("10.0.0.2", "someone-new", at(1_000), &auth), None);
-    }
-
-    #[test]
-    fn memory_stays_bounded_under_a_flood_of_names() {
-        let (t, auth) = (LoginThrottle::default(), auth());
-        for i in 0..(MAX_KEYS + 500) {
-            t.failed(&format!("10.{i}"), &format!("user{i}"), at(0), &auth);
-        }
-        let failures = t.lock();
-        assert!(failures.pairs.len() <= MAX_KEYS && failures.addresses.len() <= MAX_KEYS);
     }
 }

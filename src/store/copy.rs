@@ -202,6 +202,18 @@ pub const TABLES: &[Table] = &[
         false
     ),
     table!(
+        "login_streaks",
+        ["address", "name", "failures", "last_ms"],
+        key["address", "name"],
+        false
+    ),
+    table!(
+        "login_failures",
+        ["id", "address", "at_ms"],
+        key["id"],
+        true
+    ),
+    table!(
         "api_tokens",
         [
             "id",

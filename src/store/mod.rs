@@ -16,6 +16,7 @@ mod incident_rows;
 mod incidents;
 mod locations;
 pub mod lock_file;
+mod login_throttle;
 mod outbox;
 pub mod postgres;
 mod read;

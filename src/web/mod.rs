@@ -70,8 +70,6 @@ pub struct AppState {
     /// The prober's counters and histograms, read by `/metrics`.
     pub metrics: crate::probe::ProbeMetrics,
     pub clock: Arc<dyn Clock>,
-    /// Failed admin logins per address and account name.
-    pub throttle: Arc<crate::account::LoginThrottle>,
     /// The rendered public pages and v2 JSON, served without touching the store.
     pub pages: Arc<PageCache>,
     /// Poked by every writer of public data so the page cache renders again at once.

@@ -375,3 +375,86 @@ async fn tokens_are_used_by_hash_noted_and_revoked_at_once() {
     })
     .await;
 }
+
+/// The login throttle's counts: a streak per address and lower-cased name counted in the
+/// database (restarting after its reset instant), an address's failures after an instant,
+/// a success ending only its own streak, and old rows deleted with the next failure.
+#[tokio::test]
+async fn login_failures_are_counted_per_address_and_name_and_forgotten_in_time() {
+    on_each_engine(|store| async move {
+        let fail = |address: &str, name: &str, now: i64, reset: i64, forget: i64| {
+            store.login_failed(address.into(), name.into(), at(now), at(reset), at(forget))
+        };
+        for now in [1_000, 2_000, 3_000] {
+            fail("10.0.0.1", "alice", now, 0, 0).await.expect("fail");
+        }
+        fail("10.0.0.1", "bob", 3_500, 0, 0).await.expect("fail");
+        fail("10.0.0.2", "alice", 3_600, 0, 0).await.expect("fail");
+        let history = store
+            .login_history("10.0.0.1".into(), "alice".into(), at(1_500))
+            .await
+            .expect("history");
+        assert_eq!(
+            history.streak,
+            Some(beacon::account::Streak {
+                count: 3,
+                last: at(3_000)
+            })
+        );
+        assert_eq!(
+            history.address_failures,
+            vec![at(2_000), at(3_000), at(3_500)]
+        );
+
+        // A failure after the streak's reset instant counts from one.
+        fail("10.0.0.1", "alice", 10_000, 3_000, 0)
+            .await
+            .expect("fail");
+        let history = store
+            .login_history("10.0.0.1".into(), "alice".into(), at(0))
+            .await
+            .expect("history");
+        assert_eq!(history.streak.map(|s| s.count), Some(1));
+
+        store
+            .login_succeeded("10.0.0.1".into(), "alice".into())
+            .await
+            .expect("success");
+        let after = store
+            .login_history("10.0.0.1".into(), "alice".into(), at(0))
+            .await
+            .expect("history");
+        assert_eq!(after.streak, None);
+        assert_eq!(
+            after.address_failures.len(),
+            5,
+            "the address's failures stay"
+        );
+        let other = store
+            .login_history("10.0.0.2".into(), "alice".into(), at(0))
+            .await
+            .expect("history");
+        assert_eq!(
+            other.streak.map(|s| s.count),
+            Some(1),
+            "another address's own streak"
+        );
+
+        // Forgetting: failures at or before 3 500 and streaks last at or before 3 600 go.
+        fail("10.0.0.3", "carol", 20_000, 3_600, 3_500)
+            .await
+            .expect("fail");
+        let forgotten = store
+            .login_history("10.0.0.1".into(), "bob".into(), at(0))
+            .await
+            .expect("history");
+        assert_eq!(forgotten.streak, None, "bob's streak (3 500) is over");
+        assert_eq!(forgotten.address_failures, vec![at(10_000)]);
+        let gone = store
+            .login_history("10.0.0.2".into(), "alice".into(), at(0))
+            .await
+            .expect("history");
+        assert_eq!((gone.streak, gone.address_failures.len()), (None, 1));
+    })
+    .await;
+}

@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/007_channel_created.sql"),
     include_str!("migrations/008_locations.sql"),
     include_str!("migrations/009_prober_tokens.sql"),
+    include_str!("migrations/010_login_throttle.sql"),
 ];
 
 /// The schema version this build writes (equal to SQLite's).

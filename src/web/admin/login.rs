@@ -32,7 +32,16 @@ pub(super) async fn submit(State(app): State<AppState>, form: LoginForm) -> Page
     let now = app.clock.now();
     let name = form.fields.get("name").to_owned();
     let password = form.fields.raw("password").to_owned();
-    if let Some(wait) = app.throttle.wait(&form.source, &name, now, &auth) {
+    let throttle_name = account::throttle::name_key(&name);
+    let history = app
+        .store
+        .login_history(
+            form.source.clone(),
+            throttle_name.clone(),
+            account::throttle::window_start(now, auth.login_window),
+        )
+        .await?;
+    if let Some(wait) = account::throttle::wait(&history, now, &auth) {
         // Rounded up: a client that waits this long is let in.
         let seconds = wait.as_millis().div_ceil(1000).max(1);
         let mut response = login_page(
@@ -66,8 +75,16 @@ pub(super) async fn submit(State(app): State<AppState>, form: LoginForm) -> Page
     .await
     .map_err(|e| AdminError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     let Some(user) = verified else {
-        app.throttle
-            .failed(&form.source, &name, now, &app.config().auth);
+        let window = app.config().auth.login_window;
+        app.store
+            .login_failed(
+                form.source.clone(),
+                throttle_name,
+                now,
+                account::throttle::streak_reset_before(now, window),
+                account::throttle::window_start(now, window),
+            )
+            .await?;
         tracing::info!(source = %form.source, "failed admin login");
         return login_page(
             StatusCode::UNAUTHORIZED,
@@ -77,7 +94,9 @@ pub(super) async fn submit(State(app): State<AppState>, form: LoginForm) -> Page
             form.https,
         );
     };
-    app.throttle.succeeded(&form.source, &name);
+    app.store
+        .login_succeeded(form.source.clone(), throttle_name)
+        .await?;
     open_session(&app, &user.name, now, form.source, form.https).await
 }
 

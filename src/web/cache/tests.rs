@@ -25,7 +25,6 @@ async fn app(dir: &std::path::Path) -> (AppState, Prober) {
         .await
         .expect("prober");
     let state = AppState {
-        throttle: Arc::default(),
         published: tokio::sync::broadcast::channel(4).0,
         config: watch::channel(config).1,
         reload_error: watch::channel(None).1,
