@@ -254,3 +254,55 @@ async fn a_node_that_cannot_render_serves_its_last_page_marked_stale() {
         beacon.stop().await;
     }
 }
+
+/// Two nodes on one database: a session opened on one is valid on the other (with its CSRF
+/// check), and failed logins on one throttle the same address and name on the other.
+#[tokio::test]
+async fn sessions_and_the_login_throttle_hold_across_two_nodes() {
+    let dir = tempfile::tempdir().expect("dir");
+    for database in databases(&dir) {
+        let text = format!("[service]\nallow_empty = true\n{AUTH}");
+        let a = Beacon::start_on_database(&text, database.clone()).await;
+        let b = Beacon::start_on_database(&text, database.clone()).await;
+        add_user(&a, "alice", "admin").await;
+
+        let on_a = AdminClient::new(&a);
+        for _ in 0..3 {
+            assert_eq!(
+                on_a.login("alice", "not it").await.status,
+                401,
+                "{database}"
+            );
+        }
+        let on_b = AdminClient::new(&b);
+        let blocked = on_b.login("alice", PASSWORD).await;
+        assert_eq!(
+            blocked.status, 429,
+            "{database}: node B counts A's failures"
+        );
+
+        tokio::time::sleep(Duration::from_millis(1_100)).await; // login_backoff
+        assert_eq!(
+            on_a.login("alice", PASSWORD).await.status,
+            303,
+            "{database}"
+        );
+        let same_browser_on_b = on_a.on(&b);
+        let page = same_browser_on_b.get("/admin").await;
+        assert_eq!(page.status, 200, "{database}: A's session on B");
+        let out = same_browser_on_b
+            .submit("/admin", "/admin/logout", &[])
+            .await;
+        assert_eq!(
+            out.status, 303,
+            "{database}: B checks A's session's CSRF token"
+        );
+        assert_ne!(
+            on_a.get("/admin").await.status,
+            200,
+            "{database}: logged out on A too"
+        );
+        a.stop().await;
+        b.stop().await;
+    }
+}

@@ -84,6 +84,13 @@ impl AdminClient {
         }
     }
 
+    /// The same browser (its cookies) talking to another node of the same database.
+    pub fn on(&self, beacon: &Beacon) -> AdminClient {
+        let mut other = AdminClient::new(beacon);
+        other.cookies = Mutex::new(self.cookies.lock().unwrap().clone());
+        other
+    }
+
     pub async fn get(&self, path: &str) -> Answer {
         self.send(self.client.get(format!("{}{path}", self.base)))
             .await
