@@ -78,6 +78,15 @@ pub async fn run(
     let (error_tx, error_rx) = watch::channel(None);
     let state_clock = clock.clone();
     let public = crate::incident::PublicChanged::default();
+    // Another node's committed change (PostgreSQL's notice) renders this node's pages too.
+    if let Some(mut changes) = store.changes() {
+        let public = public.clone();
+        tokio::spawn(async move {
+            while changes.changed().await.is_ok() {
+                public.poke();
+            }
+        });
+    }
     let states_for_pages = prober.subscribe();
     let state = AppState {
         published: published_tx,

@@ -306,3 +306,36 @@ async fn sessions_and_the_login_throttle_hold_across_two_nodes() {
         b.stop().await;
     }
 }
+
+/// PostgreSQL: an incident written through node A is on node B's cached page at once (B
+/// renders on A's change notice), long before B's periodic 10 s render would show it.
+#[tokio::test]
+async fn a_write_on_one_node_is_on_the_other_nodes_page_at_once() {
+    let Some(database) = common::postgres::fresh_postgres() else {
+        return; // SQLite: one node per file
+    };
+    let text = "[service]\nallow_empty = true\n";
+    let a = Beacon::start_on_database(text, database.clone()).await;
+    let b = Beacon::start_on_database(text, database).await;
+    let token = api_token(&a, "operator").await;
+    // Past B's first renders, so only a notice can bring the incident.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (code, created) = api(
+        reqwest::Method::POST,
+        a.url("/api/v1/incidents"),
+        Some(&token),
+        Some(
+            json!({"title": "Seen from B", "impact": "minor", "service_wide": true,
+            "publish": true}),
+        ),
+    )
+    .await;
+    assert_eq!(code, 201, "{created}");
+    let started = std::time::Instant::now();
+    // Bounded well under the 10 s periodic render, loose enough for a busy machine.
+    b.wait_for_page("/", &["Seen from B"], Duration::from_secs(5))
+        .await;
+    eprintln!("on node B's page after {:?}", started.elapsed());
+    a.stop().await;
+    b.stop().await;
+}

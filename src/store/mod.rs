@@ -111,6 +111,8 @@ pub struct Store {
     /// Read queries started, so tests can prove a path never reads (the cached pages).
     reads: Arc<AtomicU64>,
     database: Database,
+    /// PostgreSQL: grows with every change notice from any node (see `postgres::changes`).
+    changes: Option<tokio::sync::watch::Receiver<u64>>,
 }
 
 /// The readers' pool of the engine in use.
@@ -163,7 +165,17 @@ impl Store {
             writable,
             reads: Arc::new(AtomicU64::new(0)),
             database: database.clone(),
+            changes: match database {
+                Database::Sqlite(_) => None,
+                Database::Postgres(url) => Some(postgres::changes::listen(url)),
+            },
         })
+    }
+
+    /// On PostgreSQL, a receiver whose number grows whenever any node commits a change the
+    /// public pages show (`None` on SQLite, where this node makes every change itself).
+    pub fn changes(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        self.changes.clone()
     }
 
     /// The database this store writes.
@@ -312,8 +324,13 @@ impl Store {
         F: FnOnce(&dyn Db) -> Result<T> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
+        // Every job (incidents, maintenance, accounts: rare writes) tells the other nodes.
         let job = Box::new(move |conn: &mut dyn sql::Connection| {
-            let _ = reply.send(sql::transaction(conn, work));
+            let _ = reply.send(sql::transaction(conn, |db| {
+                let value = work(db)?;
+                postgres::changes::notify(db)?;
+                Ok(value)
+            }));
         });
         self.writes
             .send(WriteOp::Job(job))

@@ -124,6 +124,18 @@ pub struct LocationRecompute {
 }
 
 impl WriteOp {
+    /// True for a write that changes a channel's timeline (what the pages show).
+    fn changes_a_channel(&self) -> bool {
+        match self {
+            WriteOp::Record(record) => record.channel_update.is_some(),
+            WriteOp::Located { channel_update, .. } => channel_update.is_some(),
+            WriteOp::ChannelTimeline { .. }
+            | WriteOp::Import { .. }
+            | WriteOp::SyncConfig { .. } => true,
+            _ => false,
+        }
+    }
+
     /// Answers the caller once the batch is committed; `count` is the rows this op changed.
     fn reply(self, result: &std::result::Result<(), String>, count: usize) {
         let ack = match self {
@@ -279,6 +291,10 @@ impl Writer {
                     counts.extend(std::iter::repeat_n(1, run.len()));
                     rest = &rest[run.len()..];
                 }
+            }
+            // A channel's state changed: the other nodes' pages show it.
+            if batch.iter().any(WriteOp::changes_a_channel) {
+                super::postgres::changes::notify(db)?;
             }
             Ok(counts)
         })

@@ -4,6 +4,7 @@
 //! blocking client (`postgres`), TLS by rustls when the server offers it (`sslmode=prefer`, the
 //! default) or always (`sslmode=require`).
 
+pub(crate) mod changes;
 mod schema;
 pub mod single_serve;
 
