@@ -96,17 +96,7 @@ pub(super) fn record_run(
             record.checkpoint.as_str(),
             record.coverage_end,
         );
-        for t in &record.probe_transitions {
-            tx.execute(
-                "INSERT INTO probe_transitions (probe_id, at_ms, state) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (probe_id, at_ms) DO UPDATE SET state = excluded.state",
-                &[
-                    probe_id.to_value(),
-                    t.at.millis().to_value(),
-                    t.state.as_str().to_value(),
-                ],
-            )?;
-        }
+        super::locations::upsert_probe_transitions(tx, probe_id, &record.probe_transitions)?;
         if let Some((from, transitions)) = &record.channel_update {
             super::writer::replace_channel_transitions(tx, &obs.probe.channel, *from, transitions)?;
         }

@@ -94,6 +94,15 @@ pub(super) fn replace_probe_transitions(
         "DELETE FROM probe_transitions WHERE probe_id = ?1 AND at_ms >= ?2",
         args![probe_id, from.millis()],
     )?;
+    upsert_probe_transitions(tx, probe_id, transitions)
+}
+
+/// Stores a probe's new transitions (one already at the same instant takes the new state).
+pub(super) fn upsert_probe_transitions(
+    tx: &dyn Db,
+    probe_id: i64,
+    transitions: &[Transition],
+) -> Result<()> {
     for t in transitions {
         tx.execute(
             "INSERT INTO probe_transitions (probe_id, at_ms, state) VALUES (?1, ?2, ?3)

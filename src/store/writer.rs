@@ -425,13 +425,7 @@ fn insert_located(
     let probe_id = *probe_ids.get(&obs.probe).ok_or(Error::NotFound)?;
     bulk::insert_observations(tx, &[(probe_id, obs)], OnConflict::Replace)?;
     super::locations::write_located(tx, probe_id, obs.at, located)?;
-    for t in &record.probe_transitions {
-        tx.execute(
-            "INSERT INTO probe_transitions (probe_id, at_ms, state) VALUES (?1, ?2, ?3)
-             ON CONFLICT (probe_id, at_ms) DO UPDATE SET state = excluded.state",
-            args![probe_id, t.at.millis(), t.state.as_str()],
-        )?;
-    }
+    super::locations::upsert_probe_transitions(tx, probe_id, &record.probe_transitions)?;
     if let Some((from, transitions)) = &record.channel_update {
         replace_channel_transitions(tx, &obs.probe.channel, *from, transitions)?;
     }

@@ -25,37 +25,52 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 type Pool = r2d2::Pool<PostgresConnectionManager<MakeRustlsConnect>>;
 
-/// The readers' pool. Its connections are blocking clients, which must not be dropped on a
-/// thread that drives async tasks (closing one blocks on its runtime), and the last `Store`
-/// clone may well be dropped on one: the pool is dropped on a thread of its own.
+/// The readers' pool (its connections are blocking clients; see [`OffRuntime`]).
 #[derive(Clone)]
-pub(super) struct Readers(Arc<DropOffRuntime>);
+pub(super) struct Readers(Arc<OffRuntime<Pool>>);
 
-struct DropOffRuntime(Option<Pool>);
+/// Owns something holding blocking clients, which must not be closed on a thread that
+/// drives async tasks (closing one blocks on its own runtime), where the last `Store` clone
+/// or a serve's lock may well be dropped: it is dropped on a thread of its own.
+pub(super) struct OffRuntime<T: Send + 'static>(Option<T>);
 
-impl Drop for DropOffRuntime {
+impl<T: Send + 'static> OffRuntime<T> {
+    pub(super) fn new(value: T) -> Self {
+        OffRuntime(Some(value))
+    }
+
+    fn get(&self) -> Option<&T> {
+        self.0.as_ref()
+    }
+}
+
+impl<T: Send + 'static> Drop for OffRuntime<T> {
     fn drop(&mut self) {
-        if let Some(pool) = self.0.take() {
+        if let Some(value) = self.0.take() {
             let _ = std::thread::Builder::new()
                 .name("beacon-pg-close".into())
-                .spawn(move || drop(pool));
+                .spawn(move || drop(value));
         }
     }
+}
+
+/// Runs `work` (which uses the blocking client) on a thread of its own and waits for it:
+/// that client runs a small runtime of its own, which cannot start on a thread that drives
+/// async tasks (`serve` opens the store from one), as SQLite's open blocks on its file.
+pub(super) fn off_runtime<T: Send>(work: impl FnOnce() -> Result<T> + Send) -> Result<T> {
+    std::thread::scope(|scope| {
+        scope.spawn(work).join().unwrap_or_else(|_| {
+            Err(Error::Task(
+                "a PostgreSQL connection thread panicked".into(),
+            ))
+        })
+    })
 }
 
 /// Connects to the server `url` names, applies the migrations it has not seen and builds the
 /// readers' pool; returns the writer's connection and the pool.
 pub(super) fn open(url: &str) -> Result<(Box<dyn Connection>, Readers)> {
-    // The blocking client runs a small runtime of its own, which cannot start on a thread
-    // that drives async tasks (`serve` opens the store from one): connect on a thread of our
-    // own, as SQLite's open blocks on its file.
-    std::thread::scope(|scope| {
-        scope.spawn(|| open_here(url)).join().unwrap_or_else(|_| {
-            Err(Error::Task(
-                "the PostgreSQL connection thread panicked".into(),
-            ))
-        })
-    })
+    off_runtime(|| open_here(url))
 }
 
 fn open_here(url: &str) -> Result<(Box<dyn Connection>, Readers)> {
@@ -69,7 +84,7 @@ fn open_here(url: &str) -> Result<(Box<dyn Connection>, Readers)> {
         .min_idle(Some(0))
         .connection_timeout(CONNECT_TIMEOUT)
         .build_unchecked(manager);
-    let readers = Readers(Arc::new(DropOffRuntime(Some(readers))));
+    let readers = Readers(Arc::new(OffRuntime::new(readers)));
     Ok((
         Box::new(Writer {
             config,
@@ -128,7 +143,7 @@ pub(super) fn connect(
 
 /// Runs a read on a pooled connection (called on the blocking pool).
 pub(super) fn read<T>(readers: &Readers, query: impl FnOnce(&dyn Db) -> Result<T>) -> Result<T> {
-    let pool = readers.0 .0.as_ref().ok_or(Error::Closed)?;
+    let pool = readers.0.get().ok_or(Error::Closed)?;
     let mut conn = pool.get()?;
     let mut statements = HashMap::new();
     let db = PgDb::new(&mut *conn, &mut statements);

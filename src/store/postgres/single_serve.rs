@@ -4,7 +4,7 @@
 //! naming the node that holds it. The server releases the lock when that connection ends,
 //! so a node that dies (even by `kill -9`) frees the database at once.
 
-use super::{config, connect, tls};
+use super::{config, connect, off_runtime, tls, OffRuntime};
 use crate::store::{database, Error, Result};
 
 /// The advisory lock's first key ("BEAC"); the second is the schema's hash, so databases
@@ -13,16 +13,12 @@ const LOCK_CLASS: i32 = 0x4245_4143;
 
 /// Held while it lives; dropping it ends its connection, which releases the lock.
 pub struct ServeLock {
-    client: Option<postgres::Client>,
+    _client: OffRuntime<postgres::Client>,
 }
 
 /// Takes the database's serve lock, or says who holds it.
 pub fn acquire(url: &str) -> Result<ServeLock> {
-    let url = url.to_owned();
-    // The blocking client cannot run on the async thread `serve` starts from.
-    std::thread::spawn(move || acquire_here(&url))
-        .join()
-        .unwrap_or_else(|_| Err(Error::Task("the lock thread panicked".into())))
+    off_runtime(|| acquire_here(url))
 }
 
 fn acquire_here(url: &str) -> Result<ServeLock> {
@@ -34,7 +30,7 @@ fn acquire_here(url: &str) -> Result<ServeLock> {
         .get(0);
     if taken {
         return Ok(ServeLock {
-            client: Some(client),
+            _client: OffRuntime::new(client),
         });
     }
     let holder = client.query_opt(
@@ -62,15 +58,4 @@ fn acquire_here(url: &str) -> Result<ServeLock> {
              (stop the other, or use another database or schema)"
         ),
     })
-}
-
-impl Drop for ServeLock {
-    fn drop(&mut self) {
-        if let Some(client) = self.client.take() {
-            // Closing blocks on the client's runtime: not on an async thread.
-            let _ = std::thread::Builder::new()
-                .name("beacon-pg-unlock".into())
-                .spawn(move || drop(client));
-        }
-    }
 }
