@@ -30,6 +30,19 @@ fn config(dir: &std::path::Path) -> String {
     path.to_str().expect("utf-8").to_owned()
 }
 
+/// `beacon serve` on `db` with the configuration `config`, as far as it gets.
+fn serve(config: &str, db: &str) -> Output {
+    beacon(&[
+        "serve",
+        "--config",
+        config,
+        "--db",
+        db,
+        "--listen",
+        "127.0.0.1:0",
+    ])
+}
+
 /// One line on stderr, starting `error:`, and no panic.
 fn one_line_error(out: &Output, code: i32, needle: &str) {
     let text = stderr(out);
@@ -44,17 +57,7 @@ fn one_line_error(out: &Output, code: i32, needle: &str) {
 fn a_malformed_url_is_exit_2_and_an_unreachable_server_exit_1() {
     let dir = tempfile::tempdir().expect("dir");
     let config = config(dir.path());
-    let serve = |db: &str| {
-        beacon(&[
-            "serve",
-            "--config",
-            &config,
-            "--db",
-            db,
-            "--listen",
-            "127.0.0.1:0",
-        ])
-    };
+    let serve = |db: &str| serve(&config, db);
     let out = serve("postgres://beacon@127.0.0.1:notaport/beacon");
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
@@ -78,17 +81,7 @@ fn a_refused_role_and_a_newer_schema_are_one_line_and_exit_1() {
     };
     let dir = tempfile::tempdir().expect("dir");
     let config = config(dir.path());
-    let serve = |db: &str| {
-        beacon(&[
-            "serve",
-            "--config",
-            &config,
-            "--db",
-            db,
-            "--listen",
-            "127.0.0.1:0",
-        ])
-    };
+    let serve = |db: &str| serve(&config, db);
 
     let stranger = url.replacen("://beacon@", "://no_such_role@", 1);
     one_line_error(&serve(&stranger), 1, "no_such_role");
