@@ -399,14 +399,22 @@ fn a_quorum_of_places_decides_and_nothing_is_lost() {
     net.cut("a", &net.upstream_ip);
     let cut_a = now_ms();
     let watch = Instant::now();
+    // Never down. On a busy machine a late upload may leave a place silent for a moment
+    // (its 1 s probe covers 2 s), and two silent places make the channel unknown until the
+    // late batches take the silence back: that is rule 10 too, so only down is refused here.
     while watch.elapsed() < Duration::from_secs(5) {
-        assert_eq!(
+        assert_ne!(
             state(&server_url).as_deref(),
-            Some("up"),
+            Some("down"),
             "one place alone is no quorum"
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+    wait_until(
+        Duration::from_secs(10),
+        "channel up with one place cut",
+        || state(&server_url).as_deref() == Some("up"),
+    );
     assert_eq!(
         location_transitions(&db, "a").last().map(|t| t.state),
         Some(State::Down),

@@ -13,8 +13,10 @@ use crate::domain::remote::ObservationBatch;
 use crate::domain::{Config, Observation, Timestamp, EARLIEST_ACCEPTED};
 use std::collections::HashSet;
 
-/// Most observations in one batch (a node sends more as several batches).
-pub(super) const MAX_BATCH: usize = 10_000;
+/// Most observations in one batch (a node sends more as several batches). Twice a node's
+/// own batch (`probe::node::uploader::BATCH_MAX`), and small enough that a batch of short
+/// observations fits the default 1 MiB body limit.
+pub(super) const MAX_BATCH: usize = 2_000;
 /// How far in the server's future an observation may lie: clocks differ a little.
 pub(super) const MAX_FUTURE_MS: i64 = 5_000;
 /// Longest failure reason, in characters.

@@ -30,7 +30,7 @@ pub(super) struct AssignedDoc {
 #[derive(ToSchema)]
 #[schema(as = ObservationBatch)]
 pub(super) struct BatchDoc {
-    #[schema(max_items = 10000)]
+    #[schema(max_items = 2000)]
     observations: Vec<ObservationDoc>,
     prober: ReportDoc,
 }
