@@ -32,4 +32,4 @@ pub mod store;
 pub mod ticket;
 pub mod web;
 
-pub use app::run;
+pub use app::{run, run_as, Roles};

@@ -346,12 +346,12 @@ async fn refused_batches(server: &Server, eu: &str, ops: &str) {
         .call(raw(b"{\"observations\": [".to_vec()), Some(eu))
         .await;
     assert_eq!(status, 400, "{body}");
-    let (status, body) = server.post_batch(eu, &batch(vec![good(); 10_001], 0)).await;
+    let (status, body) = server.post_batch(eu, &batch(vec![good(); 2_001], 0)).await;
     assert_eq!(status, 413, "{body}");
     assert!(
         body["error"]
             .as_str()
-            .is_some_and(|e| e.contains("at most 10000")),
+            .is_some_and(|e| e.contains("at most 2000")),
         "{body}"
     );
     // Over max_body_bytes (3 MiB here), declared: 413 before the body is read. Written by

@@ -77,7 +77,9 @@ async fn run(
     let requests_before = requests(upstream).await?;
     let cpu_before = cpu_seconds();
     let started = Instant::now();
-    let prober = Prober::start(config, store.clone(), Arc::new(SystemClock)).await?;
+    let clock: Arc<dyn crate::domain::Clock> = Arc::new(SystemClock);
+    let handles = crate::probe::ProbeHandles::new(&config, store.clone(), clock.clone());
+    let prober = Prober::start(config, store.clone(), clock, handles, true).await?;
     tokio::time::sleep(duration).await;
     prober.stop().await;
     let elapsed = started.elapsed();

@@ -53,7 +53,7 @@ enum LogFormat {
 enum Command {
     /// Probe every channel and serve the status page until SIGINT or SIGTERM.
     #[command(
-        after_help = "Example:\n  beacon serve --config probes.toml --db beacon.db --listen 0.0.0.0:8080"
+        after_help = "Example:\n  beacon serve --config probes.toml --db beacon.db --listen 0.0.0.0:8080\n\nExample, one of several nodes on PostgreSQL:\n  beacon serve --db postgres://beacon@db/beacon --role web,jobs --listen 0.0.0.0:8080"
     )]
     Serve {
         /// The configuration file (TOML).
@@ -65,6 +65,11 @@ enum Command {
         /// Address to serve on, `HOST:PORT` (`0.0.0.0:8080` for every interface).
         #[arg(long, env = "BEACON_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
+        /// What this node does: `all` (web, jobs and the server's own probes: one node), or
+        /// `web`, `jobs` or `web,jobs` for one of several nodes on PostgreSQL (the jobs run
+        /// on one node at a time, under a lease).
+        #[arg(long, env = "BEACON_ROLE", default_value = "all")]
+        role: crate::app::Roles,
     },
     /// Run only the probes the server assigns to one location, sending what they see to it.
     #[command(
@@ -216,14 +221,19 @@ pub fn main() -> ExitCode {
         Command::Check { config } => check(&config),
         Command::Probe(args) => probe_node::probe(args),
         Command::Init { config } => report(init::init(&config)),
-        Command::Serve { config, db, listen } => {
+        Command::Serve {
+            config,
+            db,
+            listen,
+            role,
+        } => {
             let config_path = config;
             let config = match load_config(&config_path) {
                 Ok(c) => c,
                 Err(code) => return code,
             };
             let file = Some(config_path.clone());
-            report(runtime().and_then(|rt| rt.block_on(serve(config, file, &db, &listen))))
+            report(runtime().and_then(|rt| rt.block_on(serve(config, file, &db, &listen, role))))
         }
         Command::Backup { file, db } => report(
             store::backup(&db, &file)
@@ -340,19 +350,27 @@ async fn serve(
     file: crate::app::ConfigFile,
     db: &Database,
     listen: &str,
+    roles: crate::app::Roles,
 ) -> anyhow::Result<()> {
-    // Before the store opens: a second serve on this database is refused before it migrates
-    // or probes anything. Held until serve returns. (On PostgreSQL too, until several nodes
-    // share one database under a jobs lease.)
-    let _single_node: Box<dyn std::any::Any> = match db {
-        Database::Sqlite(path) => Box::new(store::lock_file::acquire(path)?),
-        Database::Postgres(url) => Box::new(store::postgres::single_serve::acquire(url)?),
+    if matches!(db, Database::Sqlite(_)) && roles != crate::app::Roles::ALL {
+        anyhow::bail!(
+            "--role {roles} needs a PostgreSQL database shared by several nodes; on a SQLite \
+             file one serve does everything (--role all)"
+        );
+    }
+    // Before the store opens: a second serve on this SQLite file is refused before it
+    // migrates or probes anything. Held until serve returns. Nodes on one PostgreSQL share
+    // it, with the jobs under a lease (`app::jobs`).
+    let _single_node = match db {
+        Database::Sqlite(path) => Some(store::lock_file::acquire(path)?),
+        Database::Postgres(_) => None,
     };
     let store = store::Store::connect(db)?;
     let listener = crate::web::listen(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
-    crate::run(
+    crate::run_as(
+        roles,
         Arc::new(config),
         file,
         store,

@@ -22,6 +22,8 @@ use tokio_util::sync::CancellationToken;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 /// Pause after the outbox could not be read, so a broken database is not polled in a loop.
 const READ_RETRY: Duration = Duration::from_secs(1);
+/// Pause after a claim found the row taken by another claimer.
+const CLAIM_RETRY: Duration = Duration::from_millis(100);
 /// The part of a refusing receiver's answer kept in `last_error` (Slack explains itself
 /// there: `invalid_payload`, `no_service`...).
 const ERROR_BODY_CHARS: usize = 200;
@@ -102,6 +104,23 @@ async fn drain(shared: &Shared, webhook: &str) {
                 return;
             }
             continue;
+        }
+        // Claimed before it is sent: a node that lost the jobs lease is refused here, so it
+        // never sends what the new holder sends.
+        match shared.store.claim_notification(row.id).await {
+            Ok(true) => {}
+            Ok(false) => {
+                // Delivered or locked by another claimer meanwhile: look again shortly.
+                if !pause(&shared.stop, CLAIM_RETRY).await {
+                    return;
+                }
+                continue;
+            }
+            Err(e) => {
+                tracing::error!(%webhook, id = row.id, error = %e, "cannot claim the notification; not sent");
+                pause(&shared.stop, READ_RETRY).await;
+                return;
+            }
         }
         // The configuration in force now: a reload may have changed the URL, the secret or
         // the timings since the row was written.

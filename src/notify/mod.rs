@@ -89,6 +89,7 @@ pub struct Notifier {
     clock: Arc<dyn Clock>,
     /// Tells the delivery task that rows are waiting.
     wake: Arc<Notify>,
+    client: reqwest::Client,
 }
 
 /// The running delivery task; [`DeliveryTask::stop`] it in the shutdown sequence, before the
@@ -99,37 +100,54 @@ pub struct DeliveryTask {
 }
 
 impl Notifier {
-    /// Starts the delivery task, which first sends what a previous run left pending.
-    /// `config` is the configuration in force (replaced on reload): webhooks, their secrets
-    /// and the retry timings are read from it at each use. Must run inside a tokio runtime.
-    pub fn start(
+    /// The handle that enqueues; nothing is sent until [`Notifier::deliver`] starts the
+    /// delivery task (on the node holding the jobs lease). `config` is the configuration in
+    /// force (replaced on reload): webhooks, their secrets and the retry timings are read
+    /// from it at each use.
+    pub fn new(
         config: watch::Receiver<Arc<Config>>,
         store: Store,
         clock: Arc<dyn Clock>,
-    ) -> Result<(Notifier, DeliveryTask), StartError> {
+    ) -> Result<Notifier, StartError> {
         // A redirect is not followed: re-POSTing a signed body elsewhere is the receiver's
         // decision to make, so a 3xx counts as not delivered.
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("Beacon/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        let wake = Arc::new(Notify::new());
-        let stop = CancellationToken::new();
-        let shared = Arc::new(delivery::Shared {
-            store: store.clone(),
-            config: config.clone(),
-            clock: clock.clone(),
-            client,
-            stop: stop.clone(),
-        });
-        let task = tokio::spawn(delivery::run(shared, wake.clone()));
-        let notifier = Notifier {
+        Ok(Notifier {
             store,
             config,
             clock,
-            wake,
-        };
-        Ok((notifier, DeliveryTask { stop, task }))
+            wake: Arc::new(Notify::new()),
+            client,
+        })
+    }
+
+    /// Starts the delivery task, which first sends what is pending (left by a previous run
+    /// or another node). Must run inside a tokio runtime.
+    pub fn deliver(&self) -> DeliveryTask {
+        let stop = CancellationToken::new();
+        let shared = Arc::new(delivery::Shared {
+            store: self.store.clone(),
+            config: self.config.clone(),
+            clock: self.clock.clone(),
+            client: self.client.clone(),
+            stop: stop.clone(),
+        });
+        let task = tokio::spawn(delivery::run(shared, self.wake.clone()));
+        DeliveryTask { stop, task }
+    }
+
+    /// [`Notifier::new`] and [`Notifier::deliver`] at once (a single node).
+    pub fn start(
+        config: watch::Receiver<Arc<Config>>,
+        store: Store,
+        clock: Arc<dyn Clock>,
+    ) -> Result<(Notifier, DeliveryTask), StartError> {
+        let notifier = Notifier::new(config, store, clock)?;
+        let delivery = notifier.deliver();
+        Ok((notifier, delivery))
     }
 
     /// Writes one outbox row per configured webhook that wants this kind of event, rendered

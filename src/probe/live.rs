@@ -161,6 +161,26 @@ impl LiveView {
             .insert((probe.to_owned(), location.to_owned()), log);
     }
 
+    /// Forgets everything: every channel of `config` unknown, as at a first start (before a
+    /// recorder restores this view from the store).
+    pub(super) fn reset(&self, config: &Config) {
+        let fresh = LiveView::new(config);
+        self.take_from(&fresh);
+    }
+
+    /// Takes `other`'s whole state (a view rebuilt elsewhere), in one step for readers.
+    pub(super) fn take_from(&self, other: &LiveView) {
+        let mut theirs = match other.inner.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let mut ours = match self.inner.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        std::mem::swap(&mut *ours, &mut *theirs);
+    }
+
     /// Every channel's status at `now`, in configuration order.
     pub fn statuses(&self, now: Timestamp) -> Vec<ChannelStatus> {
         let inner = match self.inner.read() {

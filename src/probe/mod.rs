@@ -28,7 +28,7 @@ mod tls;
 mod tracked;
 
 pub use http::HttpChecker;
-pub use ingest::{Ingest, IngestError, INGEST_BUCKETS};
+pub use ingest::{drain_queue, Ingest, IngestError, INGEST_BUCKETS};
 pub use live::{ChannelStatus, LiveView, LocationStatus};
 pub use metrics::{Histogram, ProbeMetrics, ProbeMetricsSnapshot};
 pub use push::{hash_token, new_token, Push, PushBoard};
@@ -58,49 +58,101 @@ pub enum StartError {
     Runtime(std::io::Error),
 }
 
+/// What the web layer reads (live states, the recorder's heartbeat, the metrics) and where
+/// it hands what arrives from elsewhere (batches and pushes): made once per node, kept across
+/// the prober's starts and stops as the node takes and loses the jobs lease.
+#[derive(Clone)]
+pub struct ProbeHandles {
+    pub live: LiveView,
+    pub heartbeat: Heartbeat,
+    pub push: PushBoard,
+    pub metrics: ProbeMetrics,
+    pub ingest: Ingest,
+}
+
+impl ProbeHandles {
+    /// Every channel unknown until a prober or [`follow`] fills the view from the store.
+    pub fn new(config: &Config, store: Store, clock: Arc<dyn Clock>) -> ProbeHandles {
+        let push = PushBoard::default();
+        ProbeHandles {
+            live: LiveView::new(config),
+            heartbeat: Heartbeat::new(clock.now()),
+            metrics: ProbeMetrics::default(),
+            ingest: Ingest::new(store, clock, push.clone()),
+            push,
+        }
+    }
+}
+
+/// On a node without the prober (another node holds the jobs lease): rebuilds the live view
+/// from the store as a restarted prober would (the same checkpoints and timelines), and
+/// beats the heartbeat. Called after each change notice and periodically.
+pub async fn follow(
+    config: &Config,
+    store: &Store,
+    clock: Arc<dyn Clock>,
+    handles: &ProbeHandles,
+) -> Result<(), crate::store::Error> {
+    let restored = store.load_live().await?;
+    let fresh = LiveView::new(config);
+    let now = clock.now();
+    drop(recorder::Recorder::restore(
+        config,
+        restored,
+        store.clone(),
+        fresh.clone(),
+        Heartbeat::new(now),
+        broadcast::channel(1).0,
+        clock,
+    ));
+    handles.live.take_from(&fresh);
+    handles.heartbeat.beat(now);
+    Ok(())
+}
+
 /// The running prober: one task per probe, and the recorder.
 pub struct Prober {
-    live: LiveView,
-    heartbeat: Heartbeat,
+    handles: ProbeHandles,
     events: broadcast::Sender<ProbeEvent>,
-    push: PushBoard,
-    metrics: ProbeMetrics,
     /// The probes of the server's own location. Created on the runtime `start` ran on:
     /// probe tasks started later by `reconfigure` (called from the app's runtime) go there
     /// too, so the prober keeps its own threads (see `app`).
     runner: Runner,
+    /// Whether this node runs the probes of the server's own location (role `all`), or
+    /// only records what prober nodes send (role `jobs`).
+    own_probes: bool,
     recorder: tokio::task::JoinHandle<()>,
-    ingest: Ingest,
 }
 
 impl Prober {
-    /// Restores live state from the store, then starts one task per probe and the recorder,
-    /// all on the runtime this runs on.
+    /// Restores live state from the store into `handles`, then starts the recorder (which
+    /// from then on takes the batches and pushes `handles.ingest` receives) and, with
+    /// `own_probes`, one task per probe of the server's location, all on the runtime this
+    /// runs on.
     pub async fn start(
         config: Arc<Config>,
         store: Store,
         clock: Arc<dyn Clock>,
+        handles: ProbeHandles,
+        own_probes: bool,
     ) -> Result<Prober, StartError> {
         let restored = store.load_live().await?;
-        let live = LiveView::new(&config);
-        let heartbeat = Heartbeat::new(clock.now());
+        handles.live.reset(&config);
+        handles.heartbeat.beat(clock.now());
         let (events, _) = broadcast::channel(1024);
         let (inbox_tx, inbox) = mpsc::channel(1024);
-        let metrics = ProbeMetrics::default();
-        let ingest_store = store.clone();
         let recorder = recorder::Recorder::restore(
             &config,
             restored,
             store,
-            live.clone(),
-            heartbeat.clone(),
+            handles.live.clone(),
+            handles.heartbeat.clone(),
             events.clone(),
             clock.clone(),
         )
-        .with_metrics(metrics.clone());
+        .with_metrics(handles.metrics.clone());
         let recorder = tokio::spawn(recorder.run(inbox));
         let http = HttpChecker::new()?;
-        let push = PushBoard::default();
         let shared = Shared {
             connectivity: config
                 .service
@@ -109,24 +161,17 @@ impl Prober {
                 .map(|url| connectivity::Connectivity::new(url, reqwest::Client::new())),
             http,
             tls: TlsChecker::new()?,
-            push: push.clone(),
+            push: handles.push.clone(),
             clock,
             location: config.service.location.clone(),
             recorder: inbox_tx,
         };
+        handles.ingest.attach(Some(shared.recorder.downgrade()));
         let mut prober = Prober {
-            live,
-            heartbeat,
+            handles,
             events,
-            push,
-            metrics,
-            ingest: Ingest {
-                recorder: shared.recorder.downgrade(),
-                store: ingest_store,
-                clock: shared.clock.clone(),
-                latency: Default::default(),
-            },
             runner: Runner::new(shared),
+            own_probes,
             recorder,
         };
         prober.apply(&config);
@@ -161,33 +206,14 @@ impl Prober {
     /// Runs the probes of `config` assigned to the server's own location; returns
     /// (stopped, started).
     fn apply(&mut self, config: &Config) -> (usize, usize) {
-        self.runner
-            .apply(runner::wanted_at(config, &config.service.location))
-    }
-
-    /// Where observations from prober nodes go, for the web layer.
-    pub fn ingest(&self) -> Ingest {
-        self.ingest.clone()
-    }
-
-    /// The live channel states, for the web layer.
-    pub fn live(&self) -> LiveView {
-        self.live.clone()
-    }
-
-    /// Proof of life of the recorder, for `/healthz`.
-    pub fn heartbeat(&self) -> Heartbeat {
-        self.heartbeat.clone()
-    }
-
-    /// Where the push endpoint records heartbeats.
-    pub fn push_board(&self) -> PushBoard {
-        self.push.clone()
-    }
-
-    /// Counters and histograms of every observation, for `/metrics`.
-    pub fn metrics(&self) -> ProbeMetrics {
-        self.metrics.clone()
+        let mut wanted = runner::wanted_at(config, &config.service.location);
+        // Push probes are deadlines rather than checks of a place: the lease holder keeps
+        // them whatever its role.
+        if !self.own_probes {
+            wanted
+                .retain(|(_, spec)| matches!(spec.target, crate::domain::ProbeTarget::Push { .. }));
+        }
+        self.runner.apply(wanted)
     }
 
     /// State changes as they are confirmed, for whoever the app wires to them.
@@ -198,6 +224,8 @@ impl Prober {
     /// Stops scheduling, lets running checks finish (up to the grace period), and waits until
     /// every observation has been handed to the store's writer.
     pub async fn stop(self) {
+        // What arrives from now on is queued for the next holder of the lease.
+        self.handles.ingest.attach(None);
         self.runner.stop().await;
         if let Err(e) = self.recorder.await {
             tracing::error!(error = %e, "recorder task failed");

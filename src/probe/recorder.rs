@@ -48,7 +48,7 @@ impl Heartbeat {
         Heartbeat(Arc::new(AtomicI64::new(now.millis())))
     }
 
-    fn beat(&self, now: Timestamp) {
+    pub(super) fn beat(&self, now: Timestamp) {
         self.0.store(now.millis(), Ordering::Relaxed);
     }
 

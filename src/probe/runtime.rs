@@ -7,7 +7,7 @@
 //! (`beacon bench page` measures both at once). The app starts the prober here and everything
 //! else (web server, page renders, reports, notifications) on its own runtime.
 
-use super::{Prober, StartError};
+use super::{ProbeHandles, Prober, StartError};
 use crate::domain::{Clock, Config};
 use crate::store::Store;
 use std::sync::Arc;
@@ -39,11 +39,16 @@ impl ProberRuntime {
         config: Arc<Config>,
         store: Store,
         clock: Arc<dyn Clock>,
+        handles: ProbeHandles,
+        own_probes: bool,
     ) -> Result<Prober, StartError> {
         let Some(rt) = &self.0 else {
             return Err(StartError::Runtime(std::io::Error::other("shut down")));
         };
-        match rt.spawn(Prober::start(config, store, clock)).await {
+        match rt
+            .spawn(Prober::start(config, store, clock, handles, own_probes))
+            .await
+        {
             Ok(started) => started,
             Err(e) => Err(StartError::Runtime(std::io::Error::other(e))),
         }

@@ -14,6 +14,7 @@ mod database;
 mod history;
 mod incident_rows;
 mod incidents;
+mod jobs;
 mod locations;
 pub mod lock_file;
 mod login_throttle;
@@ -30,10 +31,12 @@ pub use accounts::{SessionRecord, UserRecord};
 pub use database::Database;
 pub use history::{ChannelRecord, ProbeHistory};
 pub use incidents::{AuditEntry, ImportedIncident, ImportedUpdate, ImportedWindow, TokenRecord};
+pub use jobs::{JobsLease, LeaseHolder, QueuedIngest};
 pub use locations::{LocatedWrite, LocationRestore};
 pub use outbox::{
     DeliveryAttempt, DeliveryStatus, NotifyDelivery, OutboxEntry, PendingNotification,
 };
+pub use postgres::lease::LeaseEvent;
 pub use read::{LiveRestore, ProbeRestore};
 pub use recurring::Occurrence;
 pub use tickets::{request_id, NewTicket, TicketRecord};
@@ -42,7 +45,7 @@ pub use writer::{ImportBatch, LocationRecompute, ObservationRecord, ProbeRecompu
 use crate::domain::{Config, ProbeKey, Timestamp, Transition};
 use sql::Db;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 use writer::WriteOp;
@@ -88,6 +91,9 @@ pub enum Error {
     },
     #[error("database pool: {0}")]
     Pool(#[from] r2d2::Error),
+    /// This node held the jobs lease and another node has taken it since.
+    #[error("refused: this node's jobs lease (epoch {ours}) was taken over by another node (epoch {current})")]
+    Deposed { ours: i64, current: i64 },
 }
 
 impl From<rusqlite::Error> for Error {
@@ -113,6 +119,9 @@ pub struct Store {
     database: Database,
     /// PostgreSQL: grows with every change notice from any node (see `postgres::changes`).
     changes: Option<tokio::sync::watch::Receiver<u64>>,
+    /// The jobs lease's epoch while this node holds it, else 0 (`jobs.rs`; the PostgreSQL
+    /// writer refuses a deposed holder's writes).
+    fence: Arc<AtomicI64>,
 }
 
 /// The readers' pool of the engine in use.
@@ -133,14 +142,17 @@ impl Readers {
 }
 
 /// Opens `database` on its engine, migrated: the writer's connection and the readers' pool.
-fn engine(database: &Database) -> Result<(Box<dyn sql::Connection>, Readers)> {
+fn engine(
+    database: &Database,
+    fence: Arc<AtomicI64>,
+) -> Result<(Box<dyn sql::Connection>, Readers)> {
     Ok(match database {
         Database::Sqlite(path) => {
             let (conn, readers) = sqlite::open(path)?;
             (conn, Readers::Sqlite(readers))
         }
         Database::Postgres(url) => {
-            let (conn, readers) = postgres::open(url)?;
+            let (conn, readers) = postgres::open(url, fence)?;
             (conn, Readers::Postgres(readers))
         }
     })
@@ -156,7 +168,8 @@ impl Store {
     /// Opens the database `--db` names, SQLite file or PostgreSQL server, applies migrations
     /// and starts the writer thread. Refuses a database written by a newer Beacon.
     pub fn connect(database: &Database) -> Result<Store> {
-        let (conn, readers) = engine(database)?;
+        let fence = Arc::new(AtomicI64::new(0));
+        let (conn, readers) = engine(database, fence.clone())?;
         let writable = Arc::new(AtomicBool::new(true));
         let writes = writer::spawn(conn, writable.clone())?;
         Ok(Store {
@@ -169,6 +182,7 @@ impl Store {
                 Database::Sqlite(_) => None,
                 Database::Postgres(url) => Some(postgres::changes::listen(url)),
             },
+            fence,
         })
     }
 
@@ -323,12 +337,24 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&dyn Db) -> Result<T> + Send + 'static,
     {
+        self.job_telling(work, true).await
+    }
+
+    /// [`Store::job`] that tells the other nodes only if `notice` (a write the public pages
+    /// do not show, such as a queued batch, need not re-render them).
+    async fn job_telling<T, F>(&self, work: F, notice: bool) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Db) -> Result<T> + Send + 'static,
+    {
         let (reply, answer) = oneshot::channel();
         // Every job (incidents, maintenance, accounts: rare writes) tells the other nodes.
         let job = Box::new(move |conn: &mut dyn sql::Connection| {
             let _ = reply.send(sql::transaction(conn, |db| {
                 let value = work(db)?;
-                postgres::changes::notify(db)?;
+                if notice {
+                    postgres::changes::notify(db)?;
+                }
                 Ok(value)
             }));
         });

@@ -150,6 +150,9 @@ struct HealthBody {
     pages: String,
     /// Connections held, the limit, and those refused, evicted or timed out since start.
     connections: super::ServerReading,
+    /// Where the jobs run (the recorder, maintenance, deliveries): `here (epoch N)`, on
+    /// another node, or not this node's role.
+    jobs: String,
     /// Each declared remote location's prober node: `ok`, `silent` (not heard from for 60 s)
     /// or `clock_skew` (more than 5 s off); never a reason for a 503, the server is fine.
     probers: Vec<super::probers::ProberHealth>,
@@ -185,6 +188,7 @@ async fn healthz(State(app): State<AppState>) -> impl IntoResponse {
         config,
         pages: app.pages.freshness().describe(),
         connections: app.server.read(),
+        jobs: app.jobs.borrow().clone(),
         probers: super::probers::health(&app.probers, &app.config(), app.clock.now()),
     };
     (code, [(header::CACHE_CONTROL, "no-store")], Json(body))

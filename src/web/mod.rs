@@ -38,14 +38,16 @@ mod ticket_events;
 mod tickets;
 mod v2;
 
-pub use cache::{render_once as render_pages, spawn as spawn_page_cache, PageCache};
+pub use cache::{
+    forward_state_changes, render_once as render_pages, spawn as spawn_page_cache, PageCache,
+};
 pub use error::Error;
 pub use incident_view::IncidentView;
 pub use probers::{ProberRegistry, ProberSeen, ProberStatus};
 pub use server::{listen, raise_fd_limit, serve, ServerReading, ServerStats};
 
 use crate::domain::{Clock, Config};
-use crate::probe::{Heartbeat, LiveView, PushBoard};
+use crate::probe::{Heartbeat, LiveView};
 use crate::store::Store;
 use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -66,7 +68,8 @@ pub struct AppState {
     pub store: Store,
     pub live: LiveView,
     pub heartbeat: Heartbeat,
-    pub push: PushBoard,
+    /// Where the jobs run, as `/healthz` tells it ("here (epoch 3)", "another node", ...).
+    pub jobs: watch::Receiver<String>,
     /// The prober's counters and histograms, read by `/metrics`.
     pub metrics: crate::probe::ProbeMetrics,
     pub clock: Arc<dyn Clock>,
@@ -103,6 +106,15 @@ const PUBLIC_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 /// Strict policy: no scripts at all, styles only from our own stylesheet.
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
                    base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// What a node without the web role serves: `/healthz` and `/metrics` only (its load
+/// balancer and monitoring still see it); everything else is 404.
+pub fn health_router(state: AppState) -> Router {
+    api::router()
+        .merge(metrics::router())
+        .fallback(not_found)
+        .with_state(state)
+}
 
 /// The whole application router. `/api/v1` comes from [`openapi::documented`], and the route
 /// layer [`openapi::only_documented`] refuses any `/api/v1` route the document does not list.

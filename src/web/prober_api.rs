@@ -126,11 +126,19 @@ async fn observations(
         .ingest
         .submit(batch.observations)
         .await
-        .map_err(|e| match e {
-            IngestError::Stopping => Error::Unavailable("the server is stopping".into()),
-            IngestError::Store(e) => Error::Store(e),
-        })?;
+        .map_err(ingest_error)?;
     app.probers.counted(&caller.location, answer, latest);
     tracing::debug!(token = %caller.name, location = %caller.location, accepted = answer.accepted, duplicates = answer.duplicates, "batch stored");
     Ok(Json(answer))
+}
+
+/// The answer when a batch or push could not be taken: 503, so the sender tries again.
+pub(super) fn ingest_error(e: IngestError) -> Error {
+    match e {
+        IngestError::Stopping => {
+            Error::Unavailable("the recorder is stopping or changing node; try again".into())
+        }
+        IngestError::Store(e) => Error::Store(e),
+        IngestError::Queued(e) => Error::Unavailable(format!("cannot queue it: {e}")),
+    }
 }

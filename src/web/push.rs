@@ -79,14 +79,17 @@ async fn push(
         })?;
     let at = app.clock.now();
     let message = query.msg.map(|m| m.chars().take(MAX_MESSAGE).collect());
-    app.push.record(
-        probe.clone(),
-        Push {
-            at,
-            outcome,
-            message,
-        },
-    );
+    app.ingest
+        .push(
+            probe.clone(),
+            Push {
+                at,
+                outcome,
+                message,
+            },
+        )
+        .await
+        .map_err(super::prober_api::ingest_error)?;
     Ok(Json(PushReceipt {
         channel: probe.channel,
         probe: probe.probe,

@@ -62,3 +62,27 @@ pub fn execute(database: &str, sql: &str) {
     .join()
     .expect("execute thread");
 }
+
+/// The rows `sql` returns on `database` (a test's schema, through its URL), every value as
+/// text (`NULL` as an empty string), as `psql` would show them.
+pub fn query(database: &str, sql: &str) -> Vec<Vec<String>> {
+    let (url, sql) = (database.to_owned(), sql.to_owned());
+    std::thread::spawn(move || {
+        let mut client = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+        client
+            .simple_query(&sql)
+            .expect("query")
+            .into_iter()
+            .filter_map(|message| match message {
+                postgres::SimpleQueryMessage::Row(row) => Some(
+                    (0..row.len())
+                        .map(|i| row.get(i).unwrap_or_default().to_owned())
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .collect()
+    })
+    .join()
+    .expect("query thread")
+}

@@ -22,6 +22,8 @@ pub struct Received {
     pub delivery: Option<String>,
     pub signature: Option<String>,
     pub body: Bytes,
+    /// The status the receiver answered.
+    pub answered: u16,
 }
 
 impl Received {
@@ -36,6 +38,8 @@ pub struct Receiver {
     pub addr: SocketAddr,
     seen: Arc<Mutex<Vec<Received>>>,
     answers: Arc<Mutex<VecDeque<u16>>>,
+    /// While set, every request is answered 503 (after the scripted answers).
+    failing: Arc<std::sync::atomic::AtomicBool>,
     server: JoinHandle<()>,
 }
 
@@ -49,7 +53,8 @@ impl Receiver {
         let addr = listener.local_addr().expect("receiver addr");
         let seen: Arc<Mutex<Vec<Received>>> = Arc::default();
         let answers: Arc<Mutex<VecDeque<u16>>> = Arc::default();
-        let (log, script) = (seen.clone(), answers.clone());
+        let failing: Arc<std::sync::atomic::AtomicBool> = Arc::default();
+        let (log, script, down) = (seen.clone(), answers.clone(), failing.clone());
         let app = Router::new().route(
             "/hook",
             post(move |headers: HeaderMap, body: Bytes| {
@@ -59,6 +64,14 @@ impl Receiver {
                         .and_then(|v| v.to_str().ok())
                         .map(str::to_owned)
                 };
+                let scripted = script.lock().expect("script").pop_front();
+                let status = scripted.unwrap_or_else(|| {
+                    if down.load(std::sync::atomic::Ordering::SeqCst) {
+                        503
+                    } else {
+                        200
+                    }
+                });
                 log.lock().expect("log").push(Received {
                     at: Instant::now(),
                     content_type: header("content-type"),
@@ -66,8 +79,8 @@ impl Receiver {
                     delivery: header("x-beacon-delivery"),
                     signature: header("x-beacon-signature"),
                     body,
+                    answered: status,
                 });
-                let status = script.lock().expect("script").pop_front().unwrap_or(200);
                 async move {
                     let status = StatusCode::from_u16(status).expect("status");
                     (
@@ -88,6 +101,7 @@ impl Receiver {
             addr,
             seen,
             answers,
+            failing,
             server,
         }
     }
@@ -99,6 +113,11 @@ impl Receiver {
     /// The next requests get these statuses (then 200 again).
     pub fn answer_first(&self, statuses: &[u16]) {
         self.answers.lock().expect("script").extend(statuses);
+    }
+
+    /// While `on`, every request (past the scripted ones) is answered 503.
+    pub fn fail_all(&self, on: bool) {
+        self.failing.store(on, std::sync::atomic::Ordering::SeqCst);
     }
 
     pub fn requests(&self) -> Vec<Received> {

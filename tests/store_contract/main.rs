@@ -13,6 +13,7 @@ mod accounts;
 mod batches;
 mod import;
 mod incidents;
+mod jobs;
 mod locations;
 mod outbox;
 mod recurring;

@@ -5,8 +5,8 @@
 //! default) or always (`sslmode=require`).
 
 pub(crate) mod changes;
+pub mod lease;
 mod schema;
-pub mod single_serve;
 
 use super::sql::{Connection, Db, Engine, Row, Value};
 use super::{database, Error, Result};
@@ -16,6 +16,7 @@ use postgres::{GenericClient, Statement};
 use r2d2_postgres::PostgresConnectionManager;
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_postgres_rustls::MakeRustlsConnect;
@@ -69,11 +70,13 @@ pub(super) fn off_runtime<T: Send>(work: impl FnOnce() -> Result<T> + Send) -> R
 
 /// Connects to the server `url` names, applies the migrations it has not seen and builds the
 /// readers' pool; returns the writer's connection and the pool.
-pub(super) fn open(url: &str) -> Result<(Box<dyn Connection>, Readers)> {
-    off_runtime(|| open_here(url))
+/// `fence` is the jobs lease's epoch while this node holds it (0 otherwise): see
+/// [`Writer::fence`].
+pub(super) fn open(url: &str, fence: Arc<AtomicI64>) -> Result<(Box<dyn Connection>, Readers)> {
+    off_runtime(|| open_here(url, fence))
 }
 
-fn open_here(url: &str) -> Result<(Box<dyn Connection>, Readers)> {
+fn open_here(url: &str, fence: Arc<AtomicI64>) -> Result<(Box<dyn Connection>, Readers)> {
     let config = config(url)?;
     let tls = tls();
     let mut client = connect(&config, &tls, url)?;
@@ -92,6 +95,7 @@ fn open_here(url: &str) -> Result<(Box<dyn Connection>, Readers)> {
             url: url.to_owned(),
             client: Some(client),
             statements: HashMap::new(),
+            fence,
         }),
         readers,
     ))
@@ -158,6 +162,11 @@ struct Writer {
     client: Option<postgres::Client>,
     /// Prepared statements of this connection, by their SQL as the store writes it.
     statements: HashMap<String, Statement>,
+    /// The jobs lease's epoch while this node holds it, else 0. When set, every transaction
+    /// first reads the lease row `FOR SHARE` and is refused if another node has taken the
+    /// lease since (its epoch is higher): a deposed leader's late writes never land. The
+    /// share lock also makes a new leader's epoch bump wait for a transaction in flight.
+    fence: Arc<AtomicI64>,
 }
 
 impl Connection for Writer {
@@ -169,6 +178,18 @@ impl Connection for Writer {
         }
         let client = self.client.as_mut().ok_or(Error::Closed)?;
         let mut tx = client.transaction()?;
+        let ours = self.fence.load(Ordering::Acquire);
+        if ours > 0 {
+            let current: i64 = tx
+                .query_one(
+                    "SELECT epoch FROM jobs_lease WHERE name = 'jobs' FOR SHARE",
+                    &[],
+                )?
+                .get(0);
+            if current != ours {
+                return Err(Error::Deposed { ours, current });
+            }
+        }
         {
             let db = PgDb::new(&mut tx, &mut self.statements);
             work(&db)?;

@@ -15,6 +15,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/008_locations.sql"),
     include_str!("migrations/009_prober_tokens.sql"),
     include_str!("migrations/010_login_throttle.sql"),
+    include_str!("migrations/011_jobs_lease.sql"),
 ];
 
 /// The schema version this build writes (equal to SQLite's).

@@ -16,7 +16,7 @@
 pub(super) mod negotiate;
 mod render;
 
-pub use render::{render_once, spawn};
+pub use render::{forward_state_changes, render_once, spawn};
 
 use super::AppState;
 use axum::body::{Body, Bytes};

@@ -124,26 +124,16 @@ async fn render_all(app: &AppState) -> Result<(), Error> {
 }
 
 /// Keeps the cache fresh until `stop`: renders at once (after [`DEBOUNCE`]) when public data
-/// changes (a poke of `app.public`, a state change from the prober, a configuration reload)
-/// and at UTC midnight (the 90-day bars move on), and otherwise every [`REFRESH`].
-pub fn spawn(
-    app: AppState,
-    states: broadcast::Receiver<ProbeEvent>,
-    stop: CancellationToken,
-) -> JoinHandle<()> {
-    let forwarder = tokio::spawn(forward_state_changes(
-        states,
-        app.public.clone(),
-        stop.clone(),
-    ));
-    tokio::spawn(async move {
-        keep_fresh(app, stop).await;
-        forwarder.abort();
-    })
+/// changes (a poke of `app.public`: an incident, a state change from the prober through
+/// [`forward_state_changes`], another node's change notice; a configuration reload) and at
+/// UTC midnight (the 90-day bars move on), and otherwise every [`REFRESH`].
+pub fn spawn(app: AppState, stop: CancellationToken) -> JoinHandle<()> {
+    tokio::spawn(keep_fresh(app, stop))
 }
 
-/// The prober's confirmed state changes are public changes.
-async fn forward_state_changes(
+/// The prober's confirmed state changes are public changes (for as long as that prober
+/// runs: the app starts one forwarder per prober).
+pub async fn forward_state_changes(
     mut states: broadcast::Receiver<ProbeEvent>,
     public: PublicChanged,
     stop: CancellationToken,

@@ -21,23 +21,30 @@ async fn app(dir: &std::path::Path) -> (AppState, Prober) {
         .await
         .expect("sync config");
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let prober = Prober::start(config.clone(), store.clone(), clock.clone())
-        .await
-        .expect("prober");
+    let handles = crate::probe::ProbeHandles::new(&config, store.clone(), clock.clone());
+    let prober = Prober::start(
+        config.clone(),
+        store.clone(),
+        clock.clone(),
+        handles.clone(),
+        true,
+    )
+    .await
+    .expect("prober");
     let state = AppState {
         published: tokio::sync::broadcast::channel(4).0,
         config: watch::channel(config).1,
         reload_error: watch::channel(None).1,
         store,
-        live: prober.live(),
-        heartbeat: prober.heartbeat(),
-        push: prober.push_board(),
-        metrics: prober.metrics(),
+        live: handles.live.clone(),
+        heartbeat: handles.heartbeat.clone(),
+        jobs: watch::channel("here (epoch 0)".to_owned()).1,
+        metrics: handles.metrics.clone(),
         clock,
         pages: Arc::new(PageCache::default()),
         public: crate::incident::PublicChanged::default(),
         server: Arc::default(),
-        ingest: prober.ingest(),
+        ingest: handles.ingest.clone(),
         probers: crate::web::ProberRegistry::default(),
     };
     (state, prober)
