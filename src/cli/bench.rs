@@ -346,6 +346,13 @@ pub(super) enum BenchCommand {
         after_help = "Example:\n  beacon bench locations --probes 1000 --every 10s --duration 60s"
     )]
     Locations(super::bench_locations::LocationsBench),
+    /// Two `web,jobs` nodes on one PostgreSQL: the page under wrk on one node and through
+    /// nginx balancing both, and the jobs lease's failover time after `kill -9` of its
+    /// holder (needs Debian's `wrk` and `nginx`).
+    #[command(
+        after_help = "Example:\n  beacon bench nodes --db postgres://beacon@127.0.0.1/bench --duration 10s"
+    )]
+    Nodes(super::bench_nodes::NodesBench),
 }
 
 /// Runs one benchmark command.
@@ -394,6 +401,9 @@ pub(super) fn bench(what: BenchCommand) -> std::process::ExitCode {
         }
         BenchCommand::Locations(bench) => {
             report(runtime().and_then(|rt| rt.block_on(super::bench_locations::command(bench))))
+        }
+        BenchCommand::Nodes(bench) => {
+            report(runtime().and_then(|rt| rt.block_on(super::bench_nodes::command(bench))))
         }
     }
 }

@@ -140,15 +140,51 @@ impl Nginx {
         page: &[u8],
         gzipped: Option<&[u8]>,
     ) -> anyhow::Result<Nginx> {
-        let dir = dir.join("nginx");
-        for sub in ["www", "tmp"] {
-            std::fs::create_dir_all(dir.join(sub))?;
-        }
-        std::fs::write(dir.join("www/index.html"), page)?;
+        let www = dir.join("nginx/www");
+        std::fs::create_dir_all(&www)?;
+        std::fs::write(www.join("index.html"), page)?;
         if let Some(gzipped) = gzipped {
-            std::fs::write(dir.join("www/index.html.gz"), gzipped)?;
+            std::fs::write(www.join("index.html.gz"), gzipped)?;
         }
         let gzip_static = if gzipped.is_some() { "on" } else { "off" };
+        let root = www.display();
+        Nginx::run(
+            binary,
+            dir,
+            &format!("  gzip_static {gzip_static};\n  types {{ text/html html; }}\n"),
+            &format!("    root {root};\n    index index.html;\n"),
+        )
+    }
+
+    /// A round-robin load balancer in front of `upstreams` (`HOST:PORT` each), with
+    /// keep-alive connections to them, as a deployment's balancer would be.
+    pub(super) fn balance(
+        binary: &Path,
+        dir: &Path,
+        upstreams: &[String],
+    ) -> anyhow::Result<Nginx> {
+        let servers: String = upstreams
+            .iter()
+            .map(|u| format!("    server {u} max_fails=1 fail_timeout=2s;\n"))
+            .collect();
+        Nginx::run(
+            binary,
+            dir,
+            &format!("  upstream nodes {{\n{servers}    keepalive 64;\n  }}\n"),
+            "    location / {\n      proxy_pass http://nodes;\n      proxy_http_version 1.1;\n      \
+             proxy_set_header Connection \"\";\n      proxy_next_upstream error timeout;\n    }\n",
+        )
+    }
+
+    /// nginx with `http_extra` in its `http` block and `server_body` in its one server.
+    fn run(
+        binary: &Path,
+        dir: &Path,
+        http_extra: &str,
+        server_body: &str,
+    ) -> anyhow::Result<Nginx> {
+        let dir = dir.join("nginx");
+        std::fs::create_dir_all(dir.join("tmp"))?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
             .local_addr()?
             .port();
@@ -158,11 +194,11 @@ impl Nginx {
             "worker_processes 2;\ndaemon off;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
              events {{ worker_connections 4096; }}\n\
              http {{\n  access_log off;\n  sendfile on;\n  tcp_nopush on;\n  tcp_nodelay on;\n\
-               keepalive_timeout 65;\n  keepalive_requests 1000000;\n  gzip off;\n  gzip_static {gzip_static};\n\
+               keepalive_timeout 65;\n  keepalive_requests 1000000;\n  gzip off;\n{http_extra}\
                client_body_temp_path {d}/tmp/body;\n  proxy_temp_path {d}/tmp/proxy;\n\
                fastcgi_temp_path {d}/tmp/fastcgi;\n  uwsgi_temp_path {d}/tmp/uwsgi;\n\
-               scgi_temp_path {d}/tmp/scgi;\n  types {{ text/html html; }}\n\
-               server {{\n    listen {addr};\n    root {d}/www;\n    index index.html;\n  }}\n}}\n"
+               scgi_temp_path {d}/tmp/scgi;\n\
+               server {{\n    listen {addr};\n{server_body}  }}\n}}\n"
         );
         std::fs::write(dir.join("nginx.conf"), conf)?;
         let child = Command::new(binary)

@@ -7,6 +7,7 @@
 mod bench;
 mod bench_load;
 mod bench_locations;
+mod bench_nodes;
 mod bench_page;
 mod bench_report;
 mod bench_store;

@@ -153,3 +153,31 @@ async fn a_deposed_holder_writes_nothing_once_another_node_took_the_lease() {
     a.close().await.expect("close a");
     b.close().await.expect("close b");
 }
+
+/// Nodes started together on an empty database migrate it once: the first creates the
+/// schema under the migration lock, the others find it done.
+#[tokio::test]
+async fn nodes_started_together_migrate_an_empty_database_once() {
+    let Some(database) = fresh_postgres() else {
+        return; // PostgreSQL only: BEACON_PG_URL
+    };
+    let starts: Vec<_> = (0..4)
+        .map(|_| {
+            let database = database.clone();
+            std::thread::spawn(move || Store::connect(&database))
+        })
+        .collect();
+    let mut stores = Vec::new();
+    for start in starts {
+        let store = start.join().expect("thread");
+        stores.push(store.unwrap_or_else(|e| panic!("a node failed to start: {e}")));
+    }
+    let beacon::store::Database::Postgres(url) = &database else {
+        unreachable!("fresh_postgres gives a PostgreSQL URL");
+    };
+    let versions = crate::postgres::query(url, "SELECT version FROM beacon_schema");
+    assert_eq!(versions.len(), 1, "one version row: {versions:?}");
+    for store in stores {
+        store.close().await.expect("close");
+    }
+}

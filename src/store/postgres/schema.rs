@@ -30,11 +30,16 @@ const MIGRATION_LOCK: i64 = 0x6265_6163_6f6e_0001;
 pub(super) fn migrate(client: &mut postgres::Client, url: &str) -> Result<()> {
     // Without it, every start logs the server's "already exists, skipping" notice.
     client.batch_execute("SET client_min_messages TO warning")?;
-    client.batch_execute(
+    // Under the lock too: nodes started together on an empty database would otherwise race
+    // to create the table (a duplicate-key error from the catalogue) or insert two rows.
+    let mut tx = client.transaction()?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
+    tx.batch_execute(
         "CREATE TABLE IF NOT EXISTS beacon_schema (version BIGINT NOT NULL);
          INSERT INTO beacon_schema (version)
              SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM beacon_schema);",
     )?;
+    tx.commit()?;
     loop {
         let mut tx = client.transaction()?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])?;
