@@ -196,6 +196,8 @@ pub async fn run_as(
 
     let mut reloads = reload_triggers(config_file.clone(), stopping.clone());
     let mut follow_ticks = tokio::time::interval(FOLLOW_EVERY);
+    // Ticks missed while a term ran are not made up in a burst when it ends.
+    follow_ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
             _ = stopping.cancelled() => break,
@@ -240,8 +242,11 @@ pub async fn run_as(
     if let Some(term) = term {
         term.stop().await;
     }
-    // Released at once, so another node takes over without waiting for a try to fail.
-    drop(lease);
+    // Released before returning, so another node (or this one restarted) takes over at
+    // its first try.
+    if let Some(lease) = lease {
+        lease.release().await;
+    }
     incident_notices.abort();
     if let Err(e) = page_cache.await {
         tracing::warn!(error = %e, job = "page cache", "background job failed");

@@ -28,6 +28,16 @@ pub struct JobsLease {
 }
 
 impl JobsLease {
+    /// Gives the lease up and waits until it is free for another node (PostgreSQL), so a
+    /// node restarted at once takes it at its first try instead of a second later.
+    pub async fn release(self) {
+        if let Some(contender) = self.events {
+            if let Err(e) = tokio::task::spawn_blocking(move || contender.release()).await {
+                tracing::error!(error = %e, "releasing the jobs lease failed");
+            }
+        }
+    }
+
     /// The next change: acquired, then lost (and acquired again...). Pends for ever once
     /// there is nothing more to tell (SQLite after the first grant, or a stopped thread).
     pub async fn next(&mut self) -> LeaseEvent {

@@ -39,7 +39,22 @@ pub enum LeaseEvent {
 pub struct Contender {
     pub events: mpsc::Receiver<LeaseEvent>,
     /// Dropped with the contender: the thread sees it at once instead of at its next try.
-    _stop: std::sync::mpsc::Sender<()>,
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Contender {
+    /// Stops contending and waits until the thread has released the lock (a query, so it is
+    /// free when this returns: a node restarted at once takes it at its first try). Blocks.
+    pub fn release(mut self) {
+        self.events.close();
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            if thread.join().is_err() {
+                tracing::error!("the jobs lease thread panicked");
+            }
+        }
+    }
 }
 
 /// Starts contending for the lease on a thread of its own (the blocking client must not run
@@ -54,12 +69,15 @@ pub fn contend(url: &str, holder: String, fence: Arc<AtomicI64>) -> Contender {
     let started = std::thread::Builder::new()
         .name("beacon-pg-lease".into())
         .spawn(move || run(&url, &holder, &fence, &events, &stop));
-    if let Err(e) = started {
-        tracing::error!(error = %e, "cannot start the jobs lease thread; this node runs no jobs");
-    }
+    let thread = started
+        .map_err(|e| {
+            tracing::error!(error = %e, "cannot start the jobs lease thread; this node runs no jobs");
+        })
+        .ok();
     Contender {
         events: receiver,
-        _stop: stop_tx,
+        stop: Some(stop_tx),
+        thread,
     }
 }
 
@@ -146,6 +164,10 @@ fn hold_once(
     }
     loop {
         if !pause(stop, TRY_EVERY) || events.is_closed() {
+            // Released by a query rather than by closing: free when `release` returns.
+            if let Err(e) = client.simple_query("SELECT pg_advisory_unlock_all()") {
+                tracing::warn!(error = %e, "releasing the jobs lease failed; the server frees it with the connection");
+            }
             return Ok(());
         }
         if let Err(e) = client.simple_query("SELECT 1") {
