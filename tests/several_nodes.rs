@@ -71,6 +71,9 @@ impl Node {
     }
 }
 
+/// The probe runs every 2 s, so its coverage (4 s) outlasts the way of an observation to a
+/// standby's view on a busy machine: the node's upload (at most 1 s), the queue's drain
+/// (250 ms) and the standby's refresh (1 s).
 fn config(upstream: &str, receiver: &str) -> String {
     format!(
         r#"[service]
@@ -98,8 +101,8 @@ name = "Live chat"
   [[channel.probe]]
   name = "health"
   url = "{upstream}"
-  every = "200ms"
-  timeout = "150ms"
+  every = "2s"
+  timeout = "1s"
   failure_threshold = 2
   success_threshold = 1
   locations = ["remote"]
