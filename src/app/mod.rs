@@ -98,17 +98,16 @@ pub async fn run_as(
     let (error_tx, error_rx) = watch::channel(None);
     let public = crate::incident::PublicChanged::default();
     // Another node's committed change (PostgreSQL's notice) renders this node's pages too,
-    // and refreshes the live view of a node that does not run the recorder.
-    let (followed_tx, mut followed) = watch::channel(());
+    // and (below) refreshes the live view of a node that does not run the recorder.
     if let Some(mut changes) = store.changes() {
         let public = public.clone();
         tokio::spawn(async move {
             while changes.changed().await.is_ok() {
                 public.poke();
-                followed_tx.send_replace(());
             }
         });
     }
+    let mut followed = store.changes();
     let (jobs_tx, jobs_rx) = watch::channel(if roles.jobs {
         "waiting for the jobs lease".to_owned()
     } else {
@@ -210,7 +209,7 @@ pub async fn run_as(
             _ = follow_ticks.tick(), if term.is_none() => {
                 follow(&config_tx, &store, &clock, &handles).await;
             }
-            Ok(()) = followed.changed(), if term.is_none() => {
+            () = next_change(&mut followed), if term.is_none() => {
                 follow(&config_tx, &store, &clock, &handles).await;
             }
             Some(()) = reloads.recv() => {
@@ -271,6 +270,17 @@ async fn next_lease_event(lease: &mut Option<crate::store::JobsLease>) -> LeaseE
     match lease {
         Some(lease) => lease.next().await,
         None => std::future::pending().await,
+    }
+}
+
+/// The next change notice from another node; pends for ever on SQLite, or once the
+/// listener is gone.
+async fn next_change(changes: &mut Option<watch::Receiver<u64>>) {
+    let Some(receiver) = changes else {
+        return std::future::pending().await;
+    };
+    if receiver.changed().await.is_err() {
+        std::future::pending::<()>().await;
     }
 }
 

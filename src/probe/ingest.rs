@@ -96,7 +96,7 @@ impl Ingest {
         &self,
         observations: Vec<Observation>,
     ) -> Result<BatchAccepted, IngestError> {
-        if self.recorder().is_none() {
+        let Some(recorder) = self.recorder() else {
             let accepted = observations.len();
             let payload = serde_json::to_string(&observations)?;
             self.store
@@ -106,8 +106,8 @@ impl Ingest {
                 accepted,
                 duplicates: 0,
             });
-        }
-        self.apply(observations).await
+        };
+        self.apply(recorder, observations).await
     }
 
     /// Records a push: on the board of this node's push probes, or in the queue.
@@ -128,15 +128,18 @@ impl Ingest {
         Ok(())
     }
 
-    /// Hands one batch to this node's recorder and waits until it is committed.
-    async fn apply(&self, observations: Vec<Observation>) -> Result<BatchAccepted, IngestError> {
+    /// Hands one batch to this node's `recorder` and waits until it is committed.
+    async fn apply(
+        &self,
+        recorder: mpsc::Sender<RecorderMsg>,
+        observations: Vec<Observation>,
+    ) -> Result<BatchAccepted, IngestError> {
         let started: Vec<(String, crate::domain::Timestamp)> = observations
             .iter()
             .map(|o| (o.location.clone(), o.at))
             .collect();
         let (ack, answer) = oneshot::channel();
-        self.recorder()
-            .ok_or(IngestError::Stopping)?
+        recorder
             .send(RecorderMsg::Batch { observations, ack })
             .await
             .map_err(|_| IngestError::Stopping)?;
@@ -222,7 +225,8 @@ async fn apply_queued(ingest: &Ingest, kind: &str, payload: &str) -> Result<(), 
         }
         _ => {
             let observations: Vec<Observation> = serde_json::from_str(payload)?;
-            ingest.apply(observations).await.map(drop)
+            let recorder = ingest.recorder().ok_or(IngestError::Stopping)?;
+            ingest.apply(recorder, observations).await.map(drop)
         }
     }
 }
